@@ -1,0 +1,80 @@
+/**
+ * Channels and views: the calls behind `abq init`, `abq channel …`, `abq status`, `abq ls`, `abq show`,
+ * `abq purge` and `abq schema`.
+ */
+import { validateChannelName } from "../channel/paths.ts";
+import { jsonSchemaFor } from "../protocol/schema.ts";
+import type { ChannelInfo, ChannelStatus, FoundMessage, ListEntry } from "../transport.ts";
+import { resolveIdentity } from "../identity/index.ts";
+import { type CommonOptions, ListInput, parseInput, withTransport } from "./options.ts";
+
+export function init(opts: CommonOptions = {}): Promise<{ home: string; created: boolean }> {
+  return withTransport(opts, (t) => t.init());
+}
+
+export function createChannel(
+  opts: CommonOptions & { name: string; description?: string | undefined },
+): Promise<{ info: ChannelInfo; created: boolean }> {
+  const name = validateChannelName(opts.name);
+  return withTransport(opts, (t) =>
+    t.createChannel(name, opts.description !== undefined ? { description: opts.description } : {}),
+  );
+}
+
+export function listChannels(opts: CommonOptions = {}): Promise<ChannelInfo[]> {
+  return withTransport(opts, (t) => t.listChannels());
+}
+
+export function channelInfo(opts: CommonOptions & { name: string }): Promise<ChannelInfo & { status: ChannelStatus }> {
+  const name = validateChannelName(opts.name);
+  return withTransport(opts, (t) => t.channelInfo(name));
+}
+
+/** Deletes a channel and everything in it; returns its counts just before. */
+export function removeChannel(opts: CommonOptions & { name: string }): Promise<ChannelStatus> {
+  const name = validateChannelName(opts.name);
+  return withTransport(opts, (t) => t.removeChannel(name));
+}
+
+export function status(opts: CommonOptions = {}): Promise<ChannelStatus[]> {
+  return withTransport(opts, (t) => t.status());
+}
+
+export interface ListOptions extends CommonOptions {
+  channel: string;
+  /** requests (alias pending), processing (claimed), responses, archive (done) or rejected. Default: requests. */
+  state?: string | undefined;
+  /** Most entries to return. Default: 20. */
+  limit?: number | undefined;
+  /** Oldest first instead of newest first. Default: false. */
+  oldestFirst?: boolean | undefined;
+}
+
+export function list(opts: ListOptions): Promise<ListEntry[]> {
+  const input = parseInput(ListInput, opts);
+  return withTransport(opts, (t) =>
+    t.list(input.channel, input.state, { limit: input.limit, oldestFirst: input.oldestFirst }),
+  );
+}
+
+export function count(opts: ListOptions): Promise<number> {
+  const input = parseInput(ListInput, opts);
+  return withTransport(opts, (t) => t.count(input.channel, input.state));
+}
+
+/** Finds a message in any state (of one channel, or of all), with its answer when there is one. */
+export function show(opts: CommonOptions & { id: string; channel?: string | undefined }): Promise<FoundMessage> {
+  if (opts.channel !== undefined) validateChannelName(opts.channel);
+  return withTransport(opts, (t) => t.find(opts.id, opts.channel));
+}
+
+/** Moves every pending message of a channel to its archive with a reason; returns their ids. */
+export async function purge(opts: CommonOptions & { channel: string; reason?: string | undefined }): Promise<string[]> {
+  const channel = validateChannelName(opts.channel);
+  const agent = (await resolveIdentity({ cwd: opts.cwd })).agent;
+  return withTransport(opts, (t) => t.purge(channel, opts.reason ?? "purged"), agent);
+}
+
+export function schema(kind: "request" | "response"): unknown {
+  return jsonSchemaFor(kind);
+}

@@ -1,0 +1,107 @@
+/**
+ * Options of the public functions, validated once at the boundary (zod) and resolved to defaults, so the
+ * code below can trust them. Shapes and names match the CLI's flags.
+ */
+import { z } from "zod";
+import { validateChannelName } from "../channel/paths.ts";
+import { FsTransport } from "../channel/spool.ts";
+import { AbqError } from "../protocol/errors.ts";
+import { ID_PATTERN } from "../protocol/ids.ts";
+import { DEFAULT_TTL, describeIssues, MESSAGE_TYPES, RESPONSE_STATUSES } from "../protocol/schema.ts";
+import type { ListState, Transport } from "../transport.ts";
+import { resolveIdentity } from "../identity/index.ts";
+
+/** Accepted by every function. */
+export interface CommonOptions {
+  /** Bus directory. Default: `$ABQ_HOME`, else `~/.abq`. */
+  home?: string | undefined;
+  /** fsync every transition. Default: true unless `ABQ_FSYNC=0`. */
+  fsync?: boolean | undefined;
+  /** Working directory whose git context names the caller. Default: `process.cwd()`. */
+  cwd?: string | undefined;
+  /** Use this transport instead of opening one (it is left open). */
+  transport?: Transport | undefined;
+}
+
+const channelName = z.string().transform((name) => validateChannelName(name));
+const messageId = z.string().regex(ID_PATTERN, "is not a message id (expected req_<hex>)");
+const seconds = z.number().nonnegative().finite();
+
+export const SendInput = z.object({
+  channel: channelName,
+  type: z.enum(MESSAGE_TYPES, { error: `unknown type: use one of ${MESSAGE_TYPES.join(", ")}` }),
+  content: z.string().default(""),
+  ttl: z.number().int("must be whole seconds").nonnegative().default(DEFAULT_TTL),
+  replyTo: channelName.optional(),
+  create: z.boolean().default(false),
+});
+
+export const RecvInput = z.object({
+  channel: channelName,
+  wait: z.boolean().default(false),
+  /** Seconds to wait with `wait`; default 30 (the seed's fixed wait). */
+  timeout: seconds.default(30),
+  signal: z.instanceof(AbortSignal).optional(),
+});
+
+export const RespondInput = z.object({
+  channel: channelName,
+  id: messageId,
+  status: z
+    .enum(RESPONSE_STATUSES, { error: `unknown status: use one of ${RESPONSE_STATUSES.join(", ")}` })
+    .default("success"),
+  result: z.string().default(""),
+  error: z.string().nullable().default(null),
+});
+
+export const ListInput = z.object({
+  channel: channelName,
+  state: z
+    .enum(["requests", "pending", "processing", "claimed", "responses", "archive", "done", "rejected"], {
+      error: "unknown state: use requests, processing, responses, archive or rejected",
+    })
+    .default("requests")
+    .transform((s): ListState => STATE_ALIASES[s] ?? (s as ListState)),
+  limit: z.number().int().positive().default(20),
+  oldestFirst: z.boolean().default(false),
+});
+
+const STATE_ALIASES: Record<string, ListState> = { pending: "requests", claimed: "processing", done: "archive" };
+
+/** zod parse that turns failures into one-line E_USAGE errors (E_BAD_NAME for channel names). */
+export function parseInput<S extends z.ZodType>(schema: S, value: unknown): z.output<S> {
+  // A bad channel name throws E_BAD_NAME from inside the transform; it passes through safeParse as is.
+  const result = schema.safeParse(value);
+  if (result.success) return result.data;
+  throw new AbqError("E_USAGE", describeIssues(result.error));
+}
+
+/** Opens the transport the options ask for; `owned` tells the caller to close it. */
+export function openTransport(opts: CommonOptions, agent?: string): { transport: Transport; owned: boolean } {
+  if (opts.transport) return { transport: opts.transport, owned: false };
+  const url = process.env["ABQ_URL"];
+  if (url !== undefined && url !== "") {
+    throw new AbqError("E_USAGE", `ABQ_URL is set (${url}) but this abq has only the filesystem transport`, {
+      hint: "unset ABQ_URL to use the local bus",
+    });
+  }
+  return { transport: new FsTransport({ home: opts.home, fsync: opts.fsync, agent }), owned: true };
+}
+
+/** Runs `fn` with a transport, closing it afterwards when we opened it. */
+export async function withTransport<T>(
+  opts: CommonOptions,
+  fn: (t: Transport) => Promise<T>,
+  agent?: string,
+): Promise<T> {
+  const { transport, owned } = openTransport(opts, agent);
+  try {
+    return await fn(transport);
+  } finally {
+    if (owned) await transport.close();
+  }
+}
+
+export async function callerAgent(opts: CommonOptions): Promise<string> {
+  return (await resolveIdentity({ cwd: opts.cwd })).agent;
+}

@@ -1,0 +1,120 @@
+/**
+ * Claiming (lifecycle step 2) and releasing (step 5).
+ *
+ * A claimer renames first and reads second, so two claimers can never both act on one message and a
+ * half-read file is impossible (files only appear in `requests/` whole). The pending listing is read once
+ * and consumed from its head across calls (`ClaimCursor`): ids sort by send time, so the head is the oldest
+ * message, and a long backlog costs one `readdir` per pass instead of one per message.
+ */
+import { promises as fs } from "node:fs";
+import { dirname, join } from "node:path";
+import { errnoCode, ioError } from "../protocol/errors.ts";
+import { isId } from "../protocol/ids.ts";
+import type { Claimed } from "../transport.ts";
+import { crashPoint } from "./faults.ts";
+import { ensureDir, listDir, pathExists, syncDir, tryRename } from "./files.ts";
+import { channelDir } from "./paths.ts";
+import { readRequest, rejectFile } from "./read.ts";
+import { noChannel } from "./registry.ts";
+
+export interface ClaimOptions {
+  sync: boolean;
+  maxBytes: number;
+}
+
+/** The not-yet-tried part of the last `readdir` of one channel's `requests/`. */
+export class ClaimCursor {
+  private names: string[] = [];
+  private next = 0;
+
+  async take(requestsDir: string): Promise<string | undefined> {
+    if (this.next >= this.names.length) {
+      this.names = (await listDir(requestsDir)).filter((n) => !n.startsWith(".")).sort();
+      this.next = 0;
+    }
+    return this.names[this.next++];
+  }
+
+  /** Forget the listing so the next take re-reads the folder (something new may be older). */
+  reset(): void {
+    this.names = [];
+    this.next = 0;
+  }
+}
+
+export async function claimNext(
+  home: string,
+  channel: string,
+  cursor: ClaimCursor,
+  opts: ClaimOptions,
+): Promise<Claimed | null> {
+  const dir = channelDir(home, channel);
+  const requests = join(dir, "requests");
+  for (;;) {
+    // take() re-reads the folder when its listing is used up, so undefined means "empty right now".
+    const name = await cursor.take(requests);
+    if (name === undefined) {
+      if (!(await pathExists(requests))) throw noChannel(channel);
+      return null;
+    }
+    const claimedPath = join(dir, "processing", name);
+    if (!(await claimFile(join(requests, name), claimedPath))) continue; // another consumer won it
+    if (opts.sync) await syncDir(join(dir, "processing"));
+    crashPoint("claim:renamed");
+    const claimed = await inspectClaimed(dir, channel, name, claimedPath, opts.maxBytes);
+    if (claimed) return claimed;
+  }
+}
+
+/** rename(2) into `processing/`; false when another consumer took the file first. */
+async function claimFile(from: string, to: string): Promise<boolean> {
+  if (await tryRename(from, to)) return true;
+  if (!(await pathExists(from))) return false;
+  // The source is still there, so the destination folder is missing (a hand-made channel): make it once.
+  await ensureDir(dirname(to));
+  return tryRename(from, to);
+}
+
+/** Validates a freshly claimed file; sets aside bad ones and retires already-answered ones. */
+async function inspectClaimed(
+  dir: string,
+  channel: string,
+  name: string,
+  path: string,
+  maxBytes: number,
+): Promise<Claimed | null> {
+  const id = name.endsWith(".json") ? name.slice(0, -5) : "";
+  if (!isId(id)) {
+    await rejectFile(dir, path, `file name '${name}' is not <id>.json with an id like req_<hex>`, "requests");
+    return null;
+  }
+  const parsed = await readRequest(path, maxBytes, id);
+  if (!parsed.ok) {
+    await rejectFile(dir, path, parsed.problem, "requests");
+    return null;
+  }
+  if (await hasFinalAnswer(dir, id)) {
+    // Left by a respond that crashed between publishing the answer and archiving (lifecycle step 3).
+    await tryRename(path, join(dir, "archive", `${id}_request.json`));
+    return null;
+  }
+  return { channel, message: parsed.value, path };
+}
+
+export async function hasFinalAnswer(dir: string, id: string): Promise<boolean> {
+  if (await pathExists(join(dir, "archive", `${id}_response.json`))) return true;
+  try {
+    const raw = await fs.readFile(join(dir, "responses", `${id}.json`), "utf8");
+    return !/"status"\s*:\s*"pending"/.test(raw);
+  } catch (err) {
+    if (errnoCode(err) === "ENOENT") return false;
+    throw ioError(`cannot read the answer of ${id}`, err);
+  }
+}
+
+export async function releaseClaim(home: string, channel: string, id: string, sync: boolean): Promise<boolean> {
+  const dir = channelDir(home, channel);
+  const moved = await tryRename(join(dir, "processing", `${id}.json`), join(dir, "requests", `${id}.json`));
+  if (moved && sync) await syncDir(join(dir, "requests"));
+  return moved;
+}

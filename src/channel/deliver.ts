@@ -1,0 +1,41 @@
+/**
+ * Delivery (lifecycle step 1): stage in the channel's `tmp/`, fsync, rename into `requests/`, fsync the
+ * folder. `tmp/` is inside the channel folder so the rename never crosses a filesystem.
+ */
+import { join } from "node:path";
+import { AbqError, errnoCode, ioError } from "../protocol/errors.ts";
+import type { Request } from "../protocol/schema.ts";
+import { ensureDir, pathExists, publishFile } from "./files.ts";
+import { channelDir } from "./paths.ts";
+import { noChannel } from "./registry.ts";
+
+export interface DeliverOptions {
+  sync: boolean;
+  maxBytes: number;
+}
+
+export function serialize(message: object): string {
+  return `${JSON.stringify(message, null, 2)}\n`;
+}
+
+export async function deliver(home: string, message: Request, opts: DeliverOptions): Promise<Request> {
+  const dir = channelDir(home, message.to);
+  const data = serialize(message);
+  const bytes = Buffer.byteLength(data);
+  if (bytes > opts.maxBytes) {
+    throw new AbqError("E_TOO_LARGE", `message is ${bytes} bytes, over the ${opts.maxBytes}-byte cap`, {
+      hint: "send a path to a file instead of the file, or raise ABQ_MAX_BYTES",
+    });
+  }
+  const target = join(dir, "requests", `${message.id}.json`);
+  try {
+    await publishFile(join(dir, "tmp"), target, data, { sync: opts.sync, replace: true, crashAt: "send:staged" });
+  } catch (err) {
+    if (errnoCode(err) !== "ENOENT") throw ioError(`cannot deliver to ${message.to}`, err);
+    // Channels created by the seed or by hand have no tmp/; anything else missing means no channel.
+    if (!(await pathExists(join(dir, "requests")))) throw noChannel(message.to);
+    await ensureDir(join(dir, "tmp"));
+    await publishFile(join(dir, "tmp"), target, data, { sync: opts.sync, replace: true });
+  }
+  return message;
+}

@@ -1,0 +1,126 @@
+/**
+ * The few filesystem moves the lifecycle is built from: stage-and-publish, fsync a folder, read a file
+ * with a size cap. Kept in one place so every caller gets the same durability and permissions.
+ */
+import { randomBytes } from "node:crypto";
+import { constants, promises as fs } from "node:fs";
+import { basename, dirname, join } from "node:path";
+import { AbqError, errnoCode, ioError } from "../protocol/errors.ts";
+import { type CrashPoint, crashPoint } from "./faults.ts";
+
+export const FILE_MODE = 0o600;
+export const DIR_MODE = 0o700;
+/** Default cap on one message file (bytes); `ABQ_MAX_BYTES` overrides it. */
+export const DEFAULT_MAX_BYTES = 4 * 1024 * 1024;
+
+export interface DurabilityOptions {
+  /** fsync files and folders on every transition. Default: true unless `ABQ_FSYNC=0`. */
+  fsync?: boolean | undefined;
+}
+
+export function resolveFsync(opts: DurabilityOptions = {}): boolean {
+  return opts.fsync ?? process.env["ABQ_FSYNC"] !== "0";
+}
+
+export function resolveMaxBytes(): number {
+  const raw = process.env["ABQ_MAX_BYTES"];
+  const parsed = raw === undefined ? Number.NaN : Number(raw);
+  return Number.isInteger(parsed) && parsed > 0 ? parsed : DEFAULT_MAX_BYTES;
+}
+
+/** fsync a directory so a rename into it survives power loss. */
+export async function syncDir(dir: string): Promise<void> {
+  const handle = await fs.open(dir, constants.O_RDONLY | constants.O_DIRECTORY);
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+/** A staging path in `tmpDir` that no other process (or call) can pick. */
+export function stagingPath(tmpDir: string, finalName: string): string {
+  return join(tmpDir, `${finalName}.${process.pid}.${randomBytes(6).toString("hex")}.tmp`);
+}
+
+/** Writes `data` to a new file (0600, exclusive create), fsynced when `sync`. */
+export async function writeNewFile(path: string, data: string, sync: boolean): Promise<void> {
+  const handle = await fs.open(path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, FILE_MODE);
+  try {
+    await handle.writeFile(data, "utf8");
+    if (sync) await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+/**
+ * Stage `data` in `tmpDir`, then publish it at `target` atomically. `replace: false` uses link(2), which
+ * fails with E_CONFLICT-worthy EEXIST instead of overwriting an existing file.
+ */
+export async function publishFile(
+  tmpDir: string,
+  target: string,
+  data: string,
+  opts: { sync: boolean; replace: boolean; crashAt?: CrashPoint },
+): Promise<void> {
+  const staged = stagingPath(tmpDir, basename(target));
+  await writeNewFile(staged, data, opts.sync);
+  if (opts.crashAt !== undefined) crashPoint(opts.crashAt);
+  try {
+    if (opts.replace) await fs.rename(staged, target);
+    else await fs.link(staged, target);
+  } finally {
+    if (!opts.replace) await fs.rm(staged, { force: true });
+  }
+  if (opts.sync) await syncDir(dirname(target));
+}
+
+/** Reads a whole file, refusing (without reading) one larger than `maxBytes`. */
+export async function readBounded(path: string, maxBytes: number): Promise<string> {
+  const handle = await fs.open(path, constants.O_RDONLY | constants.O_NOFOLLOW);
+  try {
+    const { size } = await handle.stat();
+    if (size > maxBytes) {
+      throw new AbqError("E_TOO_LARGE", `file is ${size} bytes, over the ${maxBytes}-byte cap (ABQ_MAX_BYTES)`);
+    }
+    return await handle.readFile("utf8");
+  } finally {
+    await handle.close();
+  }
+}
+
+export async function pathExists(path: string): Promise<boolean> {
+  try {
+    await fs.lstat(path);
+    return true;
+  } catch (err) {
+    if (errnoCode(err) === "ENOENT" || errnoCode(err) === "ENOTDIR") return false;
+    throw ioError(`cannot check ${path}`, err);
+  }
+}
+
+/** Directory entries, or [] when the folder does not exist. */
+export async function listDir(dir: string): Promise<string[]> {
+  try {
+    return await fs.readdir(dir);
+  } catch (err) {
+    if (errnoCode(err) === "ENOENT") return [];
+    throw ioError(`cannot list ${dir}`, err);
+  }
+}
+
+/** rename(2) that reports whether it won (false = the source was gone: someone else moved it first). */
+export async function tryRename(from: string, to: string): Promise<boolean> {
+  try {
+    await fs.rename(from, to);
+    return true;
+  } catch (err) {
+    if (errnoCode(err) === "ENOENT") return false;
+    throw ioError(`cannot move ${from}`, err);
+  }
+}
+
+export async function ensureDir(dir: string): Promise<void> {
+  await fs.mkdir(dir, { recursive: true, mode: DIR_MODE });
+}

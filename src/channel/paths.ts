@@ -1,0 +1,63 @@
+/**
+ * Where things live on disk. Every path into the bus is built here, from a validated channel name, so no
+ * argument can point outside `$ABQ_HOME` (the seed's `channel create ../../x` escaped it).
+ */
+import { homedir } from "node:os";
+import { join, resolve } from "node:path";
+import { AbqError } from "../protocol/errors.ts";
+
+export const CHANNEL_NAME_PATTERN = /^[a-z0-9][a-z0-9._-]{0,63}$/;
+
+/** The state folders of a channel (see the lifecycle in src/protocol/index.ts). */
+export const STATE_DIRS = ["requests", "processing", "responses", "archive"] as const;
+export const EXTRA_DIRS = ["tmp", "rejected"] as const;
+export type StateDir = (typeof STATE_DIRS)[number] | "rejected";
+
+/** Options every library call accepts. */
+export interface HomeOptions {
+  /** Bus directory. Default: `$ABQ_HOME`, else `~/.abq`. */
+  home?: string | undefined;
+}
+
+export function resolveHome(opts: HomeOptions = {}): string {
+  const fromEnv = process.env["ABQ_HOME"];
+  const home = opts.home ?? (fromEnv !== undefined && fromEnv !== "" ? fromEnv : join(homedir(), ".abq"));
+  return resolve(home);
+}
+
+export function validateChannelName(name: string): string {
+  if (typeof name !== "string" || name.length === 0) {
+    throw new AbqError("E_BAD_NAME", "channel name is empty", {
+      hint: "use lowercase letters, digits, '.', '_' or '-', e.g. 'build-results'",
+    });
+  }
+  if (!CHANNEL_NAME_PATTERN.test(name) || name.includes("..")) {
+    const shown = name.length > 70 ? `${name.slice(0, 67)}...` : name;
+    throw new AbqError(
+      "E_BAD_NAME",
+      `invalid channel name '${shown}': use 1-64 of a-z 0-9 . _ - starting with a letter or digit, no '..'`,
+    );
+  }
+  return name;
+}
+
+export function channelsDir(home: string): string {
+  return join(home, "channels");
+}
+
+export function channelDir(home: string, name: string): string {
+  return join(channelsDir(home), validateChannelName(name));
+}
+
+export function stateDir(home: string, name: string, dir: StateDir | "tmp"): string {
+  return join(channelDir(home, name), dir);
+}
+
+export function registryPath(home: string): string {
+  return join(home, "registry.json");
+}
+
+/** File of a request in a folder: `<id>.json`, or the archive's `<id>_request.json`. */
+export function requestFile(id: string, dir: StateDir): string {
+  return dir === "archive" ? `${id}_request.json` : `${id}.json`;
+}

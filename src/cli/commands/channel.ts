@@ -1,0 +1,77 @@
+import type { Command } from "commander";
+import { AbqError } from "../../protocol/errors.ts";
+import { commonOptions, formatAge, printJson, printNdjson, printText, table } from "../output.ts";
+
+export function registerChannel(program: Command): void {
+  const channel = program.command("channel").description("create, list, inspect and remove channels");
+
+  channel
+    .command("create <name>")
+    .description("create a channel (idempotent); names: 1-64 of a-z 0-9 . _ -")
+    .option("-d, --description <text>", "what the channel is for")
+    .option("--json", "print the channel as JSON")
+    .action(async (name: string, opts: { description?: string; json?: boolean }, cmd: Command) => {
+      const { createChannel } = await import("../../api/channels.ts");
+      const { info, created } = await createChannel({ ...commonOptions(cmd), name, description: opts.description });
+      if (opts.json) printJson({ ...info, created });
+      else printText(created ? `Created channel: ${name}` : `Channel already exists: ${name}`);
+    });
+
+  channel
+    .command("list")
+    .alias("ls")
+    .description("list channels")
+    .option("--json", "print one JSON object per channel (NDJSON)")
+    .action(async (opts: { json?: boolean }, cmd: Command) => {
+      const { listChannels } = await import("../../api/channels.ts");
+      const channels = await listChannels(commonOptions(cmd));
+      if (opts.json) printNdjson(channels);
+      else if (channels.length > 0) printText(channels.map((c) => c.name).join("\n"));
+    });
+
+  channel
+    .command("info <name>")
+    .description("show a channel's description and message counts")
+    .option("--json", "print as JSON")
+    .action(async (name: string, opts: { json?: boolean }, cmd: Command) => {
+      const { channelInfo } = await import("../../api/channels.ts");
+      const info = await channelInfo({ ...commonOptions(cmd), name });
+      if (opts.json) return printJson(info);
+      const s = info.status;
+      printText(
+        table([
+          ["Channel:", info.name],
+          ["Kind:", info.kind],
+          ["Description:", info.description ?? "-"],
+          ["Created:", info.created ?? "-"],
+          ["Pending:", String(s.pending)],
+          ["Claimed:", String(s.processing)],
+          ["Answered:", String(s.responses)],
+          ["Archived:", String(s.archived)],
+          ["Rejected:", String(s.rejected)],
+          ["Oldest pending:", formatAge(s.oldestPendingAgeMs)],
+        ]),
+      );
+    });
+
+  channel
+    .command("rm <name>")
+    .description("delete a channel and all its messages")
+    .option("-y, --yes", "delete even if messages are pending or claimed")
+    .option("--json", "print the removed channel's last counts as JSON")
+    .action(async (name: string, opts: { yes?: boolean; json?: boolean }, cmd: Command) => {
+      const { channelInfo, removeChannel } = await import("../../api/channels.ts");
+      const common = commonOptions(cmd);
+      const { status } = await channelInfo({ ...common, name });
+      if (!opts.yes && status.pending + status.processing > 0) {
+        throw new AbqError(
+          "E_USAGE",
+          `channel '${name}' has ${status.pending} pending and ${status.processing} claimed messages`,
+          { hint: `purge it first, or pass --yes to delete them: abq channel rm ${name} --yes` },
+        );
+      }
+      const last = await removeChannel({ ...common, name });
+      if (opts.json) printJson({ removed: name, ...last });
+      else printText(`Removed channel: ${name}`);
+    });
+}

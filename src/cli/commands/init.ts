@@ -1,0 +1,15 @@
+import type { Command } from "commander";
+import { commonOptions, printJson, printText } from "../output.ts";
+
+export function registerInit(program: Command): void {
+  program
+    .command("init")
+    .description("create the bus directory (mode 0700), registry.json and the broadcast channel")
+    .option("--json", "print the result as JSON")
+    .action(async (opts: { json?: boolean }, cmd: Command) => {
+      const { init } = await import("../../api/channels.ts");
+      const result = await init(commonOptions(cmd));
+      if (opts.json) printJson(result);
+      else printText(`${result.created ? "Initialized" : "Already initialized"}: ${result.home}`);
+    });
+}

@@ -1,0 +1,34 @@
+import type { Command } from "commander";
+import { RESPONSE_STATUSES } from "../../protocol/schema.ts";
+import type { ResponseStatus } from "../../protocol/schema.ts";
+import { commonOptions, printJson, printText, readStdin } from "../output.ts";
+
+interface RespondFlags {
+  status?: string;
+  result?: string;
+  error?: string;
+  json?: boolean;
+}
+
+export function registerRespond(program: Command): void {
+  program
+    .command("respond <channel> <id>")
+    .description("answer a claimed message and archive it (exit 7 if it was already answered)")
+    .option("-s, --status <status>", `one of ${RESPONSE_STATUSES.join(", ")} (default success)`)
+    .option("-r, --result <text>", "the answer; '-' reads stdin")
+    .option("-e, --error <text>", "error text (for --status error)")
+    .option("--json", "print the response as stored")
+    .action(async (channel: string, id: string, opts: RespondFlags, cmd: Command) => {
+      const { respond } = await import("../../api/messages.ts");
+      const response = await respond({
+        ...commonOptions(cmd),
+        channel,
+        id,
+        status: opts.status as ResponseStatus | undefined,
+        result: opts.result === "-" ? await readStdin() : opts.result,
+        error: opts.error,
+      });
+      if (opts.json) printJson(response);
+      else printText(`Responded: ${response.id} (${response.status})`);
+    });
+}

@@ -1,0 +1,47 @@
+import { type Command, Option } from "commander";
+import { AbqError } from "../../protocol/errors.ts";
+import { MESSAGE_TYPES } from "../../protocol/schema.ts";
+import { commonOptions, printJson, printText, readStdin } from "../output.ts";
+import { parseSeconds } from "./parse.ts";
+
+interface SendFlags {
+  ttl?: number;
+  replyTo?: string;
+  create?: boolean;
+  json?: boolean;
+}
+
+export function registerSend(program: Command): void {
+  program
+    .command("send <channel> <type> [content]")
+    .description(
+      `send a message; <type> is one of ${MESSAGE_TYPES.join(", ")}; content '-' (or none, when piped) reads stdin`,
+    )
+    .addOption(new Option("--ttl <seconds>", "seconds the message stays valid (default 300)").argParser(parseSeconds))
+    .option("--reply-to <channel>", "channel that also receives the answer as a message")
+    .option("--create", "create the channel if it does not exist")
+    .option("--json", "print the message as stored (so `jq .id` works)")
+    .action(async (channel: string, type: string, content: string | undefined, opts: SendFlags, cmd: Command) => {
+      const { send } = await import("../../api/messages.ts");
+      const message = await send({
+        ...commonOptions(cmd),
+        channel,
+        type: type as (typeof MESSAGE_TYPES)[number],
+        content: await resolveContent(content),
+        ttl: opts.ttl,
+        replyTo: opts.replyTo,
+        create: opts.create ?? false,
+      });
+      if (opts.json) printJson(message);
+      else printText(`Sent: ${message.id} -> ${message.to}`);
+    });
+}
+
+/** The content argument, or stdin for `-` (and for no argument when stdin is a pipe or file). */
+export async function resolveContent(content: string | undefined): Promise<string> {
+  if (content !== undefined && content !== "-") return content;
+  if (content === undefined && process.stdin.isTTY) {
+    throw new AbqError("E_USAGE", "no content given", { hint: "pass it as an argument, or pipe it in with '-'" });
+  }
+  return readStdin();
+}

@@ -1,0 +1,53 @@
+/**
+ * The one place that maps error codes to exit codes and prints errors. Scripts may rely on these numbers;
+ * the README's exit-code table is generated from the same list by hand, so change both together.
+ */
+import { isAbqError } from "../protocol/errors.ts";
+import type { ErrorCode } from "../protocol/errors.ts";
+
+export const EXIT = {
+  OK: 0,
+  /** An unexpected failure: a bug in abq. */
+  INTERNAL: 1,
+  USAGE: 2,
+  NOT_FOUND: 3,
+  EMPTY: 4,
+  TIMEOUT: 5,
+  IO: 6,
+  CONFLICT: 7,
+  RESPONSE_ERROR: 8,
+} as const;
+
+const BY_CODE: Record<ErrorCode, number> = {
+  E_USAGE: EXIT.USAGE,
+  E_BAD_NAME: EXIT.USAGE,
+  E_BAD_MESSAGE: EXIT.USAGE,
+  E_TOO_LARGE: EXIT.USAGE,
+  E_NO_CHANNEL: EXIT.NOT_FOUND,
+  E_NO_MESSAGE: EXIT.NOT_FOUND,
+  E_EMPTY: EXIT.EMPTY,
+  E_TIMEOUT: EXIT.TIMEOUT,
+  E_IO: EXIT.IO,
+  E_CONFLICT: EXIT.CONFLICT,
+  E_RESPONSE_ERROR: EXIT.RESPONSE_ERROR,
+};
+
+export function exitCodeFor(err: unknown): number {
+  return isAbqError(err) ? BY_CODE[err.code] : EXIT.INTERNAL;
+}
+
+/** One line on stderr (a JSON object with `--json`); unknown errors are reported as bugs with their stack. */
+export function reportError(err: unknown, json: boolean): number {
+  const code = exitCodeFor(err);
+  if (isAbqError(err)) {
+    if (json) {
+      process.stderr.write(`${JSON.stringify({ error: { code: err.code, message: err.message, hint: err.hint } })}\n`);
+    } else {
+      process.stderr.write(`abq: ${err.message}${err.hint !== undefined ? ` (${err.hint})` : ""}\n`);
+    }
+    return code;
+  }
+  const detail = err instanceof Error ? (err.stack ?? err.message) : String(err);
+  process.stderr.write(`abq: internal error, this is a bug: ${detail}\n`);
+  return code;
+}

@@ -1,0 +1,60 @@
+/**
+ * Printing. With `--json` stdout carries one JSON document (or NDJSON for lists) and nothing else;
+ * human text goes to stdout too, and diagnostics to stderr.
+ */
+import type { Command } from "commander";
+import type { CommonOptions } from "../api/options.ts";
+
+export function printJson(value: unknown): void {
+  process.stdout.write(`${JSON.stringify(value)}\n`);
+}
+
+export function printNdjson(values: unknown[]): void {
+  process.stdout.write(values.map((v) => `${JSON.stringify(v)}\n`).join(""));
+}
+
+export function printText(text: string): void {
+  process.stdout.write(text.endsWith("\n") ? text : `${text}\n`);
+}
+
+/** Options shared by every command (`--home`), from the command's and the program's flags. */
+export function commonOptions(cmd: Command): CommonOptions {
+  const opts = cmd.optsWithGlobals<{ home?: string }>();
+  return opts.home !== undefined ? { home: opts.home } : {};
+}
+
+/** "3s", "4m", "2h", "5d": a compact age for tables. */
+export function formatAge(ms: number | null | undefined): string {
+  if (ms === null || ms === undefined || !Number.isFinite(ms)) return "-";
+  const s = Math.floor(ms / 1000);
+  if (s < 60) return `${s}s`;
+  if (s < 3600) return `${Math.floor(s / 60)}m`;
+  if (s < 86400) return `${Math.floor(s / 3600)}h`;
+  return `${Math.floor(s / 86400)}d`;
+}
+
+/** Left-aligned columns, two spaces apart. */
+export function table(rows: string[][]): string {
+  const widths: number[] = [];
+  for (const row of rows) row.forEach((cell, i) => (widths[i] = Math.max(widths[i] ?? 0, cell.length)));
+  return rows
+    .map((row) =>
+      row
+        .map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths[i] ?? 0)))
+        .join("  ")
+        .trimEnd(),
+    )
+    .join("\n");
+}
+
+/** First line of a text, with control characters escaped, cut to `max` characters. */
+export function oneLine(text: string, max = 60): string {
+  const first = JSON.stringify(text).slice(1, -1);
+  return first.length > max ? `${first.slice(0, max - 1)}…` : first;
+}
+
+export async function readStdin(): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString("utf8");
+}

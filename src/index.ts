@@ -1,0 +1,52 @@
+/**
+ * abq: a zero-daemon message bus for AI agents, on plain files. This is the public library API; the CLI
+ * (bin/abq.ts) is a thin layer over exactly these functions.
+ */
+export { send, recv, respond, release, BACKSTOP_MS } from "./api/messages.ts";
+export type { SendOptions, RecvOptions, RespondOptions } from "./api/messages.ts";
+export {
+  init,
+  createChannel,
+  listChannels,
+  channelInfo,
+  removeChannel,
+  status,
+  list,
+  count,
+  show,
+  purge,
+  schema,
+} from "./api/channels.ts";
+export type { ListOptions } from "./api/channels.ts";
+export type { CommonOptions } from "./api/options.ts";
+export { FsTransport } from "./channel/spool.ts";
+export type { FsTransportOptions } from "./channel/spool.ts";
+export { resolveHome, validateChannelName, CHANNEL_NAME_PATTERN } from "./channel/paths.ts";
+export { resolveIdentity, parseRemote } from "./identity/index.ts";
+export type { Identity, IdentityOptions } from "./identity/index.ts";
+export {
+  AbqError,
+  isAbqError,
+  newId,
+  isId,
+  idTime,
+  formatTimestamp,
+  RequestSchema,
+  ResponseSchema,
+  PROTOCOL_VERSION,
+  MESSAGE_TYPES,
+  RESPONSE_STATUSES,
+  DEFAULT_TTL,
+} from "./protocol/index.ts";
+export type { ErrorCode, Request, Response, MessageType, ResponseStatus } from "./protocol/index.ts";
+export type {
+  Transport,
+  ChannelInfo,
+  ChannelStatus,
+  Claimed,
+  ListEntry,
+  ListState,
+  FoundMessage,
+  MessageState,
+  RespondResult,
+} from "./transport.ts";

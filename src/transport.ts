@@ -1,0 +1,86 @@
+/**
+ * The transport interface: everything the library (and so the CLI) needs from a bus. The filesystem
+ * spool (src/channel) is one implementation; a NATS JetStream one plugs in behind the same calls.
+ */
+import type { Request, Response } from "./protocol/schema.ts";
+
+export interface ChannelInfo {
+  name: string;
+  /** `queue`: competing consumers share one copy of each message. */
+  kind: "queue";
+  description?: string | undefined;
+  /** ISO time the channel was created, when known. */
+  created?: string | undefined;
+}
+
+export interface ChannelStatus {
+  name: string;
+  pending: number;
+  processing: number;
+  responses: number;
+  archived: number;
+  rejected: number;
+  /** Age of the oldest pending message in ms (from its id's send time), or null when none is pending. */
+  oldestPendingAgeMs: number | null;
+}
+
+/** Folders of a channel as the user names them; `pending`/`claimed`/`done` are aliases. */
+export type ListState = "requests" | "processing" | "responses" | "archive" | "rejected";
+
+export interface ListEntry {
+  id: string;
+  state: ListState;
+  file: string;
+  /** The parsed message (request or response), when the file is valid. */
+  message?: Request | Response | undefined;
+  /** Why the file could not be read as a message. */
+  problem?: string | undefined;
+  mtimeMs: number;
+}
+
+export interface Claimed {
+  channel: string;
+  message: Request;
+  /** Where the claimed message now lives (the handler's `$1` in `abq watch`). */
+  path: string;
+}
+
+export type MessageState = "pending" | "claimed" | "answered" | "done" | "rejected";
+
+export interface FoundMessage {
+  channel: string;
+  state: MessageState;
+  request?: Request | undefined;
+  response?: Response | undefined;
+  /** Files that hold the message and its answer. */
+  files: string[];
+}
+
+export interface RespondResult {
+  response: Response;
+}
+
+export interface Transport {
+  /** Create the home and the default channels. Idempotent. */
+  init(): Promise<{ home: string; created: boolean }>;
+  createChannel(name: string, opts?: { description?: string }): Promise<{ info: ChannelInfo; created: boolean }>;
+  listChannels(): Promise<ChannelInfo[]>;
+  channelInfo(name: string): Promise<ChannelInfo & { status: ChannelStatus }>;
+  removeChannel(name: string): Promise<ChannelStatus>;
+  /** Deliver a complete request to `message.to`. */
+  send(message: Request): Promise<Request>;
+  /** Claim the oldest pending message, or null when there is none. */
+  claim(channel: string): Promise<Claimed | null>;
+  respond(channel: string, response: Response): Promise<RespondResult>;
+  /** Put a claimed message back in the queue. */
+  release(channel: string, id: string): Promise<void>;
+  status(): Promise<ChannelStatus[]>;
+  list(channel: string, state: ListState, opts: { limit: number; oldestFirst: boolean }): Promise<ListEntry[]>;
+  count(channel: string, state: ListState): Promise<number>;
+  find(id: string, channel?: string): Promise<FoundMessage>;
+  /** Move every pending message to the archive with `reason`; returns the ids moved. */
+  purge(channel: string, reason: string): Promise<string[]>;
+  /** Resolve when something may have arrived in `channel`'s pending folder, or after `timeoutMs`. */
+  waitForChange(channel: string, timeoutMs: number, signal?: AbortSignal): Promise<void>;
+  close(): Promise<void>;
+}
