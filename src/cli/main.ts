@@ -61,7 +61,8 @@ export async function main(argv: string[]): Promise<number> {
   } catch (err) {
     if (err instanceof CommanderError) {
       if (err.exitCode === 0) return EXIT.OK; // --help, --version
-      const message = err.message.replace(/^error:\s*/, "");
+      // One line: commander's "(Did you mean …?)" suggestion goes on the same line.
+      const message = err.message.replace(/^error:\s*/, "").replace(/\s*\n\s*/g, " ");
       process.stderr.write(`abq: ${message} (see abq --help)\n`);
       return EXIT.USAGE;
     }

@@ -38,7 +38,8 @@ export function parseRemote(url: string): RemoteName | null {
 
 function localRemote(path: string): RemoteName | null {
   const name = stripGitSuffix(basename(path.replace(/\/+$/, "")));
-  return name !== "" ? { host: "local", path: name } : null;
+  // A "path" with ':' or '@' is a broken URL (e.g. `git@host:` with no repo), not a folder: ignore it.
+  return name !== "" && !/[:@]/.test(name) ? { host: "local", path: name } : null;
 }
 
 function stripPort(hostPort: string): string {

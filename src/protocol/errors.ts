@@ -52,5 +52,5 @@ export function ioError(action: string, cause: unknown): AbqError {
 
 /** Node's errno code of a caught error, or undefined. */
 export function errnoCode(err: unknown): string | undefined {
-  return typeof err === "object" && err !== null && "code" in err ? String((err).code) : undefined;
+  return typeof err === "object" && err !== null && "code" in err ? String(err.code) : undefined;
 }
