@@ -1,5 +1,6 @@
 // Type-aware linting: floating promises and misused async are the bugs that matter most in this code.
 import js from "@eslint/js";
+import globals from "globals";
 import tseslint from "typescript-eslint";
 
 export default tseslint.config(
@@ -9,7 +10,7 @@ export default tseslint.config(
   {
     languageOptions: {
       parserOptions: {
-        projectService: { allowDefaultProject: ["*.js", "scripts/*.mjs", "bench/*.mjs", "handlers/*.mjs"] },
+        projectService: { allowDefaultProject: ["*.js"] },
         tsconfigRootDir: import.meta.dirname,
       },
     },
@@ -22,5 +23,6 @@ export default tseslint.config(
   {
     files: ["**/*.js", "**/*.mjs"],
     ...tseslint.configs.disableTypeChecked,
+    languageOptions: { ...tseslint.configs.disableTypeChecked.languageOptions, globals: globals.node },
   },
 );
