@@ -14,7 +14,9 @@ const bold = (s) => (process.stdout.isTTY ? `\x1b[1m${s}\x1b[0m` : s);
 const step = (title) => console.log(`\n${bold(`== ${title}`)}`);
 
 function abq(args, agent, input) {
-  console.log(`$ ${agent ? `ABQ_AGENT=${agent} ` : ""}abq ${args.map((a) => (/\s|"/.test(a) ? `'${a}'` : a)).join(" ")}`);
+  console.log(
+    `$ ${agent ? `ABQ_AGENT=${agent} ` : ""}abq ${args.map((a) => (/\s|"/.test(a) ? `'${a}'` : a)).join(" ")}`,
+  );
   const out = execFileSync(process.execPath, [cli, ...args], {
     env: { ...env, ABQ_AGENT: agent ?? "" },
     input: input ?? "",
@@ -46,7 +48,9 @@ try {
   abq(["channel", "create", "reviews", "--description", "code review requests"]);
 
   step("2. Agent A (repo 'app', branch main) asks for a review");
-  const sent = JSON.parse(abq(["send", "reviews", "command", '{"task":"review","pr":42}', "--json"], "github.com/acme/app/main"));
+  const sent = JSON.parse(
+    abq(["send", "reviews", "command", '{"task":"review","pr":42}', "--json"], "github.com/acme/app/main"),
+  );
 
   step("3. The message is one JSON file, delivered atomically (staged in tmp/, renamed into requests/)");
   tree(home);
@@ -67,7 +71,9 @@ try {
     { env: { ...env, ABQ_AGENT: "github.com/acme/reviewer/main" }, stdio: "inherit" },
   );
   console.log("$ ABQ_AGENT=github.com/acme/reviewer/main abq recv reviews --wait --json   # in another process");
-  console.log(`$ ABQ_AGENT=github.com/acme/reviewer/main abq respond reviews ${sent.id} --result 'LGTM: 2 nits, see PR'`);
+  console.log(
+    `$ ABQ_AGENT=github.com/acme/reviewer/main abq respond reviews ${sent.id} --result 'LGTM: 2 nits, see PR'`,
+  );
   await new Promise((resolve, reject) =>
     worker.on("exit", (code) => (code === 0 ? resolve() : reject(new Error(`worker exited ${code}`)))),
   );

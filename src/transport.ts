@@ -6,8 +6,13 @@ import type { Request, Response } from "./protocol/schema.ts";
 
 export interface ChannelInfo {
   name: string;
-  /** `queue`: competing consumers share one copy of each message. */
-  kind: "queue";
+  /**
+   * `queue`: competing consumers share one copy of each message. `topic`: every named subscriber also
+   * gets its own copy of each message published after it subscribed.
+   */
+  kind: "queue" | "topic";
+  /** Named subscribers of a topic. */
+  subscribers?: string[] | undefined;
   description?: string | undefined;
   /** ISO time the channel was created, when known. */
   created?: string | undefined;
@@ -15,6 +20,8 @@ export interface ChannelInfo {
 
 export interface ChannelStatus {
   name: string;
+  /** Set on a topic subscriber's row. */
+  subscriber?: string | undefined;
   pending: number;
   processing: number;
   responses: number;
@@ -40,6 +47,8 @@ export interface ListEntry {
 
 export interface Claimed {
   channel: string;
+  /** Set when this is a topic subscriber's copy. */
+  subscriber?: string | undefined;
   message: Request;
   /** Where the claimed message now lives (the handler's `$1` in `abq watch`). */
   path: string;
@@ -49,6 +58,8 @@ export type MessageState = "pending" | "claimed" | "answered" | "done" | "reject
 
 export interface FoundMessage {
   channel: string;
+  /** The topic subscriber whose copy this is, if it was found only in one. */
+  subscriber?: string | undefined;
   state: MessageState;
   request?: Request | undefined;
   response?: Response | undefined;
@@ -60,27 +71,42 @@ export interface RespondResult {
   response: Response;
 }
 
+/** Which copy of a channel to act on: a topic subscriber's (`as`), or the shared one. */
+export interface QueueOptions {
+  as?: string | undefined;
+}
+
 export interface Transport {
   /** Create the home and the default channels. Idempotent. */
   init(): Promise<{ home: string; created: boolean }>;
-  createChannel(name: string, opts?: { description?: string }): Promise<{ info: ChannelInfo; created: boolean }>;
+  createChannel(
+    name: string,
+    opts?: { description?: string | undefined; topic?: boolean | undefined },
+  ): Promise<{ info: ChannelInfo; created: boolean }>;
+  /** Add a named subscriber to a topic (idempotent); it receives messages published from now on. */
+  subscribe(topic: string, name: string): Promise<{ created: boolean }>;
+  unsubscribe(topic: string, name: string): Promise<void>;
   listChannels(): Promise<ChannelInfo[]>;
   channelInfo(name: string): Promise<ChannelInfo & { status: ChannelStatus }>;
   removeChannel(name: string): Promise<ChannelStatus>;
   /** Deliver a complete request to `message.to`. */
   send(message: Request): Promise<Request>;
   /** Claim the oldest pending message, or null when there is none. */
-  claim(channel: string): Promise<Claimed | null>;
-  respond(channel: string, response: Response): Promise<RespondResult>;
+  claim(channel: string, opts?: QueueOptions): Promise<Claimed | null>;
+  respond(channel: string, response: Response, opts?: QueueOptions): Promise<RespondResult>;
   /** Put a claimed message back in the queue. */
-  release(channel: string, id: string): Promise<void>;
+  release(channel: string, id: string, opts?: QueueOptions): Promise<void>;
   status(): Promise<ChannelStatus[]>;
-  list(channel: string, state: ListState, opts: { limit: number; oldestFirst: boolean }): Promise<ListEntry[]>;
-  count(channel: string, state: ListState): Promise<number>;
+  list(
+    channel: string,
+    state: ListState,
+    opts: { limit: number; oldestFirst: boolean } & QueueOptions,
+  ): Promise<ListEntry[]>;
+  count(channel: string, state: ListState, opts?: QueueOptions): Promise<number>;
   find(id: string, channel?: string): Promise<FoundMessage>;
   /** Move every pending message to the archive with `reason`; returns the ids moved. */
-  purge(channel: string, reason: string): Promise<string[]>;
-  /** Resolve when something may have arrived in `channel`'s pending folder, or after `timeoutMs`. */
-  waitForChange(channel: string, timeoutMs: number, signal?: AbortSignal): Promise<void>;
+  purge(channel: string, reason: string, opts?: QueueOptions): Promise<string[]>;
+  /** Resolve when something may have arrived in the queue's pending folder, or after `timeoutMs`. */
+  waitForChange(channel: string, timeoutMs: number, signal?: AbortSignal, opts?: QueueOptions): Promise<void>;
   close(): Promise<void>;
 }

@@ -6,20 +6,20 @@
  * and consumed from its head across calls (`ClaimCursor`): ids sort by send time, so the head is the oldest
  * message, and a long backlog costs one `readdir` per pass instead of one per message.
  */
-import { promises as fs } from "node:fs";
 import { dirname, join } from "node:path";
-import { errnoCode, ioError } from "../protocol/errors.ts";
 import { isId } from "../protocol/ids.ts";
 import type { Claimed } from "../transport.ts";
+import { type AnswerHook, readFinalAnswer } from "./answers.ts";
 import { crashPoint } from "./faults.ts";
 import { ensureDir, listDir, pathExists, syncDir, tryRename } from "./files.ts";
-import { channelDir } from "./paths.ts";
+import type { Queue } from "./paths.ts";
 import { readRequest, rejectFile } from "./read.ts";
-import { noChannel } from "./registry.ts";
+import { requireQueue } from "./registry.ts";
 
 export interface ClaimOptions {
   sync: boolean;
   maxBytes: number;
+  onAnswered?: AnswerHook | undefined;
 }
 
 /** The not-yet-tried part of the last `readdir` of one channel's `requests/`. */
@@ -42,26 +42,21 @@ export class ClaimCursor {
   }
 }
 
-export async function claimNext(
-  home: string,
-  channel: string,
-  cursor: ClaimCursor,
-  opts: ClaimOptions,
-): Promise<Claimed | null> {
-  const dir = channelDir(home, channel);
+export async function claimNext(q: Queue, cursor: ClaimCursor, opts: ClaimOptions): Promise<Claimed | null> {
+  const dir = q.dir;
   const requests = join(dir, "requests");
   for (;;) {
     // take() re-reads the folder when its listing is used up, so undefined means "empty right now".
     const name = await cursor.take(requests);
     if (name === undefined) {
-      if (!(await pathExists(requests))) throw noChannel(channel);
+      if (!(await pathExists(requests))) await requireQueue(q);
       return null;
     }
     const claimedPath = join(dir, "processing", name);
     if (!(await claimFile(join(requests, name), claimedPath))) continue; // another consumer won it
     if (opts.sync) await syncDir(join(dir, "processing"));
     crashPoint("claim:renamed");
-    const claimed = await inspectClaimed(dir, channel, name, claimedPath, opts.maxBytes);
+    const claimed = await inspectClaimed(dir, q.channel, name, claimedPath, opts.maxBytes, opts.onAnswered);
     if (claimed) return claimed;
   }
 }
@@ -82,6 +77,7 @@ async function inspectClaimed(
   name: string,
   path: string,
   maxBytes: number,
+  onAnswered: AnswerHook | undefined,
 ): Promise<Claimed | null> {
   const id = name.endsWith(".json") ? name.slice(0, -5) : "";
   if (!isId(id)) {
@@ -93,27 +89,18 @@ async function inspectClaimed(
     await rejectFile(dir, path, parsed.problem, "requests");
     return null;
   }
-  if (await hasFinalAnswer(dir, id)) {
+  const answer = await readFinalAnswer(dir, id, maxBytes);
+  if (answer) {
     // Left by a respond that crashed between publishing the answer and archiving (lifecycle step 3).
+    await onAnswered?.(parsed.value, answer, true);
     await tryRename(path, join(dir, "archive", `${id}_request.json`));
     return null;
   }
   return { channel, message: parsed.value, path };
 }
 
-export async function hasFinalAnswer(dir: string, id: string): Promise<boolean> {
-  if (await pathExists(join(dir, "archive", `${id}_response.json`))) return true;
-  try {
-    const raw = await fs.readFile(join(dir, "responses", `${id}.json`), "utf8");
-    return !/"status"\s*:\s*"pending"/.test(raw);
-  } catch (err) {
-    if (errnoCode(err) === "ENOENT") return false;
-    throw ioError(`cannot read the answer of ${id}`, err);
-  }
-}
-
-export async function releaseClaim(home: string, channel: string, id: string, sync: boolean): Promise<boolean> {
-  const dir = channelDir(home, channel);
+export async function releaseClaim(q: Queue, id: string, sync: boolean): Promise<boolean> {
+  const dir = q.dir;
   const moved = await tryRename(join(dir, "processing", `${id}.json`), join(dir, "requests", `${id}.json`));
   if (moved && sync) await syncDir(join(dir, "requests"));
   return moved;

@@ -5,9 +5,9 @@
 import { join } from "node:path";
 import { AbqError, errnoCode, ioError } from "../protocol/errors.ts";
 import type { Request } from "../protocol/schema.ts";
-import { ensureDir, pathExists, publishFile } from "./files.ts";
-import { channelDir } from "./paths.ts";
-import { noChannel } from "./registry.ts";
+import { publishFile } from "./files.ts";
+import type { Queue } from "./paths.ts";
+import { requireQueue } from "./registry.ts";
 
 export interface DeliverOptions {
   sync: boolean;
@@ -18,8 +18,8 @@ export function serialize(message: object): string {
   return `${JSON.stringify(message, null, 2)}\n`;
 }
 
-export async function deliver(home: string, message: Request, opts: DeliverOptions): Promise<Request> {
-  const dir = channelDir(home, message.to);
+export async function deliver(q: Queue, message: Request, opts: DeliverOptions): Promise<Request> {
+  const dir = q.dir;
   const data = serialize(message);
   const bytes = Buffer.byteLength(data);
   if (bytes > opts.maxBytes) {
@@ -32,10 +32,8 @@ export async function deliver(home: string, message: Request, opts: DeliverOptio
     await publishFile(join(dir, "tmp"), target, data, { sync: opts.sync, replace: true, crashAt: "send:staged" });
   } catch (err) {
     if (errnoCode(err) !== "ENOENT") throw ioError(`cannot deliver to ${message.to}`, err);
-    // Channels created by the seed or by hand have no tmp/; anything else missing means no channel.
-    if (!(await pathExists(join(dir, "requests")))) throw noChannel(message.to);
-    await ensureDir(join(dir, "tmp"));
-    await publishFile(join(dir, "tmp"), target, data, { sync: opts.sync, replace: true });
+    await requireQueue(q); // no such channel: say so; otherwise the folder vanished under us
+    throw ioError(`cannot deliver to ${message.to}`, err);
   }
   return message;
 }

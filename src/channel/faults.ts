@@ -4,9 +4,10 @@
  * real, uncatchable crash. Unset (always, outside tests) it costs one environment lookup.
  *
  * Points: `send:staged` (staging file written, not yet renamed into requests/), `claim:renamed` (moved to
- * processing/, not yet read), `respond:answered` (answer published, request not yet archived).
+ * processing/, not yet read), `respond:answered` (answer published, request not yet archived),
+ * `publish:committed` (topic message committed to fanout/, not yet copied to subscribers).
  */
-export type CrashPoint = "send:staged" | "claim:renamed" | "respond:answered";
+export type CrashPoint = "send:staged" | "claim:renamed" | "respond:answered" | "publish:committed";
 
 export function crashPoint(point: CrashPoint): void {
   if (process.env["ABQ_CRASH_AT"] === point) process.kill(process.pid, "SIGKILL");

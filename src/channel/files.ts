@@ -65,7 +65,15 @@ export async function publishFile(
   opts: { sync: boolean; replace: boolean; crashAt?: CrashPoint },
 ): Promise<void> {
   const staged = stagingPath(tmpDir, basename(target));
-  await writeNewFile(staged, data, opts.sync);
+  try {
+    await writeNewFile(staged, data, opts.sync);
+  } catch (err) {
+    // Channels made by the seed or by hand have no tmp/. Make it, but only inside a folder that exists,
+    // so a missing channel still fails here instead of being half created.
+    if (errnoCode(err) !== "ENOENT" || !(await pathExists(dirname(tmpDir)))) throw err;
+    await fs.mkdir(tmpDir, { mode: DIR_MODE }).catch(() => undefined);
+    await writeNewFile(staged, data, opts.sync);
+  }
   if (opts.crashAt !== undefined) crashPoint(opts.crashAt);
   try {
     if (opts.replace) await fs.rename(staged, target);
@@ -80,7 +88,10 @@ export async function publishFile(
 export async function readBounded(path: string, maxBytes: number): Promise<string> {
   const handle = await fs.open(path, constants.O_RDONLY | constants.O_NOFOLLOW);
   try {
-    const { size } = await handle.stat();
+    const st = await handle.stat();
+    if (!st.isFile())
+      throw new AbqError("E_BAD_MESSAGE", st.isDirectory() ? "is a directory" : "is not a regular file");
+    const size = st.size;
     if (size > maxBytes) {
       throw new AbqError("E_TOO_LARGE", `file is ${size} bytes, over the ${maxBytes}-byte cap (ABQ_MAX_BYTES)`);
     }

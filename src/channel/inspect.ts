@@ -9,9 +9,9 @@ import { idTime, isId } from "../protocol/ids.ts";
 import type { Request, Response } from "../protocol/schema.ts";
 import type { ChannelStatus, FoundMessage, ListEntry, ListState } from "../transport.ts";
 import { listDir, pathExists } from "./files.ts";
-import { channelDir } from "./paths.ts";
+import { channelDir, type Queue, queueOf } from "./paths.ts";
 import { readRequest, readResponse } from "./read.ts";
-import { listChannels, requireChannel } from "./registry.ts";
+import { listChannels, requireChannel, requireQueue } from "./registry.ts";
 
 const REASON_SUFFIX = ".reason.json";
 
@@ -25,15 +25,16 @@ function countable(state: ListState, names: string[]): string[] {
   });
 }
 
-export async function channelStatus(home: string, name: string): Promise<ChannelStatus> {
-  const dir = channelDir(home, name);
+export async function queueStatus(q: Queue): Promise<ChannelStatus> {
+  const dir = q.dir;
   const [pending, processing, responses, archive, rejected] = await Promise.all(
     (["requests", "processing", "responses", "archive", "rejected"] as const).map(async (s) =>
       countable(s, await listDir(join(dir, s))),
     ),
   );
   return {
-    name,
+    name: q.channel,
+    ...(q.subscriber !== undefined ? { subscriber: q.subscriber } : {}),
     pending: pending!.length,
     processing: processing!.length,
     responses: responses!.length,
@@ -60,22 +61,27 @@ async function oldestAge(dir: string, names: string[]): Promise<number | null> {
 }
 
 export async function statusAll(home: string): Promise<ChannelStatus[]> {
-  const channels = await listChannels(home);
-  return Promise.all(channels.map((c) => channelStatus(home, c.name)));
+  const rows: ChannelStatus[] = [];
+  for (const channel of await listChannels(home)) {
+    rows.push(await queueStatus(queueOf(home, channel.name)));
+    for (const sub of channel.subscribers ?? []) rows.push(await queueStatus(queueOf(home, channel.name, sub)));
+  }
+  return rows;
 }
 
-export async function countState(home: string, channel: string, state: ListState): Promise<number> {
-  const dir = await requireChannel(home, channel);
+export async function countState(q: Queue, state: ListState): Promise<number> {
+  await requireQueue(q);
+  const dir = q.dir;
   return countable(state, await listDir(join(dir, state))).length;
 }
 
 export async function listState(
-  home: string,
-  channel: string,
+  q: Queue,
   state: ListState,
   opts: { limit: number; oldestFirst: boolean; maxBytes: number },
 ): Promise<ListEntry[]> {
-  const dir = await requireChannel(home, channel);
+  await requireQueue(q);
+  const dir = q.dir;
   const names = countable(state, await listDir(join(dir, state))).sort();
   if (!opts.oldestFirst) names.reverse();
   const entries: ListEntry[] = [];
@@ -112,6 +118,13 @@ export async function findMessage(
   for (const name of names) {
     const found = await findIn(channelDir(home, name), name, id, maxBytes);
     if (found) return found;
+  }
+  // A topic message may live only in subscribers' copies.
+  for (const name of names) {
+    for (const sub of await listDir(join(channelDir(home, name), "subscribers"))) {
+      const found = await findIn(queueOf(home, name, sub).dir, name, id, maxBytes);
+      if (found) return { ...found, subscriber: sub };
+    }
   }
   throw new AbqError(
     "E_NO_MESSAGE",

@@ -61,3 +61,32 @@ export function registryPath(home: string): string {
 export function requestFile(id: string, dir: StateDir): string {
   return dir === "archive" ? `${id}_request.json` : `${id}.json`;
 }
+
+/**
+ * One queue: a channel's own folders, or a topic subscriber's private copy of them
+ * (`channels/<topic>/subscribers/<name>/`). Every spool operation works on a queue.
+ */
+export interface Queue {
+  channel: string;
+  subscriber?: string | undefined;
+  /** Folder holding requests/, processing/, responses/, archive/, tmp/, rejected/. */
+  dir: string;
+}
+
+export function queueOf(home: string, channel: string, subscriber?: string): Queue {
+  const base = channelDir(home, channel);
+  if (subscriber === undefined) return { channel, dir: base };
+  return { channel, subscriber, dir: join(base, "subscribers", validateSubscriberName(subscriber)) };
+}
+
+export function validateSubscriberName(name: string): string {
+  if (!CHANNEL_NAME_PATTERN.test(name) || name.includes("..")) {
+    throw new AbqError("E_BAD_NAME", `invalid subscriber name '${name.slice(0, 70)}': use 1-64 of a-z 0-9 . _ -`);
+  }
+  return name;
+}
+
+/** "build", or "broadcast (as alice)": how messages name a queue. */
+export function queueLabel(q: Queue): string {
+  return q.subscriber === undefined ? `'${q.channel}'` : `'${q.channel}' (as ${q.subscriber})`;
+}

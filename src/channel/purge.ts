@@ -7,20 +7,17 @@ import { join } from "node:path";
 import { isId } from "../protocol/ids.ts";
 import { formatTimestamp } from "../protocol/schema.ts";
 import { listDir, syncDir, tryRename, writeNewFile } from "./files.ts";
-import { requireChannel } from "./registry.ts";
+import type { Queue } from "./paths.ts";
+import { requireQueue } from "./registry.ts";
 
 export interface ArchiveReason {
   reason: string;
   by: string;
 }
 
-export async function purgeChannel(
-  home: string,
-  channel: string,
-  why: ArchiveReason,
-  sync: boolean,
-): Promise<string[]> {
-  const dir = await requireChannel(home, channel);
+export async function purgeQueue(q: Queue, why: ArchiveReason, sync: boolean): Promise<string[]> {
+  await requireQueue(q);
+  const dir = q.dir;
   const moved: string[] = [];
   for (const name of (await listDir(join(dir, "requests"))).sort()) {
     if (name.startsWith(".")) continue;

@@ -6,12 +6,20 @@
  * can do is leave the file briefly behind the folders, and the next change (or `abq init`) heals it.
  */
 import { promises as fs } from "node:fs";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { AbqError, errnoCode, ioError } from "../protocol/errors.ts";
 import { formatTimestamp, PROTOCOL_VERSION } from "../protocol/schema.ts";
 import type { ChannelInfo } from "../transport.ts";
 import { DIR_MODE, ensureDir, FILE_MODE, listDir, pathExists, publishFile } from "./files.ts";
-import { CHANNEL_NAME_PATTERN, channelDir, channelsDir, EXTRA_DIRS, registryPath, STATE_DIRS } from "./paths.ts";
+import {
+  CHANNEL_NAME_PATTERN,
+  channelDir,
+  channelsDir,
+  EXTRA_DIRS,
+  type Queue,
+  registryPath,
+  STATE_DIRS,
+} from "./paths.ts";
 
 const CONFIG_FILE = "channel.json";
 const DEFAULT_CHANNELS: Record<string, string> = { broadcast: "Global broadcast channel" };
@@ -22,7 +30,7 @@ export async function initHome(home: string): Promise<{ home: string; created: b
   await fs.chmod(home, DIR_MODE);
   await ensureDir(channelsDir(home));
   for (const [name, description] of Object.entries(DEFAULT_CHANNELS)) {
-    await createChannel(home, name, { description, quiet: true });
+    await createChannel(home, name, { description, topic: true, quiet: true });
   }
   await writeRegistry(home);
   return { home, created };
@@ -31,17 +39,20 @@ export async function initHome(home: string): Promise<{ home: string; created: b
 export async function createChannel(
   home: string,
   name: string,
-  opts: { description?: string | undefined; quiet?: boolean } = {},
+  opts: { description?: string | undefined; topic?: boolean | undefined; quiet?: boolean } = {},
 ): Promise<{ info: ChannelInfo; created: boolean }> {
   const dir = channelDir(home, name);
   const created = !(await pathExists(join(dir, "requests")));
   await ensureDir(home);
   for (const sub of [...STATE_DIRS, ...EXTRA_DIRS]) await ensureDir(join(dir, sub));
   let info = await readChannelInfo(home, name);
-  if (created || (opts.description !== undefined && opts.description !== info.description)) {
-    info = { name, kind: "queue", description: opts.description ?? info.description, created: formatTimestamp() };
+  const kind = opts.topic === true ? "topic" : info.kind; // --topic turns a queue into a topic, never back
+  if (created || kind !== info.kind || (opts.description !== undefined && opts.description !== info.description)) {
+    const description = opts.description ?? info.description;
+    info = { name, kind, description, created: info.created ?? formatTimestamp() };
     // A config write racing another create of the same channel is harmless: both describe the same channel.
-    await publishFile(join(dir, "tmp"), join(dir, CONFIG_FILE), `${JSON.stringify(info, null, 2)}\n`, {
+    const { subscribers: _omit, ...config } = info;
+    await publishFile(join(dir, "tmp"), join(dir, CONFIG_FILE), `${JSON.stringify(config, null, 2)}\n`, {
       sync: false,
       replace: true,
     });
@@ -57,6 +68,17 @@ export async function requireChannel(home: string, name: string): Promise<string
   return dir;
 }
 
+/** Throws unless the queue exists: E_NO_CHANNEL for a channel, or for a topic subscriber never subscribed. */
+export async function requireQueue(q: Queue): Promise<void> {
+  if (await pathExists(join(q.dir, "requests"))) return;
+  if (q.subscriber === undefined || !(await pathExists(join(dirname(dirname(q.dir)), "requests")))) {
+    throw noChannel(q.channel);
+  }
+  throw new AbqError("E_NO_CHANNEL", `'${q.subscriber}' is not subscribed to '${q.channel}'`, {
+    hint: `subscribe first: abq subscribe ${q.channel} ${q.subscriber}`,
+  });
+}
+
 export function noChannel(name: string): AbqError {
   return new AbqError("E_NO_CHANNEL", `no channel '${name}'`, {
     hint: `create it with: abq channel create ${name}`,
@@ -68,7 +90,12 @@ export async function readChannelInfo(home: string, name: string): Promise<Chann
     const raw = JSON.parse(
       await fs.readFile(join(channelDir(home, name), CONFIG_FILE), "utf8"),
     ) as Partial<ChannelInfo>;
-    return { name, kind: "queue", description: raw.description, created: raw.created };
+    const kind = raw.kind === "topic" ? "topic" : "queue";
+    const subscribers =
+      kind === "topic"
+        ? (await listDir(join(channelDir(home, name), "subscribers"))).filter((n) => !n.startsWith(".")).sort()
+        : undefined;
+    return { name, kind, description: raw.description, created: raw.created, subscribers };
   } catch {
     // Channels made by the seed (or by hand with mkdir) have no config file; they are plain queues.
     return { name, kind: "queue" };
@@ -121,7 +148,7 @@ async function writeRegistryOnce(home: string): Promise<string> {
   const channels: Record<string, unknown> = {};
   for (const info of await listChannels(home)) {
     channels[info.name] = {
-      type: info.name === "broadcast" ? "pubsub" : info.kind,
+      type: info.kind === "topic" ? "pubsub" : "queue",
       ...(info.description !== undefined ? { description: info.description } : {}),
       ...(info.created !== undefined ? { created: info.created } : {}),
     };

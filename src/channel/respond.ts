@@ -6,31 +6,33 @@
  */
 import { join } from "node:path";
 import { AbqError, errnoCode, ioError } from "../protocol/errors.ts";
-import type { Response } from "../protocol/schema.ts";
+import type { Request, Response } from "../protocol/schema.ts";
 import type { RespondResult } from "../transport.ts";
-import { hasFinalAnswer } from "./claim.ts";
+import { type AnswerHook, readFinalAnswer } from "./answers.ts";
 import { serialize } from "./deliver.ts";
 import { crashPoint } from "./faults.ts";
 import { pathExists, publishFile, stagingPath, tryRename } from "./files.ts";
-import { channelDir } from "./paths.ts";
-import { readResponse } from "./read.ts";
-import { noChannel } from "./registry.ts";
+import type { Queue } from "./paths.ts";
+import { readRequest, readResponse } from "./read.ts";
+import { requireQueue } from "./registry.ts";
 
-export async function respondTo(
-  home: string,
-  channel: string,
-  response: Response,
-  opts: { sync: boolean; maxBytes: number },
-): Promise<RespondResult> {
-  const dir = channelDir(home, channel);
+export interface RespondOptions {
+  sync: boolean;
+  maxBytes: number;
+  onAnswered?: AnswerHook | undefined;
+}
+
+export async function respondTo(q: Queue, response: Response, opts: RespondOptions): Promise<RespondResult> {
+  const dir = q.dir;
   const id = response.id;
   const claimed = join(dir, "processing", `${id}.json`);
-  if (!(await pathExists(claimed))) throw await explainNotClaimed(dir, channel, id);
+  if (!(await pathExists(claimed))) throw await explainNotClaimed(q, id, opts);
+  const request = await claimedRequest(claimed, opts.maxBytes);
 
   const target = join(dir, "responses", `${id}.json`);
   const data = serialize(response);
   if (response.status === "pending") {
-    if (await hasFinalAnswer(dir, id)) throw await finishAnswered(dir, id);
+    if (await readFinalAnswer(dir, id, opts.maxBytes)) throw await finishAnswered(q, id, opts);
     await publishFile(join(dir, "tmp"), target, data, { sync: opts.sync, replace: true });
     return { response };
   }
@@ -43,27 +45,39 @@ export async function respondTo(
       if (errnoCode(err) !== "EEXIST") throw ioError(`cannot write the answer to ${id}`, err);
       const existing = await readResponse(target, opts.maxBytes).catch(() => undefined);
       const isPending = existing?.ok === true && existing.value.status === "pending";
-      if (!isPending || attempt >= 3) throw await finishAnswered(dir, id);
+      if (!isPending || attempt >= 3) throw await finishAnswered(q, id, opts);
       // Move the progress note out of the way; if another final answer beats us to the slot, link fails again.
       await tryRename(target, stagingPath(join(dir, "tmp"), `${id}.pending`));
     }
   }
   crashPoint("respond:answered");
+  await opts.onAnswered?.(request, response, false);
   await tryRename(claimed, join(dir, "archive", `${id}_request.json`));
   return { response };
 }
 
-/** The answer already exists: complete the archive step a crashed responder may have missed. */
-async function finishAnswered(dir: string, id: string): Promise<AbqError> {
-  await tryRename(join(dir, "processing", `${id}.json`), join(dir, "archive", `${id}_request.json`));
+async function claimedRequest(path: string, maxBytes: number): Promise<Request | undefined> {
+  const parsed = await readRequest(path, maxBytes).catch(() => undefined);
+  return parsed?.ok === true ? parsed.value : undefined;
+}
+
+/** The answer already exists: complete what a crashed responder may have missed, then report the conflict. */
+async function finishAnswered(q: Queue, id: string, opts: RespondOptions): Promise<AbqError> {
+  const claimed = join(q.dir, "processing", `${id}.json`);
+  if (await pathExists(claimed)) {
+    const answer = await readFinalAnswer(q.dir, id, opts.maxBytes);
+    if (answer) await opts.onAnswered?.(await claimedRequest(claimed, opts.maxBytes), answer, true);
+    await tryRename(claimed, join(q.dir, "archive", `${id}_request.json`));
+  }
   return new AbqError("E_CONFLICT", `message ${id} was already answered; the first answer stands`, {
     hint: `see it with: abq show ${id}`,
   });
 }
 
-async function explainNotClaimed(dir: string, channel: string, id: string): Promise<AbqError> {
-  if (!(await pathExists(join(dir, "requests")))) return noChannel(channel);
-  if (await hasFinalAnswer(dir, id)) return finishAnswered(dir, id);
+async function explainNotClaimed(q: Queue, id: string, opts: RespondOptions): Promise<AbqError> {
+  const { dir, channel } = q;
+  await requireQueue(q);
+  if (await readFinalAnswer(dir, id, opts.maxBytes)) return finishAnswered(q, id, opts);
   if (await pathExists(join(dir, "requests", `${id}.json`))) {
     return new AbqError("E_CONFLICT", `message ${id} is still pending, not claimed`, {
       hint: `claim it first with: abq recv ${channel}`,

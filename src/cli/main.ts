@@ -5,6 +5,7 @@
  */
 import { readFileSync } from "node:fs";
 import { Command, CommanderError, Option } from "commander";
+import { AbqError } from "../protocol/errors.ts";
 import { EXIT, reportError } from "./exit.ts";
 import { registerChannel } from "./commands/channel.ts";
 import { registerInit } from "./commands/init.ts";
@@ -63,8 +64,7 @@ export async function main(argv: string[]): Promise<number> {
       if (err.exitCode === 0) return EXIT.OK; // --help, --version
       // One line: commander's "(Did you mean …?)" suggestion goes on the same line.
       const message = err.message.replace(/^error:\s*/, "").replace(/\s*\n\s*/g, " ");
-      process.stderr.write(`abq: ${message} (see abq --help)\n`);
-      return EXIT.USAGE;
+      return reportError(new AbqError("E_USAGE", message, { hint: "see abq --help" }), json);
     }
     return reportError(err, json);
   }
