@@ -2,11 +2,13 @@
  * abq: a zero-daemon message bus for AI agents, on plain files. This is the public library API; the CLI
  * (bin/abq.ts) is a thin layer over exactly these functions.
  */
-export { send, recv, respond, release, BACKSTOP_MS } from "./api/messages.ts";
-export type { SendOptions, RecvOptions, RespondOptions } from "./api/messages.ts";
+export { send, recv, respond, ask, cancel, release, BACKSTOP_MS } from "./api/messages.ts";
+export type { SendOptions, RecvOptions, RespondOptions, AskOptions } from "./api/messages.ts";
 export {
   init,
   createChannel,
+  subscribe,
+  unsubscribe,
   listChannels,
   channelInfo,
   removeChannel,
@@ -23,6 +25,7 @@ export { FsTransport } from "./channel/spool.ts";
 export type { FsTransportOptions } from "./channel/spool.ts";
 export { resolveHome, validateChannelName, CHANNEL_NAME_PATTERN } from "./channel/paths.ts";
 export { resolveIdentity, parseRemote } from "./identity/index.ts";
+export { inboxName, resolveAddress } from "./identity/address.ts";
 export type { Identity, IdentityOptions } from "./identity/index.ts";
 export {
   AbqError,
@@ -49,4 +52,10 @@ export type {
   FoundMessage,
   MessageState,
   RespondResult,
+  QueueOptions,
+  WaitResponseOptions,
 } from "./transport.ts";
+export { createWatcher, Watcher, parseHandler, EX_TEMPFAIL, MAX_ENV_CONTENT } from "./watch/index.ts";
+export type { WatchOptions, WatchEvent, WatchSummary } from "./watch/index.ts";
+export { tail } from "./watch/tail.ts";
+export type { TailEvent, TailOptions } from "./watch/tail.ts";

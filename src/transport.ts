@@ -76,6 +76,12 @@ export interface QueueOptions {
   as?: string | undefined;
 }
 
+export interface WaitResponseOptions {
+  signal?: AbortSignal | undefined;
+  /** Called with each new `pending` progress note while waiting. */
+  onPending?: ((note: Response) => void) | undefined;
+}
+
 export interface Transport {
   /** Create the home and the default channels. Idempotent. */
   init(): Promise<{ home: string; created: boolean }>;
@@ -95,7 +101,7 @@ export interface Transport {
   claim(channel: string, opts?: QueueOptions): Promise<Claimed | null>;
   respond(channel: string, response: Response, opts?: QueueOptions): Promise<RespondResult>;
   /** Put a claimed message back in the queue. */
-  release(channel: string, id: string, opts?: QueueOptions): Promise<void>;
+  release(channel: string, id: string, opts?: QueueOptions & { retry?: boolean | undefined }): Promise<void>;
   status(): Promise<ChannelStatus[]>;
   list(
     channel: string,
@@ -104,6 +110,13 @@ export interface Transport {
   ): Promise<ListEntry[]>;
   count(channel: string, state: ListState, opts?: QueueOptions): Promise<number>;
   find(id: string, channel?: string): Promise<FoundMessage>;
+  /** Withdraw a pending (unclaimed) message: archived with a reason; E_CONFLICT once claimed. */
+  cancel(channel: string, id: string, opts?: QueueOptions): Promise<void>;
+  /**
+   * Wait for the final answer to `id` (sent to `channel`), mark it read, and return it; null on timeout.
+   * Throws E_CONFLICT if the request was cancelled or purged, E_BAD_MESSAGE if it was rejected.
+   */
+  waitForResponse(channel: string, id: string, timeoutMs: number, opts?: WaitResponseOptions): Promise<Response | null>;
   /** Move every pending message to the archive with `reason`; returns the ids moved. */
   purge(channel: string, reason: string, opts?: QueueOptions): Promise<string[]>;
   /** Resolve when something may have arrived in the queue's pending folder, or after `timeoutMs`. */

@@ -2,7 +2,7 @@
  * Channels and views: the calls behind `abq init`, `abq channel …`, `abq status`, `abq ls`, `abq show`,
  * `abq purge` and `abq schema`.
  */
-import { validateChannelName } from "../channel/paths.ts";
+import { validateChannelName, validateSubscriberName } from "../channel/paths.ts";
 import { jsonSchemaFor } from "../protocol/schema.ts";
 import type { ChannelInfo, ChannelStatus, FoundMessage, ListEntry } from "../transport.ts";
 import { resolveIdentity } from "../identity/index.ts";
@@ -13,12 +13,29 @@ export function init(opts: CommonOptions = {}): Promise<{ home: string; created:
 }
 
 export function createChannel(
-  opts: CommonOptions & { name: string; description?: string | undefined },
+  opts: CommonOptions & {
+    name: string;
+    description?: string | undefined;
+    /** Make it a topic: named subscribers each get their own copy. Default: false. */
+    topic?: boolean | undefined;
+  },
 ): Promise<{ info: ChannelInfo; created: boolean }> {
   const name = validateChannelName(opts.name);
-  return withTransport(opts, (t) =>
-    t.createChannel(name, opts.description !== undefined ? { description: opts.description } : {}),
-  );
+  return withTransport(opts, (t) => t.createChannel(name, { description: opts.description, topic: opts.topic }));
+}
+
+/** Subscribes `name` to a topic (idempotent): from now on it gets its own copy of every message. */
+export function subscribe(opts: CommonOptions & { topic: string; name: string }): Promise<{ created: boolean }> {
+  const topic = validateChannelName(opts.topic);
+  const name = validateSubscriberName(opts.name);
+  return withTransport(opts, (t) => t.subscribe(topic, name));
+}
+
+/** Removes a subscriber and its copies. */
+export function unsubscribe(opts: CommonOptions & { topic: string; name: string }): Promise<void> {
+  const topic = validateChannelName(opts.topic);
+  const name = validateSubscriberName(opts.name);
+  return withTransport(opts, (t) => t.unsubscribe(topic, name));
 }
 
 export function listChannels(opts: CommonOptions = {}): Promise<ChannelInfo[]> {
@@ -48,18 +65,20 @@ export interface ListOptions extends CommonOptions {
   limit?: number | undefined;
   /** Oldest first instead of newest first. Default: false. */
   oldestFirst?: boolean | undefined;
+  /** A topic subscriber's copies instead of the shared queue. */
+  as?: string | undefined;
 }
 
 export function list(opts: ListOptions): Promise<ListEntry[]> {
   const input = parseInput(ListInput, opts);
   return withTransport(opts, (t) =>
-    t.list(input.channel, input.state, { limit: input.limit, oldestFirst: input.oldestFirst }),
+    t.list(input.channel, input.state, { limit: input.limit, oldestFirst: input.oldestFirst, as: input.as }),
   );
 }
 
 export function count(opts: ListOptions): Promise<number> {
   const input = parseInput(ListInput, opts);
-  return withTransport(opts, (t) => t.count(input.channel, input.state));
+  return withTransport(opts, (t) => t.count(input.channel, input.state, { as: input.as }));
 }
 
 /** Finds a message in any state (of one channel, or of all), with its answer when there is one. */
@@ -69,10 +88,12 @@ export function show(opts: CommonOptions & { id: string; channel?: string | unde
 }
 
 /** Moves every pending message of a channel to its archive with a reason; returns their ids. */
-export async function purge(opts: CommonOptions & { channel: string; reason?: string | undefined }): Promise<string[]> {
+export async function purge(
+  opts: CommonOptions & { channel: string; reason?: string | undefined; as?: string | undefined },
+): Promise<string[]> {
   const channel = validateChannelName(opts.channel);
   const agent = (await resolveIdentity({ cwd: opts.cwd })).agent;
-  return withTransport(opts, (t) => t.purge(channel, opts.reason ?? "purged"), agent);
+  return withTransport(opts, (t) => t.purge(channel, opts.reason ?? "purged", { as: opts.as }), agent);
 }
 
 export function schema(kind: "request" | "response"): unknown {

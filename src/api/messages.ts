@@ -1,30 +1,43 @@
 /**
- * Sending, receiving and answering: the calls behind `abq send`, `abq recv` and `abq respond`.
+ * Sending, receiving and answering: the calls behind `abq send`, `recv`, `respond`, `ask`, `cancel`.
+ * Channel arguments accept the address forms `@self` and `@parent` (src/identity/address.ts).
  */
+import { isAddress, resolveAddress } from "../identity/address.ts";
+import { resolveIdentity } from "../identity/index.ts";
 import { AbqError } from "../protocol/errors.ts";
 import { newId } from "../protocol/ids.ts";
 import { formatTimestamp, PROTOCOL_VERSION } from "../protocol/schema.ts";
 import type { MessageType, Request, Response, ResponseStatus } from "../protocol/schema.ts";
 import type { Claimed, Transport } from "../transport.ts";
-import { resolveIdentity } from "../identity/index.ts";
-import { type CommonOptions, parseInput, RecvInput, RespondInput, SendInput, withTransport } from "./options.ts";
+import {
+  AskInput,
+  type CommonOptions,
+  parseInput,
+  RecvInput,
+  RespondInput,
+  SendInput,
+  withTransport,
+} from "./options.ts";
 
 export interface SendOptions extends CommonOptions {
+  /** Channel name, or `@self` / `@parent`. */
   channel: string;
   type: MessageType;
   /** Payload text. Default: "". */
   content?: string | undefined;
   /** Seconds the request stays valid. Default: 300. */
   ttl?: number | undefined;
-  /** Channel that should also receive the answer as a message. */
+  /** Channel (or `@self`) that should also receive the answer as a message. */
   replyTo?: string | undefined;
-  /** Create the channel when it does not exist. Default: false. */
+  /** Create the channel when it does not exist. Default: false (inboxes are always created). */
   create?: boolean | undefined;
 }
 
 /** Delivers a request and returns it as stored. */
 export async function send(opts: SendOptions): Promise<Request> {
-  const input = parseInput(SendInput, opts);
+  const channel = await resolveAddress(opts.channel, opts.cwd);
+  const replyTo = opts.replyTo !== undefined ? await resolveAddress(opts.replyTo, opts.cwd) : undefined;
+  const input = parseInput(SendInput, { ...opts, channel, replyTo });
   const agent = (await resolveIdentity({ cwd: opts.cwd })).agent;
   const message: Request = {
     id: newId(),
@@ -37,14 +50,22 @@ export async function send(opts: SendOptions): Promise<Request> {
     ttl: input.ttl,
     ...(input.replyTo !== undefined ? { reply_to: input.replyTo } : {}),
   };
-  return withTransport(opts, async (t) => {
-    if (input.create) await t.createChannel(input.channel);
-    return t.send(message);
-  });
+  return withTransport(
+    opts,
+    async (t) => {
+      if (input.create || isAddress(opts.channel)) await t.createChannel(input.channel);
+      if (input.replyTo !== undefined && isAddress(opts.replyTo ?? "")) await t.createChannel(input.replyTo);
+      return t.send(message);
+    },
+    agent,
+  );
 }
 
 export interface RecvOptions extends CommonOptions {
+  /** Channel name, or `@self` / `@parent`. */
   channel: string;
+  /** Receive a topic subscriber's own copy. */
+  as?: string | undefined;
   /** Block until a message arrives (up to `timeout`). Default: false. */
   wait?: boolean | undefined;
   /** Seconds to wait with `wait`. Default: 30. */
@@ -52,32 +73,36 @@ export interface RecvOptions extends CommonOptions {
   signal?: AbortSignal | undefined;
 }
 
+/** How often a blocked receive looks again even without a file event (events can be lost). */
+export const BACKSTOP_MS = 250;
+
 /** Claims the oldest pending message. Throws E_EMPTY (nothing there) or E_TIMEOUT (waited in vain). */
 export async function recv(opts: RecvOptions): Promise<Claimed> {
-  const input = parseInput(RecvInput, opts);
+  const input = parseInput(RecvInput, { ...opts, channel: await resolveAddress(opts.channel, opts.cwd) });
+  const q = { as: input.as };
   return withTransport(opts, async (t) => {
+    if (isAddress(opts.channel)) await t.createChannel(input.channel);
     const deadline = Date.now() + input.timeout * 1000;
     // Start watching before the first look, so a message landing right after it wakes us.
-    if (input.wait) await t.waitForChange(input.channel, 0);
+    if (input.wait) await t.waitForChange(input.channel, 0, undefined, q);
     for (;;) {
-      const claimed = await t.claim(input.channel);
+      const claimed = await t.claim(input.channel, q);
       if (claimed) return claimed;
       if (!input.wait) throw new AbqError("E_EMPTY", `no pending messages in '${input.channel}'`);
       const left = deadline - Date.now();
       if (left <= 0 || input.signal?.aborted === true) {
         throw new AbqError("E_TIMEOUT", `no message arrived in '${input.channel}' within ${input.timeout}s`);
       }
-      await t.waitForChange(input.channel, Math.min(left, BACKSTOP_MS), input.signal);
+      await t.waitForChange(input.channel, Math.min(left, BACKSTOP_MS), input.signal, q);
     }
   });
 }
 
-/** How often a blocked receive looks again even without a file event (events can be lost). */
-export const BACKSTOP_MS = 250;
-
 export interface RespondOptions extends CommonOptions {
   channel: string;
   id: string;
+  /** Answer a topic subscriber's copy. */
+  as?: string | undefined;
   /** Default: success. `pending` is a progress note that keeps the message claimed. */
   status?: ResponseStatus | undefined;
   result?: string | undefined;
@@ -86,7 +111,7 @@ export interface RespondOptions extends CommonOptions {
 
 /** Answers a claimed message and archives it. Throws E_CONFLICT when it was answered already. */
 export async function respond(opts: RespondOptions): Promise<Response> {
-  const input = parseInput(RespondInput, opts);
+  const input = parseInput(RespondInput, { ...opts, channel: await resolveAddress(opts.channel, opts.cwd) });
   const agent = (await resolveIdentity({ cwd: opts.cwd })).agent;
   const response: Response = {
     id: input.id,
@@ -97,10 +122,48 @@ export async function respond(opts: RespondOptions): Promise<Response> {
     error: input.error,
     timestamp: formatTimestamp(),
   };
-  return withTransport(opts, async (t) => (await t.respond(input.channel, response)).response);
+  return withTransport(opts, async (t) => (await t.respond(input.channel, response, { as: input.as })).response);
+}
+
+export interface AskOptions extends SendOptions {
+  /** Seconds to wait for the answer. Default: 30. */
+  timeout?: number | undefined;
+  signal?: AbortSignal | undefined;
+  /** Called with each progress note (`pending` answer) while waiting. */
+  onPending?: ((note: Response) => void) | undefined;
+  /** Called once the request is sent, before waiting. */
+  onSent?: ((request: Request) => void) | undefined;
+}
+
+/**
+ * Sends a request and waits for its answer: errors are data (`response.status === "error"`), only a
+ * timeout throws (E_TIMEOUT; the request stays queued and can be withdrawn with `cancel`).
+ */
+export async function ask(opts: AskOptions): Promise<{ request: Request; response: Response }> {
+  const { timeout } = parseInput(AskInput, opts);
+  const request = await send(opts);
+  opts.onSent?.(request);
+  return withTransport(opts, async (t) => {
+    const response = await t.waitForResponse(request.to, request.id, timeout * 1000, {
+      signal: opts.signal,
+      onPending: opts.onPending,
+    });
+    if (response) return { request, response };
+    throw new AbqError("E_TIMEOUT", `no answer to ${request.id} in '${request.to}' within ${timeout}s`, {
+      hint: `it stays queued; withdraw it with: abq cancel ${request.to} ${request.id}`,
+    });
+  });
+}
+
+/** Withdraws a message that no consumer has claimed yet. */
+export async function cancel(opts: CommonOptions & { channel: string; id: string; as?: string }): Promise<void> {
+  const channel = await resolveAddress(opts.channel, opts.cwd);
+  const agent = (await resolveIdentity({ cwd: opts.cwd })).agent;
+  await withTransport(opts, (t) => t.cancel(channel, opts.id, { as: opts.as }), agent);
 }
 
 /** Puts a claimed message back in its queue (for a consumer that cannot handle it now). */
-export async function release(opts: CommonOptions & { channel: string; id: string }): Promise<void> {
-  await withTransport(opts, (t: Transport) => t.release(opts.channel, opts.id));
+export async function release(opts: CommonOptions & { channel: string; id: string; as?: string }): Promise<void> {
+  const channel = await resolveAddress(opts.channel, opts.cwd);
+  await withTransport(opts, (t: Transport) => t.release(channel, opts.id, { as: opts.as }));
 }

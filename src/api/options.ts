@@ -3,7 +3,7 @@
  * code below can trust them. Shapes and names match the CLI's flags.
  */
 import { z } from "zod";
-import { validateChannelName } from "../channel/paths.ts";
+import { validateChannelName, validateSubscriberName } from "../channel/paths.ts";
 import { FsTransport } from "../channel/spool.ts";
 import { AbqError } from "../protocol/errors.ts";
 import { ID_PATTERN } from "../protocol/ids.ts";
@@ -36,16 +36,25 @@ export const SendInput = z.object({
   create: z.boolean().default(false),
 });
 
+const subscriberName = z.string().transform((name) => validateSubscriberName(name));
+
 export const RecvInput = z.object({
   channel: channelName,
+  as: subscriberName.optional(),
   wait: z.boolean().default(false),
   /** Seconds to wait with `wait`; default 30 (the seed's fixed wait). */
   timeout: seconds.default(30),
   signal: z.instanceof(AbortSignal).optional(),
 });
 
+export const AskInput = z.object({
+  /** Seconds to wait for the answer; default 30. */
+  timeout: seconds.default(30),
+});
+
 export const RespondInput = z.object({
   channel: channelName,
+  as: subscriberName.optional(),
   id: messageId,
   status: z
     .enum(RESPONSE_STATUSES, { error: `unknown status: use one of ${RESPONSE_STATUSES.join(", ")}` })
@@ -56,6 +65,7 @@ export const RespondInput = z.object({
 
 export const ListInput = z.object({
   channel: channelName,
+  as: subscriberName.optional(),
   state: z
     .enum(["requests", "pending", "processing", "claimed", "responses", "archive", "done", "rejected"], {
       error: "unknown state: use requests, processing, responses, archive or rejected",

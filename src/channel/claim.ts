@@ -6,12 +6,14 @@
  * and consumed from its head across calls (`ClaimCursor`): ids sort by send time, so the head is the oldest
  * message, and a long backlog costs one `readdir` per pass instead of one per message.
  */
+import { promises as fs } from "node:fs";
 import { dirname, join } from "node:path";
 import { isId } from "../protocol/ids.ts";
 import type { Claimed } from "../transport.ts";
 import { type AnswerHook, readFinalAnswer } from "./answers.ts";
 import { crashPoint } from "./faults.ts";
-import { ensureDir, listDir, pathExists, syncDir, tryRename } from "./files.ts";
+import { serialize } from "./deliver.ts";
+import { ensureDir, listDir, pathExists, publishFile, syncDir, tryRename } from "./files.ts";
 import type { Queue } from "./paths.ts";
 import { readRequest, rejectFile } from "./read.ts";
 import { requireQueue } from "./registry.ts";
@@ -99,9 +101,21 @@ async function inspectClaimed(
   return { channel, message: parsed.value, path };
 }
 
-export async function releaseClaim(q: Queue, id: string, sync: boolean): Promise<boolean> {
+/**
+ * Puts a claimed message back in `requests/`. With `retry`, its `attempts` count goes up first (a new file
+ * renamed over the claimed one, then the usual rename back), so the next handler sees ABQ_ATTEMPT + 1.
+ */
+export async function releaseClaim(q: Queue, id: string, sync: boolean, retry = false): Promise<boolean> {
   const dir = q.dir;
-  const moved = await tryRename(join(dir, "processing", `${id}.json`), join(dir, "requests", `${id}.json`));
+  const claimed = join(dir, "processing", `${id}.json`);
+  if (retry) {
+    const raw = await fs.readFile(claimed, "utf8").catch(() => undefined);
+    if (raw === undefined) return false;
+    const message = JSON.parse(raw) as Record<string, unknown>;
+    message["attempts"] = (typeof message["attempts"] === "number" ? message["attempts"] : 0) + 1;
+    await publishFile(join(dir, "tmp"), claimed, serialize(message), { sync, replace: true });
+  }
+  const moved = await tryRename(claimed, join(dir, "requests", `${id}.json`));
   if (moved && sync) await syncDir(join(dir, "requests"));
   return moved;
 }

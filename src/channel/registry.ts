@@ -51,7 +51,7 @@ export async function createChannel(
     const description = opts.description ?? info.description;
     info = { name, kind, description, created: info.created ?? formatTimestamp() };
     // A config write racing another create of the same channel is harmless: both describe the same channel.
-    const { subscribers: _omit, ...config } = info;
+    const config = { name, kind, description, created: info.created };
     await publishFile(join(dir, "tmp"), join(dir, CONFIG_FILE), `${JSON.stringify(config, null, 2)}\n`, {
       sync: false,
       replace: true,

@@ -6,7 +6,15 @@ import { join } from "node:path";
 import { AbqError } from "../protocol/errors.ts";
 import { isId } from "../protocol/ids.ts";
 import type { Request, Response } from "../protocol/schema.ts";
-import type { ChannelStatus, Claimed, ListState, QueueOptions, RespondResult, Transport } from "../transport.ts";
+import type {
+  ChannelStatus,
+  Claimed,
+  ListState,
+  QueueOptions,
+  RespondResult,
+  Transport,
+  WaitResponseOptions,
+} from "../transport.ts";
 import { type AnswerHook, waitForAnswer } from "./answers.ts";
 import { ClaimCursor, claimNext, releaseClaim } from "./claim.ts";
 import { deliver } from "./deliver.ts";
@@ -100,11 +108,11 @@ export class FsTransport implements Transport {
     return respondTo(q, response, { sync: this.sync, maxBytes: this.maxBytes, onAnswered: this.replies });
   }
 
-  async release(channel: string, id: string, opts: QueueOptions = {}): Promise<void> {
+  async release(channel: string, id: string, opts: QueueOptions & { retry?: boolean | undefined } = {}): Promise<void> {
     if (!isId(id)) throw new AbqError("E_USAGE", `'${id}' is not a message id (expected req_<hex>)`);
     const q = await this.queue(channel, opts);
     await requireQueue(q);
-    if (!(await releaseClaim(q, id, this.sync))) {
+    if (!(await releaseClaim(q, id, this.sync, opts.retry ?? false))) {
       throw new AbqError("E_NO_MESSAGE", `message ${id} is not claimed in channel '${channel}'`);
     }
     this.cursors.get(`${channel}\0${q.subscriber ?? ""}`)?.reset(); // it is older than the cursor's listing
@@ -158,7 +166,7 @@ export class FsTransport implements Transport {
     channel: string,
     id: string,
     timeoutMs: number,
-    opts: { signal?: AbortSignal | undefined; backstopMs?: number; onPending?: (note: Response) => void } = {},
+    opts: WaitResponseOptions & { backstopMs?: number } = {},
   ): Promise<Response | null> {
     const q = queueOf(this.home, channel);
     await requireQueue(q);

@@ -7,6 +7,8 @@ import { readFileSync } from "node:fs";
 import { Command, CommanderError, Option } from "commander";
 import { AbqError } from "../protocol/errors.ts";
 import { EXIT, reportError } from "./exit.ts";
+import { registerAsk } from "./commands/ask.ts";
+import { registerCancel } from "./commands/cancel.ts";
 import { registerChannel } from "./commands/channel.ts";
 import { registerInit } from "./commands/init.ts";
 import { registerLs } from "./commands/ls.ts";
@@ -17,6 +19,9 @@ import { registerSchema } from "./commands/schema.ts";
 import { registerSend } from "./commands/send.ts";
 import { registerShow } from "./commands/show.ts";
 import { registerStatus } from "./commands/status.ts";
+import { registerSubscribe } from "./commands/subscribe.ts";
+import { registerTail } from "./commands/tail.ts";
+import { registerWatch } from "./commands/watch.ts";
 
 export function buildProgram(): Command {
   const program = new Command("abq")
@@ -32,6 +37,11 @@ export function buildProgram(): Command {
     registerSend,
     registerRecv,
     registerRespond,
+    registerAsk,
+    registerWatch,
+    registerCancel,
+    registerSubscribe,
+    registerTail,
     registerStatus,
     registerLs,
     registerShow,

@@ -14,6 +14,8 @@ export interface GitState {
   detached?: string | undefined;
   remoteUrl?: string | undefined;
   linkedWorktree: boolean;
+  /** The repository's main branch: origin's HEAD, else `main` or `master` if it exists, else `main`. */
+  defaultBranch: string;
 }
 
 /** `null` = not inside a git work tree. */
@@ -60,7 +62,20 @@ async function readFast(toplevel: string, dotGit: string): Promise<GitState | un
     detached,
     remoteUrl: pickRemote(parseRemotes(config)),
     linkedWorktree: commonDir !== gitDir,
+    defaultBranch: await readDefaultBranch(commonDir),
   };
+}
+
+async function readDefaultBranch(commonDir: string): Promise<string> {
+  const originHead = await fs.readFile(join(commonDir, "refs", "remotes", "origin", "HEAD"), "utf8").catch(() => "");
+  const fromOrigin = /^ref:\s*refs\/remotes\/origin\/(.+)$/.exec(originHead.trim())?.[1];
+  if (fromOrigin !== undefined) return fromOrigin;
+  const packed = await fs.readFile(join(commonDir, "packed-refs"), "utf8").catch(() => "");
+  for (const name of ["main", "master"]) {
+    const loose = await fs.stat(join(commonDir, "refs", "heads", name)).catch(() => undefined);
+    if (loose || packed.includes(` refs/heads/${name}\n`)) return name;
+  }
+  return "main";
 }
 
 /** `[remote "name"] url = …` entries of a git config file, in file order. */
@@ -108,11 +123,13 @@ async function readWithGitCli(cwd: string): Promise<GitState | null> {
   const byName = new Map(remotes.map((r) => [r.name, r.refs.fetch]));
   const gitDir = await git.revparse(["--git-dir"]).catch(() => "");
   const commonDir = await git.revparse(["--git-common-dir"]).catch(() => "");
+  const originHead = await git.raw(["symbolic-ref", "-q", "--short", "refs/remotes/origin/HEAD"]).catch(() => "");
   return {
     toplevel: toplevel.trim(),
     branch: branch.trim() !== "" ? branch.trim() : undefined,
     detached: detached?.trim(),
     remoteUrl: pickRemote(byName),
     linkedWorktree: resolve(cwd, gitDir.trim()) !== resolve(cwd, commonDir.trim()),
+    defaultBranch: originHead.trim().replace(/^origin\//, "") || "main",
   };
 }

@@ -25,6 +25,8 @@ export interface Identity {
   branch?: string | undefined;
   /** Top folder of the git work tree, when in one. */
   toplevel?: string | undefined;
+  /** The agent of the same repository's main branch (what `@parent` addresses). */
+  parent?: string | undefined;
 }
 
 export interface IdentityOptions {
@@ -38,7 +40,10 @@ const cache = new Map<string, Promise<Identity>>();
 export function resolveIdentity(opts: IdentityOptions = {}): Promise<Identity> {
   const env = opts.env ?? process.env;
   const override = env["ABQ_AGENT"]?.trim();
-  if (override) return Promise.resolve({ agent: clean(override), source: "env" });
+  if (override) {
+    const parent = env["ABQ_PARENT"]?.trim();
+    return Promise.resolve({ agent: clean(override), source: "env", parent: parent ? clean(parent) : undefined });
+  }
   const cwd = resolve(opts.cwd ?? process.cwd());
   let found = cache.get(cwd);
   if (!found) {
@@ -55,7 +60,8 @@ async function computeIdentity(cwd: string): Promise<Identity> {
   const remote = git.remoteUrl !== undefined ? parseRemote(git.remoteUrl) : null;
   const repo = remote ? `${remote.host}/${remote.path}` : undefined;
   const base = repo ?? `local/${basename(git.toplevel) || "root"}`;
-  return { agent: clean(`${base}/${branch}`), source: "git", repo, branch, toplevel: git.toplevel };
+  const parent = clean(`${base}/${git.defaultBranch}`);
+  return { agent: clean(`${base}/${branch}`), source: "git", repo, branch, toplevel: git.toplevel, parent };
 }
 
 function shortHost(): string {

@@ -9,10 +9,16 @@ export function registerChannel(program: Command): void {
     .command("create <name>")
     .description("create a channel (idempotent); names: 1-64 of a-z 0-9 . _ -")
     .option("-d, --description <text>", "what the channel is for")
+    .option("--topic", "make it a topic: every subscriber gets its own copy of each message")
     .option("--json", "print the channel as JSON")
-    .action(async (name: string, opts: { description?: string; json?: boolean }, cmd: Command) => {
+    .action(async (name: string, opts: { description?: string; topic?: boolean; json?: boolean }, cmd: Command) => {
       const { createChannel } = await import("../../api/channels.ts");
-      const { info, created } = await createChannel({ ...commonOptions(cmd), name, description: opts.description });
+      const { info, created } = await createChannel({
+        ...commonOptions(cmd),
+        name,
+        description: opts.description,
+        topic: opts.topic,
+      });
       if (opts.json) printJson({ ...info, created });
       else printText(created ? `Created channel: ${name}` : `Channel already exists: ${name}`);
     });
@@ -42,6 +48,7 @@ export function registerChannel(program: Command): void {
         table([
           ["Channel:", info.name],
           ["Kind:", info.kind],
+          ...(info.subscribers !== undefined ? [["Subscribers:", info.subscribers.join(", ") || "-"]] : []),
           ["Description:", info.description ?? "-"],
           ["Created:", info.created ?? "-"],
           ["Pending:", String(s.pending)],

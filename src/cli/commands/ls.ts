@@ -8,6 +8,7 @@ interface LsFlags {
   limit?: number;
   oldest?: boolean;
   count?: boolean;
+  as?: string;
   json?: boolean;
 }
 
@@ -20,10 +21,18 @@ export function registerLs(program: Command): void {
     .addOption(new Option("-n, --limit <n>", "show at most n messages (default 20)").argParser(parseCount))
     .option("-o, --oldest", "oldest first (default newest first)")
     .option("-c, --count", "print only the number of messages")
+    .option("--as <subscriber>", "list a topic subscriber's copies")
     .option("--json", "one JSON object per message (NDJSON)")
     .action(async (channel: string, state: string | undefined, opts: LsFlags, cmd: Command) => {
       const { count, list } = await import("../../api/channels.ts");
-      const query = { ...commonOptions(cmd), channel, state, limit: opts.limit, oldestFirst: opts.oldest ?? false };
+      const query = {
+        ...commonOptions(cmd),
+        channel,
+        state,
+        as: opts.as,
+        limit: opts.limit,
+        oldestFirst: opts.oldest ?? false,
+      };
       if (opts.count) {
         const n = await count(query);
         return opts.json ? printNdjson([{ channel, state: state ?? "requests", count: n }]) : printText(String(n));

@@ -7,6 +7,7 @@ interface RespondFlags {
   status?: string;
   result?: string;
   error?: string;
+  as?: string;
   json?: boolean;
 }
 
@@ -17,6 +18,7 @@ export function registerRespond(program: Command): void {
     .option("-s, --status <status>", `one of ${RESPONSE_STATUSES.join(", ")} (default success)`)
     .option("-r, --result <text>", "the answer; '-' reads stdin")
     .option("-e, --error <text>", "error text (for --status error)")
+    .option("--as <subscriber>", "answer a topic subscriber's copy")
     .option("--json", "print the response as stored")
     .action(async (channel: string, id: string, opts: RespondFlags, cmd: Command) => {
       const { respond } = await import("../../api/messages.ts");
@@ -24,6 +26,7 @@ export function registerRespond(program: Command): void {
         ...commonOptions(cmd),
         channel,
         id,
+        as: opts.as,
         status: opts.status as ResponseStatus | undefined,
         result: opts.result === "-" ? await readStdin() : opts.result,
         error: opts.error,

@@ -8,6 +8,8 @@ interface SendFlags {
   ttl?: number;
   replyTo?: string;
   create?: boolean;
+  wait?: boolean;
+  timeout?: number;
   json?: boolean;
 }
 
@@ -20,8 +22,16 @@ export function registerSend(program: Command): void {
     .addOption(new Option("--ttl <seconds>", "seconds the message stays valid (default 300)").argParser(parseSeconds))
     .option("--reply-to <channel>", "channel that also receives the answer as a message")
     .option("--create", "create the channel if it does not exist")
-    .option("--json", "print the message as stored (so `jq .id` works)")
+    .option("-w, --wait", "wait for the answer and print it, like `abq ask` (exit 8 on an error answer)")
+    .addOption(
+      new Option("-t, --timeout <seconds>", "how long --wait waits (default 30; exit 5 after)").argParser(parseSeconds),
+    )
+    .option("--json", "print the message as stored (so `jq .id` works); with --wait, the response")
     .action(async (channel: string, type: string, content: string | undefined, opts: SendFlags, cmd: Command) => {
+      if (opts.wait) {
+        const { askAndPrint } = await import("./ask.ts");
+        return askAndPrint(cmd, channel, type, content, opts);
+      }
       const { send } = await import("../../api/messages.ts");
       const message = await send({
         ...commonOptions(cmd),

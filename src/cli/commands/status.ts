@@ -17,7 +17,7 @@ export function registerStatus(program: Command): void {
       const rows = [["CHANNEL", "PENDING", "CLAIMED", "ANSWERED", "ARCHIVED", "REJECTED", "OLDEST"]];
       for (const c of channels) {
         rows.push([
-          c.name,
+          c.subscriber !== undefined ? `${c.name} (as ${c.subscriber})` : c.name,
           ...[c.pending, c.processing, c.responses, c.archived, c.rejected].map(String),
           formatAge(c.oldestPendingAgeMs),
         ]);

@@ -1,0 +1,25 @@
+import type { Command } from "commander";
+import { commonOptions, printJson, printText } from "../output.ts";
+
+export function registerSubscribe(program: Command): void {
+  program
+    .command("subscribe <topic> <subscriber>")
+    .description("give <subscriber> its own copy of every message published to <topic> from now on")
+    .option("--json", "print {topic, subscriber, created} as JSON")
+    .action(async (topic: string, subscriber: string, opts: { json?: boolean }, cmd: Command) => {
+      const { subscribe } = await import("../../api/channels.ts");
+      const { created } = await subscribe({ ...commonOptions(cmd), topic, name: subscriber });
+      if (opts.json) printJson({ topic, subscriber, created });
+      else
+        printText(created ? `Subscribed: ${subscriber} -> ${topic}` : `Already subscribed: ${subscriber} -> ${topic}`);
+    });
+
+  program
+    .command("unsubscribe <topic> <subscriber>")
+    .description("remove a subscriber and the copies it has not handled")
+    .action(async (topic: string, subscriber: string, _opts: unknown, cmd: Command) => {
+      const { unsubscribe } = await import("../../api/channels.ts");
+      await unsubscribe({ ...commonOptions(cmd), topic, name: subscriber });
+      printText(`Unsubscribed: ${subscriber} from ${topic}`);
+    });
+}

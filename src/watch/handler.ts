@@ -1,0 +1,178 @@
+/**
+ * Running one handler for one message — the handler contract:
+ *
+ * | given to the handler | what                                                                   |
+ * |----------------------|------------------------------------------------------------------------|
+ * | `$1`                 | path of the claimed message file (`…/processing/<id>.json`)             |
+ * | stdin                | the message JSON                                                       |
+ * | env                  | ABQ_CHANNEL, ABQ_MSG_ID, ABQ_MSG_TYPE, ABQ_MSG_FROM, ABQ_MSG_FILE,      |
+ * |                      | ABQ_ATTEMPT, ABQ_HOME, ABQ_REPLY_TO, ABQ_SUBSCRIBER, and ABQ_MSG_CONTENT |
+ * |                      | while the content is at most 32 KiB (larger content: read stdin or $1) |
+ *
+ * | handler outcome      | abq does                                                              |
+ * |----------------------|------------------------------------------------------------------------|
+ * | exit 0               | answer `success`, result = stdout                                      |
+ * | exit 75 (EX_TEMPFAIL)| put the message back for another attempt                               |
+ * | other exit / signal  | answer `error`, error = the tail of stderr                              |
+ * | runs past --timeout  | kill its whole process group, answer `error`                            |
+ * | cannot be started    | put the message back and stop the watcher (nothing is consumed)        |
+ *
+ * Handlers run in their own process group, so a timeout also ends the processes the handler started.
+ */
+import { constants, promises as fs } from "node:fs";
+import { delimiter, isAbsolute, join, resolve } from "node:path";
+import { AbqError } from "../protocol/errors.ts";
+import type { Claimed } from "../transport.ts";
+
+export const EX_TEMPFAIL = 75;
+/** Content up to this size is also passed in ABQ_MSG_CONTENT (the seed's contract); larger is stdin/$1 only. */
+export const MAX_ENV_CONTENT = 32 * 1024;
+const STDERR_TAIL = 4000;
+const KILL_GRACE_MS = 2000;
+
+export interface HandlerSpec {
+  /** Program to run. */
+  file: string;
+  /** Arguments before the message path. */
+  args: string[];
+  /** As the user wrote it. */
+  display: string;
+  /** Run through /bin/sh because the user gave a command line, not a program path. */
+  shell: boolean;
+}
+
+/** A program path runs directly; a command line (spaces, quotes, pipes) runs through /bin/sh with `$1` set. */
+export function parseHandler(command: string, cwd: string): HandlerSpec {
+  const trimmed = command.trim();
+  if (trimmed === "") throw new AbqError("E_USAGE", "the handler command is empty");
+  if (/[\s'"$;&|<>`()]/.test(trimmed)) {
+    return { file: "/bin/sh", args: ["-c", `${trimmed} "$@"`, "abq-handler"], display: trimmed, shell: true };
+  }
+  const file = trimmed.includes("/") && !isAbsolute(trimmed) ? resolve(cwd, trimmed) : trimmed;
+  return { file, args: [], display: trimmed, shell: false };
+}
+
+/** Fails fast (E_USAGE) when the handler's program is missing or not executable. */
+export async function checkHandler(spec: HandlerSpec): Promise<void> {
+  const program = spec.shell ? firstWord(spec.display) : spec.file;
+  if (program === undefined || /[$`(]/.test(program)) return; // too dynamic to check; the run will tell
+  if (await findExecutable(program)) return;
+  throw new AbqError("E_USAGE", `handler '${program}' was not found or is not executable`, {
+    hint: program.includes("/") ? `check the path, and chmod +x ${program}` : "check that it is on PATH",
+  });
+}
+
+function firstWord(commandLine: string): string | undefined {
+  const word = /^\s*(?:[A-Za-z_][A-Za-z0-9_]*=\S*\s+)*([^\s;&|<>]+)/.exec(commandLine)?.[1];
+  return word?.replace(/^['"]|['"]$/g, "");
+}
+
+const SHELL_BUILTINS = new Set(["exec", "echo", "printf", "cat", "true", "false", "test", "[", ".", "exit", "cd"]);
+
+async function findExecutable(program: string): Promise<boolean> {
+  const executable = (p: string) =>
+    fs.access(p, constants.X_OK).then(
+      () => fs.stat(p).then((s) => s.isFile()),
+      () => false,
+    );
+  if (program.includes("/")) return executable(program);
+  if (SHELL_BUILTINS.has(program)) return true;
+  for (const dir of (process.env["PATH"] ?? "").split(delimiter)) {
+    if (dir !== "" && (await executable(join(dir, program)))) return true;
+  }
+  return false;
+}
+
+export interface HandlerRun {
+  exitCode: number | undefined;
+  signal: string | undefined;
+  stdout: string;
+  stderrTail: string;
+  timedOut: boolean;
+  /** Set when the program could not be started at all. */
+  startError: string | undefined;
+  ms: number;
+}
+
+export interface RunOptions {
+  timeoutMs: number | undefined;
+  env: Record<string, string>;
+  /** Aborting kills the handler's process group at once (a second Ctrl-C). */
+  signal?: AbortSignal | undefined;
+}
+
+export function handlerEnv(claimed: Claimed, home: string): Record<string, string> {
+  const m = claimed.message;
+  const attempts = typeof m["attempts"] === "number" ? m["attempts"] : 0;
+  const env: Record<string, string> = {
+    ABQ_HOME: home,
+    ABQ_CHANNEL: claimed.channel,
+    ABQ_MSG_ID: m.id,
+    ABQ_MSG_TYPE: m.type,
+    ABQ_MSG_FROM: m.from.agent,
+    ABQ_MSG_FILE: claimed.path,
+    ABQ_ATTEMPT: String(attempts + 1),
+  };
+  if (m.reply_to !== undefined) env["ABQ_REPLY_TO"] = m.reply_to;
+  if (claimed.subscriber !== undefined) env["ABQ_SUBSCRIBER"] = claimed.subscriber;
+  if (Buffer.byteLength(m.content) <= MAX_ENV_CONTENT) env["ABQ_MSG_CONTENT"] = m.content;
+  return env;
+}
+
+export async function runHandler(spec: HandlerSpec, claimed: Claimed, opts: RunOptions): Promise<HandlerRun> {
+  const { execa } = await import("execa");
+  const started = performance.now();
+  const child = execa(spec.file, [...spec.args, claimed.path], {
+    input: JSON.stringify(claimed.message),
+    env: opts.env,
+    extendEnv: true,
+    reject: false,
+    detached: true, // own process group, so a timeout can end the handler's children too
+    maxBuffer: 64 * 1024 * 1024,
+  });
+  let timedOut = false;
+  const killGroup = (signal: NodeJS.Signals): void => {
+    if (child.pid === undefined) return;
+    try {
+      process.kill(-child.pid, signal);
+    } catch {
+      // the group is already gone
+    }
+  };
+  const escalate = (): void => {
+    killGroup("SIGTERM");
+    hardKill = setTimeout(() => killGroup("SIGKILL"), KILL_GRACE_MS);
+  };
+  let hardKill: NodeJS.Timeout | undefined;
+  const timer =
+    opts.timeoutMs !== undefined
+      ? setTimeout(() => {
+          timedOut = true;
+          escalate();
+        }, opts.timeoutMs)
+      : undefined;
+  const onAbort = (): void => killGroup("SIGKILL");
+  opts.signal?.addEventListener("abort", onAbort, { once: true });
+  const result = await child;
+  clearTimeout(timer);
+  clearTimeout(hardKill);
+  opts.signal?.removeEventListener("abort", onAbort);
+  if (timedOut) killGroup("SIGKILL"); // children that ignored SIGTERM must not outlive a timed-out handler
+
+  const code = (result as { code?: string }).code;
+  const notStarted =
+    (result.exitCode === undefined && result.signal === undefined) ||
+    code === "ENOENT" ||
+    code === "EACCES" ||
+    (spec.shell && (result.exitCode === 126 || result.exitCode === 127));
+  const stderr = typeof result.stderr === "string" ? result.stderr : "";
+  return {
+    exitCode: result.exitCode,
+    signal: result.signal,
+    stdout: typeof result.stdout === "string" ? result.stdout : "",
+    stderrTail: stderr.length > STDERR_TAIL ? `…${stderr.slice(-STDERR_TAIL)}` : stderr,
+    timedOut,
+    startError: notStarted && !timedOut ? stderr.trim() || result.shortMessage || "cannot start handler" : undefined,
+    ms: Math.round(performance.now() - started),
+  };
+}

@@ -1,0 +1,83 @@
+/**
+ * The library side of `abq watch`: validate options once, resolve the channel and the caller, check the
+ * handler can start, and hand back a `Watcher` ready to `run()`.
+ */
+import { z } from "zod";
+import { openTransport, parseInput, type CommonOptions } from "../api/options.ts";
+import { resolveHome, validateChannelName, validateSubscriberName } from "../channel/paths.ts";
+import { isAddress, resolveAddress } from "../identity/address.ts";
+import { resolveIdentity } from "../identity/index.ts";
+import { checkHandler, parseHandler } from "./handler.ts";
+import { Watcher, type WatchEvent } from "./watcher.ts";
+
+export interface WatchOptions extends CommonOptions {
+  /** Channel name, or `@self` / `@parent`. */
+  channel: string;
+  /** Program path, or a shell command line; gets the message file as `$1`. */
+  handler: string;
+  /** Handle a topic subscriber's copies. */
+  as?: string | undefined;
+  /** Handlers running at once. Default: 1. */
+  concurrency?: number | undefined;
+  /** Poll every `pollMs` ms instead of using file events. */
+  pollMs?: number | undefined;
+  /** Seconds a handler may run before its process group is killed. Default: no limit. */
+  timeout?: number | undefined;
+  /** Handle what is waiting, then stop. Default: false. */
+  once?: boolean | undefined;
+  /** Seconds running handlers get to finish after a stop. Default: 10. */
+  grace?: number | undefined;
+  /** Stop (gracefully) when this aborts. */
+  signal?: AbortSignal | undefined;
+  onEvent?: ((event: WatchEvent) => void) | undefined;
+}
+
+const WatchInput = z.object({
+  channel: z.string().transform((n) => validateChannelName(n)),
+  handler: z.string().min(1, "give a handler: --handler <program or command line>"),
+  as: z
+    .string()
+    .transform((n) => validateSubscriberName(n))
+    .optional(),
+  concurrency: z.number().int("must be a whole number").min(1).max(256).default(1),
+  pollMs: z.number().int().min(10, "must be at least 10 ms").optional(),
+  timeout: z.number().positive().optional(),
+  once: z.boolean().default(false),
+  grace: z.number().nonnegative().default(10),
+});
+
+/** Builds a watcher; `run()` it, `stop()` it. The transport it opened closes when `run()` ends. */
+export async function createWatcher(opts: WatchOptions): Promise<Watcher> {
+  const channel = await resolveAddress(opts.channel, opts.cwd);
+  const input = parseInput(WatchInput, { ...opts, channel });
+  const handler = parseHandler(input.handler, opts.cwd ?? process.cwd());
+  await checkHandler(handler);
+  const agent = (await resolveIdentity({ cwd: opts.cwd })).agent;
+  const { transport, owned } = openTransport(opts, agent);
+  if (isAddress(opts.channel)) await transport.createChannel(channel);
+  // Fail now (not inside the loop) on a missing channel or subscriber.
+  await transport.count(channel, "requests", { as: input.as });
+  const watcher = new Watcher({
+    transport,
+    home: resolveHome(opts),
+    channel,
+    as: input.as,
+    handler,
+    agent,
+    concurrency: input.concurrency,
+    pollMs: input.pollMs,
+    backstopMs: 1000,
+    handlerTimeoutMs: input.timeout !== undefined ? input.timeout * 1000 : undefined,
+    once: input.once,
+    graceMs: input.grace * 1000,
+    retryDelayMs: 1000,
+    onEvent: opts.onEvent,
+    signal: opts.signal,
+    onClose: owned ? () => transport.close() : undefined,
+  });
+  return watcher;
+}
+
+export { Watcher };
+export type { WatchEvent, WatchSummary } from "./watcher.ts";
+export { parseHandler, EX_TEMPFAIL, MAX_ENV_CONTENT } from "./handler.ts";
