@@ -73,7 +73,7 @@ export class Watcher {
   private state: "idle" | "running" | "draining" | "stopped" = "idle";
   private readonly inflight = new Map<string, { promise: Promise<void>; abort: AbortController }>();
   /** Messages waiting out the retry delay, with the function that puts each back now. */
-  private readonly retries = new Map<NodeJS.Timeout, () => void>();
+  private readonly retries = new Map<NodeJS.Timeout, () => Promise<void>>();
   private wakeSignal = new AbortController();
   private fatal: AbqError | undefined;
   private readonly summary: WatchSummary = { handled: 0, succeeded: 0, failed: 0, retried: 0 };
@@ -101,7 +101,7 @@ export class Watcher {
       await this.loop();
       await this.drain();
     } finally {
-      this.flushRetries();
+      await this.flushRetries();
       this.cfg.signal?.removeEventListener("abort", onAbort);
       await this.cfg.onClose?.();
       this.state = "stopped";
@@ -219,23 +219,24 @@ export class Watcher {
     };
   }
 
-  /** Exit 75: keep the message claimed for a moment (no hot loop), then offer it again. */
-  private retryLater(id: string): Promise<void> {
+  /**
+   * Exit 75: keep the message claimed for a moment (no hot loop, and it frees the handler slot), then
+   * offer it again. With `once` it is held until the run ends, so one pass never takes a message twice.
+   */
+  private async retryLater(id: string): Promise<void> {
     if (this.state !== "running") return this.putBack(id, "retry requested", true);
-    return new Promise((resolve) => {
-      const fire = (): void => {
-        clearTimeout(timer);
-        this.retries.delete(timer);
-        void this.putBack(id, "retry requested", true).finally(resolve);
-      };
-      const timer = setTimeout(fire, this.cfg.retryDelayMs);
-      this.retries.set(timer, fire);
-    });
+    const fire = (): Promise<void> => {
+      clearTimeout(timer);
+      this.retries.delete(timer);
+      return this.putBack(id, "retry requested", true);
+    };
+    const timer = setTimeout(() => void fire(), this.cfg.once ? 2 ** 31 - 1 : this.cfg.retryDelayMs);
+    this.retries.set(timer, fire);
   }
 
   /** Stopping: messages waiting to be retried go back to the queue now rather than after their delay. */
-  private flushRetries(): void {
-    for (const fire of [...this.retries.values()]) fire();
+  private async flushRetries(): Promise<void> {
+    await Promise.all([...this.retries.values()].map((fire) => fire()));
   }
 
   private async putBack(id: string, reason: string, retry = false): Promise<void> {
@@ -253,7 +254,7 @@ export class Watcher {
 
   /** Waits for running handlers up to the grace period, then kills the rest (their messages go back). */
   private async drain(): Promise<void> {
-    this.flushRetries();
+    await this.flushRetries();
     const all = Promise.all([...this.inflight.values()].map((h) => h.promise));
     const graceTimer = new AbortController();
     const timedOut = sleep(this.cfg.graceMs, graceTimer.signal).then(() => !graceTimer.signal.aborted);
