@@ -18,8 +18,8 @@ interface Msg {
 interface Shown {
   channel: string;
   state: string;
-  request: Msg | null;
-  response: { status: string; result: string; error: string | null } | null;
+  request?: Msg;
+  response?: { status: string; result: string; error: string | null };
 }
 
 const handler = (name: string): string => join(ROOT, "handlers", name);
@@ -152,22 +152,23 @@ describe("handlers/node-handler.mjs", () => {
     expect(requestFile(bus, "jobs", m.id).attempts).toBeUndefined();
 
     const first = await watchOnce(bus, "jobs", handler("node-handler.mjs"), ["--json"]);
+    // One pass takes the message once: it is put back when the run ends, not retried in a loop.
     const firstHandled = ndjson(first.stdout).filter((e) => e["type"] === "handled");
-    expect(firstHandled.length).toBeGreaterThanOrEqual(1);
-    expect(firstHandled[0]).toMatchObject({ id: m.id, status: "retry", attempt: 1, exitCode: 75 });
+    expect(firstHandled).toEqual([expect.objectContaining({ id: m.id, status: "retry", attempt: 1, exitCode: 75 })]);
     expect(pending(bus, "jobs")).toEqual([`${m.id}.json`]);
-    const afterFirst = requestFile(bus, "jobs", m.id).attempts!;
-    expect(afterFirst).toBe(firstHandled.length);
+    expect(readdirSync(join(channelDir(bus, "jobs"), "processing"))).toEqual([]);
+    expect(requestFile(bus, "jobs", m.id).attempts).toBe(1);
     expect(responses(bus, "jobs")).toEqual([]);
 
     const second = await watchOnce(bus, "jobs", handler("node-handler.mjs"), ["--json"]);
     const secondHandled = ndjson(second.stdout).filter((e) => e["type"] === "handled");
-    expect(secondHandled[0]).toMatchObject({ id: m.id, status: "retry", attempt: afterFirst + 1 });
-    const afterSecond = requestFile(bus, "jobs", m.id).attempts!;
-    expect(afterSecond).toBeGreaterThan(afterFirst);
+    expect(secondHandled).toEqual([expect.objectContaining({ id: m.id, status: "retry", attempt: 2, exitCode: 75 })]);
+    expect(requestFile(bus, "jobs", m.id).attempts).toBe(2);
     expect(responses(bus, "jobs")).toEqual([]);
     expect(archived(bus, "jobs")).toEqual([]);
-    expect((await show(bus, m.id)).response).toBeNull();
+    const shown = await show(bus, m.id);
+    expect(shown.state).toBe("pending");
+    expect(shown.response).toBeUndefined();
   });
 
   it("exit 75 under a running watch: retried about every second with a growing attempt; Ctrl-C puts it back", async () => {
