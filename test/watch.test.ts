@@ -327,3 +327,17 @@ describe("stopping", () => {
     expect(process.listenerCount("SIGINT")).toBe(sigint);
   });
 });
+
+describe("handlers that leave processes behind", () => {
+  it("a handler's exit ends its run even if a background child still holds its stdout", async () => {
+    const bus = makeBus();
+    const id = await sendOne(bus, "c", "x");
+    const handler = join(tempDir(), "bg.sh");
+    writeFileSync(handler, "#!/bin/sh\nsleep 20 &\necho quick\n", { mode: 0o755 });
+    const t0 = Date.now();
+    const r = await bus.abq(["watch", "c", "--handler", handler, "--once"]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(Date.now() - t0).toBeLessThan(10_000);
+    expect((await shown(bus, id)).response).toMatchObject({ status: "success", result: "quick" });
+  });
+});

@@ -11,13 +11,15 @@
  *
  * | handler outcome      | abq does                                                              |
  * |----------------------|------------------------------------------------------------------------|
- * | exit 0               | answer `success`, result = stdout                                      |
+ * | exit 0               | answer `success`, result = stdout (one final newline removed)          |
  * | exit 75 (EX_TEMPFAIL)| put the message back for another attempt                               |
  * | other exit / signal  | answer `error`, error = the tail of stderr                              |
  * | runs past --timeout  | kill its whole process group, answer `error`                            |
  * | cannot be started    | put the message back and stop the watcher (nothing is consumed)        |
  *
  * Handlers run in their own process group, so a timeout also ends the processes the handler started.
+ * A handler's exit ends its run: output written more than 0.5 s later by processes it left in the
+ * background is not read (and they are not killed).
  */
 import { constants, promises as fs } from "node:fs";
 import { delimiter, isAbsolute, join, resolve } from "node:path";
@@ -29,6 +31,8 @@ export const EX_TEMPFAIL = 75;
 export const MAX_ENV_CONTENT = 32 * 1024;
 const STDERR_TAIL = 4000;
 const KILL_GRACE_MS = 2000;
+/** How long output may keep flowing after the handler exits (from processes it left behind). */
+const PIPE_DRAIN_MS = 500;
 
 export interface HandlerSpec {
   /** Program to run. */
@@ -153,7 +157,17 @@ export async function runHandler(spec: HandlerSpec, claimed: Claimed, opts: RunO
       : undefined;
   const onAbort = (): void => killGroup("SIGKILL");
   opts.signal?.addEventListener("abort", onAbort, { once: true });
+  // A handler that exits but leaves a background process holding its stdout would keep us waiting for
+  // the pipe to close. Its exit status is what counts: stop reading shortly after it exits.
+  let drained: NodeJS.Timeout | undefined;
+  child.once("exit", () => {
+    drained = setTimeout(() => {
+      child.stdout?.destroy();
+      child.stderr?.destroy();
+    }, PIPE_DRAIN_MS);
+  });
   const result = await child;
+  clearTimeout(drained);
   clearTimeout(timer);
   clearTimeout(hardKill);
   opts.signal?.removeEventListener("abort", onAbort);
