@@ -1,7 +1,7 @@
 // `npm run demo`: a real round trip on a throwaway bus, printing each command, its output and the files
 // it leaves, so a newcomer sees what abq does on disk. Runs the built CLI (dist/) as separate processes.
 import { execFileSync, spawn } from "node:child_process";
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 
@@ -58,28 +58,27 @@ try {
   console.log(`\n$ cat ${relative(root, file)}`);
   process.stdout.write(indent(readFileSync(file, "utf8")));
 
-  step("4. Agent B (another repo, another process) waits for work, claims it and answers");
-  const worker = spawn(
-    process.execPath,
-    [
-      "-e",
-      `const {execFileSync:x}=require("node:child_process");
-       const run=(a)=>x(process.execPath,[${JSON.stringify(cli)},...a],{encoding:"utf8"});
-       const m=JSON.parse(run(["recv","reviews","--wait","--timeout","10","--json"]));
-       run(["respond","reviews",m.id,"--result","LGTM: 2 nits, see PR"]);`,
-    ],
-    { env: { ...env, ABQ_AGENT: "github.com/acme/reviewer/main" }, stdio: "inherit" },
-  );
-  console.log("$ ABQ_AGENT=github.com/acme/reviewer/main abq recv reviews --wait --json   # in another process");
-  console.log(
-    `$ ABQ_AGENT=github.com/acme/reviewer/main abq respond reviews ${sent.id} --result 'LGTM: 2 nits, see PR'`,
-  );
-  await new Promise((resolve, reject) =>
-    worker.on("exit", (code) => (code === 0 ? resolve() : reject(new Error(`worker exited ${code}`)))),
-  );
+  step("4. Agent B (another repo, another process) claims it by hand and answers");
+  const claimed = JSON.parse(abq(["recv", "reviews", "--json"], "github.com/acme/reviewer/main"));
+  abq(["respond", "reviews", claimed.id, "--result", "LGTM: 2 nits, see PR"], "github.com/acme/reviewer/main");
 
   step("5. Agent A reads the answer");
   abq(["show", sent.id], "github.com/acme/app/main");
+
+  step("5b. The same, hands-free: B runs `abq watch` with a handler script; A uses `abq ask`");
+  const handler = join(root, "review.sh");
+  writeFileSync(handler, '#!/bin/sh\necho "reviewed by $(basename "$0"): $ABQ_MSG_CONTENT"\n', { mode: 0o755 });
+  console.log(`$ ABQ_AGENT=github.com/acme/reviewer/main abq watch reviews --handler ${relative(root, handler)} &`);
+  const watcher = spawn(process.execPath, [cli, "watch", "reviews", "--handler", handler], {
+    env: { ...env, ABQ_AGENT: "github.com/acme/reviewer/main" },
+    stdio: ["ignore", "inherit", "pipe"],
+  });
+  let log = "";
+  watcher.stderr.on("data", (d) => (log += d));
+  abq(["ask", "reviews", "command", "please review PR 43", "--timeout", "20"], "github.com/acme/app/main");
+  watcher.kill("SIGTERM");
+  await new Promise((resolve) => watcher.on("exit", resolve));
+  process.stdout.write(indent(log.trimEnd().replace(/^/gm, "[watch] ")));
 
   step("6. The dashboard is `abq status` (or plain `ls`)");
   abq(["status"], "github.com/acme/app/main");
