@@ -59,3 +59,7 @@ export { createWatcher, Watcher, parseHandler, EX_TEMPFAIL, MAX_ENV_CONTENT } fr
 export type { WatchOptions, WatchEvent, WatchSummary } from "./watch/index.ts";
 export { tail } from "./watch/tail.ts";
 export type { TailEvent, TailOptions } from "./watch/tail.ts";
+export { checkInbox } from "./inbox/check.ts";
+export type { CheckInboxOptions, InboxSummary, PendingMessage } from "./inbox/check.ts";
+export { waitForMail } from "./inbox/wait.ts";
+export type { WaitForMailOptions } from "./inbox/wait.ts";

@@ -3,6 +3,12 @@
  * spool (src/channel) is one implementation; a NATS JetStream one plugs in behind the same calls.
  */
 import type { Request, Response } from "./protocol/schema.ts";
+import type { Lease } from "./channel/lease.ts";
+import type { Policy, PolicyInput } from "./channel/policy.ts";
+import type { RequeueOptions } from "./channel/spool.ts";
+import type { RequeueResult } from "./channel/requeue.ts";
+import type { SweepReport } from "./channel/sweep.ts";
+import type { LifecycleEvent } from "./channel/events.ts";
 
 export interface ChannelInfo {
   name: string;
@@ -47,6 +53,10 @@ export interface ListEntry {
 
 export interface Claimed {
   channel: string;
+  /** Who holds the claim until when; present the token to answer (fencing). */
+  lease?: Lease | undefined;
+  /** OS-verified owner uid of the message file (provenance that does not rest on `from.agent`). */
+  from_uid?: number | undefined;
   /** Set when this is a topic subscriber's copy. */
   subscriber?: string | undefined;
   message: Request;
@@ -76,6 +86,14 @@ export interface QueueOptions {
   as?: string | undefined;
 }
 
+/** Why a handler gave a message back (recorded in dead letters). */
+export interface FailureInfo {
+  reason: string;
+  error?: string | undefined;
+  exit_code?: number | undefined;
+  stderr_tail?: string | undefined;
+}
+
 export interface WaitResponseOptions {
   signal?: AbortSignal | undefined;
   /** Called with each new `pending` progress note while waiting. */
@@ -99,9 +117,40 @@ export interface Transport {
   send(message: Request): Promise<Request>;
   /** Claim the oldest pending message, or null when there is none. */
   claim(channel: string, opts?: QueueOptions): Promise<Claimed | null>;
-  respond(channel: string, response: Response, opts?: QueueOptions): Promise<RespondResult>;
-  /** Put a claimed message back in the queue. */
-  release(channel: string, id: string, opts?: QueueOptions & { retry?: boolean | undefined }): Promise<void>;
+  /** Answer a claimed message; with `lease`, only while that lease is still ours (fenced). */
+  respond(
+    channel: string,
+    response: Response,
+    opts?: QueueOptions & { lease?: string | undefined },
+  ): Promise<RespondResult>;
+  /**
+   * Put a claimed message back. With `retry` it counts as a failed attempt: backoff, and a dead letter
+   * past the channel's max_attempts. Returns what happened.
+   */
+  release(
+    channel: string,
+    id: string,
+    opts?: QueueOptions & { retry?: boolean | undefined; failure?: FailureInfo | undefined },
+  ): Promise<"released" | "requeued" | "delayed" | "dead" | "gone">;
+  /** Extend a lease we hold; E_CONFLICT when it was taken over. */
+  renew?(channel: string, id: string, token: string, opts?: QueueOptions): Promise<Lease>;
+  /** Default TTL (seconds) for messages sent to `channel` without one. */
+  defaultTtl?(channel: string): Promise<number>;
+  /** The channel's supervision policy. */
+  policy?(channel: string): Promise<Policy>;
+  /** Take back claims whose worker is gone, or revive dead letters (see src/channel/requeue.ts). */
+  requeue?(opts?: RequeueOptions): Promise<RequeueResult[]>;
+  /** All maintenance (see src/channel/sweep.ts). */
+  sweep?(opts?: { channel?: string | undefined; dryRun?: boolean | undefined }): Promise<SweepReport[]>;
+  /** Dead letters of a queue, with their reasons. */
+  dead?(
+    channel: string,
+    opts?: QueueOptions,
+  ): Promise<Array<{ id: string; reason: Record<string, unknown> | undefined }>>;
+  /** The lifecycle events of one message. */
+  trace?(id: string, channel?: string): Promise<LifecycleEvent[]>;
+  /** Change some of the channel's policy; returns the whole policy now in force. */
+  configure?(channel: string, changes: PolicyInput): Promise<Policy>;
   status(): Promise<ChannelStatus[]>;
   list(
     channel: string,

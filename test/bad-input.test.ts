@@ -50,7 +50,7 @@ function message(id: string, overrides: Json = {}): Json {
     to: "ch",
     content: "hello",
     timestamp: "2026-11-21T04:46:12.614384+00:00",
-    ttl: 300,
+    ttl: 0, // never expires: these fixtures are about validation, not TTL
     ...overrides,
   };
 }

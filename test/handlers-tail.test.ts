@@ -148,6 +148,8 @@ describe("handlers/node-handler.mjs", () => {
 
   it("exit 75 (busy): each --once run puts the message back with attempts + 1 and answers nothing", async () => {
     const bus = makeBus();
+    // No backoff, so the message is offered again at once (the default policy waits 1 s, doubling).
+    expect((await bus.abq(["channel", "create", "jobs", "--backoff", "0"])).code).toBe(0);
     const m = await send(bus, "jobs", "command", "busy");
     expect(requestFile(bus, "jobs", m.id).attempts).toBeUndefined();
 
@@ -171,8 +173,9 @@ describe("handlers/node-handler.mjs", () => {
     expect(shown.response).toBeUndefined();
   });
 
-  it("exit 75 under a running watch: retried about every second with a growing attempt; Ctrl-C puts it back", async () => {
+  it("exit 75 under a running watch: retried with backoff and a growing attempt, then dead-lettered", async () => {
     const bus = makeBus();
+    expect((await bus.abq(["channel", "create", "jobs", "--backoff", "0.2", "--max-attempts", "3"])).code).toBe(0);
     const m = await send(bus, "jobs", "command", "busy");
     const w = startNode([CLI, "watch", "jobs", "--handler", handler("node-handler.mjs"), "--json"], {
       env: bus.env,
@@ -184,13 +187,12 @@ describe("handlers/node-handler.mjs", () => {
       ndjson(out)
         .filter((e) => e["type"] === "handled")
         .map((e) => e["attempt"] as number);
-    await until(() => attempts().length >= 3, 20_000);
-    expect(attempts().slice(0, 3)).toEqual([1, 2, 3]);
+    await until(() => existsSync(join(channelDir(bus, "jobs"), "dead", `${m.id}.json`)), 20_000);
+    expect(attempts()).toEqual([1, 2, 3]);
     w.child.kill("SIGINT");
     const r = await w.done;
     expect(r.code, r.stderr).toBe(0);
-    expect(pending(bus, "jobs")).toEqual([`${m.id}.json`]);
-    expect(requestFile(bus, "jobs", m.id).attempts).toBe(attempts().length);
+    expect(pending(bus, "jobs")).toEqual([]);
     expect(responses(bus, "jobs")).toEqual([]);
   });
 });

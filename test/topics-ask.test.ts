@@ -435,109 +435,115 @@ describe("@self and @parent", () => {
 });
 
 describe("topics", () => {
-  it("every subscriber gets every message once, in order; late subscribers only later ones; anonymous consumers share one copy", async () => {
-    const bus = makeBus();
-    expect((await bus.abq(["channel", "create", "news", "--topic"])).code).toBe(0);
-    expect((await bus.abq(["channel", "create", "queuechan"])).code).toBe(0);
-    for (const name of ["alice", "bob", "carol"]) {
-      const r = await bus.abq(["subscribe", "news", name]);
-      expect(r.code, r.stderr).toBe(0);
-      expect(r.stdout).toBe(`Subscribed: ${name} -> news\n`);
-    }
-    const again = await bus.abq(["subscribe", "news", "alice"]);
-    expect(again.code).toBe(0);
-    expect(again.stdout).toMatch(/already subscribed/i);
-
-    const first = Array.from({ length: 50 }, (_, i) => `m${String(i).padStart(2, "0")}`);
-    const ids: string[] = [];
-    for (const content of first) {
-      ids.push((await libSend({ channel: "news", type: "signal", content, home: bus.home })).id);
-    }
-    expect(ls(chan(bus, "news", "fanout"))).toEqual([]);
-    expect(ls(chan(bus, "news", "requests"))).toHaveLength(50);
-
-    // One inode, linked into every subscriber's queue and the shared queue, read-only.
-    for (const id of [ids[0]!, ids[49]!]) {
-      const shared = statSync(chan(bus, "news", "requests", `${id}.json`));
-      expect(shared.nlink).toBeGreaterThanOrEqual(2);
-      expect(shared.mode & 0o777).toBe(0o400);
+  it(
+    "every subscriber gets every message once, in order; late subscribers only later ones; anonymous consumers share one copy",
+    { timeout: 180_000 },
+    async () => {
+      const bus = makeBus();
+      expect((await bus.abq(["channel", "create", "news", "--topic"])).code).toBe(0);
+      expect((await bus.abq(["channel", "create", "queuechan"])).code).toBe(0);
       for (const name of ["alice", "bob", "carol"]) {
-        const copy = statSync(join(subDir(bus, "news", name, "requests"), `${id}.json`));
-        expect(copy.ino).toBe(shared.ino);
-        expect(copy.nlink).toBeGreaterThanOrEqual(2);
-        expect(copy.mode & 0o777).toBe(0o400);
+        const r = await bus.abq(["subscribe", "news", name]);
+        expect(r.code, r.stderr).toBe(0);
+        expect(r.stdout).toBe(`Subscribed: ${name} -> news\n`);
       }
-    }
+      const again = await bus.abq(["subscribe", "news", "alice"]);
+      expect(again.code).toBe(0);
+      expect(again.stdout).toMatch(/already subscribed/i);
 
-    // status --json: one row per subscriber; channel info: kind and subscribers.
-    const status = parseJson<{ channels: { name: string; subscriber?: string; pending: number }[] }>(
-      (await bus.abq(["status", "--json"])).stdout,
-    );
-    const rows = status.channels.filter((c) => c.name === "news" && c.subscriber !== undefined);
-    expect(rows.map((r) => r.subscriber).sort()).toEqual(["alice", "bob", "carol"]);
-    for (const row of rows) expect(row.pending).toBe(50);
-    const info = await bus.abq(["channel", "info", "news"]);
-    expect(info.code, info.stderr).toBe(0);
-    expect(info.stdout).toMatch(/Kind:\s+topic/);
-    expect(info.stdout).toMatch(/Subscribers:\s+alice, bob, carol/);
-    const infoJson = parseJson<{ kind: string; subscribers: string[] }>(
-      (await bus.abq(["channel", "info", "news", "--json"])).stdout,
-    );
-    expect(infoJson).toMatchObject({ kind: "topic", subscribers: ["alice", "bob", "carol"] });
+      const first = Array.from({ length: 50 }, (_, i) => `m${String(i).padStart(2, "0")}`);
+      const ids: string[] = [];
+      for (const content of first) {
+        ids.push((await libSend({ channel: "news", type: "signal", content, home: bus.home })).id);
+      }
+      expect(ls(chan(bus, "news", "fanout"))).toEqual([]);
+      expect(ls(chan(bus, "news", "requests"))).toHaveLength(50);
 
-    // A late subscriber gets only what is published after it subscribed.
-    expect((await bus.abq(["subscribe", "news", "dave"])).code).toBe(0);
-    const late = Array.from({ length: 5 }, (_, i) => `late${i}`);
-    for (const content of late) await libSend({ channel: "news", type: "signal", content, home: bus.home });
-    const all = [...first, ...late];
+      // One inode, linked into every subscriber's queue and the shared queue, read-only.
+      for (const id of [ids[0]!, ids[49]!]) {
+        const shared = statSync(chan(bus, "news", "requests", `${id}.json`));
+        expect(shared.nlink).toBeGreaterThanOrEqual(2);
+        expect(shared.mode & 0o777).toBe(0o400);
+        for (const name of ["alice", "bob", "carol"]) {
+          const copy = statSync(join(subDir(bus, "news", name, "requests"), `${id}.json`));
+          expect(copy.ino).toBe(shared.ino);
+          expect(copy.nlink).toBeGreaterThanOrEqual(2);
+          expect(copy.mode & 0o777).toBe(0o400);
+        }
+      }
 
-    // carol through a watcher (--once), the others through recv loops, two anonymous loops competing.
-    const record = join(bus.root, "carol.log");
-    const handler = script(bus, "record.sh", `printf '%s:%s\\n' "$ABQ_SUBSCRIBER" "$ABQ_MSG_CONTENT" >> '${record}'`);
-    const carol = startNode([CLI, "watch", "news", "--as", "carol", "--once", "--handler", handler], {
-      env: bus.env,
-      cwd: bus.root,
-      timeoutMs: 120_000,
-    });
-    const [alice, bob, dave, anon1, anon2, carolRun] = await Promise.all([
-      drain(bus, ["news", "--as", "alice"]),
-      drain(bus, ["news", "--as", "bob"]),
-      drain(bus, ["news", "--as", "dave"]),
-      drain(bus, ["news"]),
-      drain(bus, ["news"]),
-      carol.done,
-    ]);
-    expect(alice).toEqual(all);
-    expect(bob).toEqual(all);
-    expect(dave).toEqual(late);
-    expect(carolRun.code, carolRun.stderr).toBe(0);
-    expect(readFileSync(record, "utf8")).toBe(all.map((c) => `carol:${c}\n`).join(""));
-    expect([...anon1, ...anon2].sort()).toEqual([...all].sort());
-    expect(anon1.length + anon2.length).toBe(all.length);
-    expect(ls(subDir(bus, "news", "carol", "archive"))).toHaveLength(2 * all.length); // request + answer each
+      // status --json: one row per subscriber; channel info: kind and subscribers.
+      const status = parseJson<{ channels: { name: string; subscriber?: string; pending: number }[] }>(
+        (await bus.abq(["status", "--json"])).stdout,
+      );
+      const rows = status.channels.filter((c) => c.name === "news" && c.subscriber !== undefined);
+      expect(rows.map((r) => r.subscriber).sort()).toEqual(["alice", "bob", "carol"]);
+      for (const row of rows) expect(row.pending).toBe(50);
+      const info = await bus.abq(["channel", "info", "news"]);
+      expect(info.code, info.stderr).toBe(0);
+      expect(info.stdout).toMatch(/Kind:\s+topic/);
+      expect(info.stdout).toMatch(/Subscribers:\s+alice, bob, carol/);
+      const infoJson = parseJson<{ kind: string; subscribers: string[] }>(
+        (await bus.abq(["channel", "info", "news", "--json"])).stdout,
+      );
+      expect(infoJson).toMatchObject({ kind: "topic", subscribers: ["alice", "bob", "carol"] });
 
-    for (const name of ["alice", "bob", "carol", "dave"]) {
-      expect((await bus.abq(["recv", "news", "--as", name])).code).toBe(4);
-    }
-    expect((await bus.abq(["recv", "news"])).code).toBe(4);
+      // A late subscriber gets only what is published after it subscribed.
+      expect((await bus.abq(["subscribe", "news", "dave"])).code).toBe(0);
+      const late = Array.from({ length: 5 }, (_, i) => `late${i}`);
+      for (const content of late) await libSend({ channel: "news", type: "signal", content, home: bus.home });
+      const all = [...first, ...late];
 
-    // Errors: --as on a queue, a name that never subscribed.
-    const onQueue = await bus.abq(["recv", "queuechan", "--as", "alice"]);
-    expect(onQueue.code).toBe(2);
-    expect(onQueue.stderr).toMatch(/not a topic/);
-    const nobody = await bus.abq(["recv", "news", "--as", "nobody"]);
-    expect(nobody.code).toBe(3);
-    expect(nobody.stderr).toMatch(/abq subscribe news nobody/);
+      // carol through a watcher (--once), the others through recv loops, two anonymous loops competing.
+      const record = join(bus.root, "carol.log");
+      const handler = script(bus, "record.sh", `printf '%s:%s\\n' "$ABQ_SUBSCRIBER" "$ABQ_MSG_CONTENT" >> '${record}'`);
+      const carol = startNode([CLI, "watch", "news", "--as", "carol", "--once", "--handler", handler], {
+        env: bus.env,
+        cwd: bus.root,
+        timeoutMs: 120_000,
+      });
+      const [alice, bob, dave, anon1, anon2, carolRun] = await Promise.all([
+        drain(bus, ["news", "--as", "alice"]),
+        drain(bus, ["news", "--as", "bob"]),
+        drain(bus, ["news", "--as", "dave"]),
+        drain(bus, ["news"]),
+        drain(bus, ["news"]),
+        carol.done,
+      ]);
+      expect(alice).toEqual(all);
+      expect(bob).toEqual(all);
+      expect(dave).toEqual(late);
+      expect(carolRun.code, carolRun.stderr).toBe(0);
+      expect(readFileSync(record, "utf8")).toBe(all.map((c) => `carol:${c}\n`).join(""));
+      expect([...anon1, ...anon2].sort()).toEqual([...all].sort());
+      expect(anon1.length + anon2.length).toBe(all.length);
+      // carol's watcher answered each of her copies: requests archived, answers waiting in her responses/.
+      expect(ls(subDir(bus, "news", "carol", "archive"))).toHaveLength(all.length);
+      expect(ls(subDir(bus, "news", "carol", "responses"))).toHaveLength(all.length);
 
-    // Unsubscribe removes the subscriber's queue; it no longer gets copies.
-    const unsub = await bus.abq(["unsubscribe", "news", "bob"]);
-    expect(unsub.code, unsub.stderr).toBe(0);
-    expect(ls(chan(bus, "news", "subscribers"))).toEqual(["alice", "carol", "dave"]);
-    expect((await bus.abq(["channel", "info", "news"])).stdout).toMatch(/Subscribers:\s+alice, carol, dave/);
-    await libSend({ channel: "news", type: "signal", content: "after-bob", home: bus.home });
-    expect((await bus.abq(["recv", "news", "--as", "bob"])).code).toBe(3);
-    expect(await drain(bus, ["news", "--as", "alice"])).toEqual(["after-bob"]);
-  });
+      for (const name of ["alice", "bob", "carol", "dave"]) {
+        expect((await bus.abq(["recv", "news", "--as", name])).code).toBe(4);
+      }
+      expect((await bus.abq(["recv", "news"])).code).toBe(4);
+
+      // Errors: --as on a queue, a name that never subscribed.
+      const onQueue = await bus.abq(["recv", "queuechan", "--as", "alice"]);
+      expect(onQueue.code).toBe(2);
+      expect(onQueue.stderr).toMatch(/not a topic/);
+      const nobody = await bus.abq(["recv", "news", "--as", "nobody"]);
+      expect(nobody.code).toBe(3);
+      expect(nobody.stderr).toMatch(/abq subscribe news nobody/);
+
+      // Unsubscribe removes the subscriber's queue; it no longer gets copies.
+      const unsub = await bus.abq(["unsubscribe", "news", "bob"]);
+      expect(unsub.code, unsub.stderr).toBe(0);
+      expect(ls(chan(bus, "news", "subscribers"))).toEqual(["alice", "carol", "dave"]);
+      expect((await bus.abq(["channel", "info", "news"])).stdout).toMatch(/Subscribers:\s+alice, carol, dave/);
+      await libSend({ channel: "news", type: "signal", content: "after-bob", home: bus.home });
+      expect((await bus.abq(["recv", "news", "--as", "bob"])).code).toBe(3);
+      expect(await drain(bus, ["news", "--as", "alice"])).toEqual(["after-bob"]);
+    },
+  );
 
   it("a publisher killed after committing: recovery fans out exactly once, even when run again", async () => {
     const bus = makeBus();

@@ -96,18 +96,51 @@ describe("handler outcomes", () => {
     expect(dir(bus, "c", "responses")).toEqual([]);
   });
 
-  it("exit 75 puts the message back with its attempt count raised", async () => {
+  it("exit 75 gives the message back with its attempt count raised, after the channel's backoff", async () => {
     const bus = makeBus();
+    await bus.abq(["channel", "create", "c", "--backoff", "0.5"]);
     const id = await sendOne(bus, "c", "75");
     const r = await bus.abq(["watch", "c", "--handler", join(HANDLERS, "exit-code.sh"), "--once", "--json"]);
     expect(r.code).toBe(0);
     expect(r.stdout).toContain('"status":"retry"');
-    expect(dir(bus, "c", "requests")).toEqual([`${id}.json`]);
+    // Waiting out its backoff in delayed/ (due time = the file's mtime), not offered yet.
+    expect(dir(bus, "c", "delayed")).toEqual([`${id}.json`]);
     const stored = parseJson<{ attempts: number }>(
-      readFileSync(join(bus.home, "channels", "c", "requests", `${id}.json`), "utf8"),
+      readFileSync(join(bus.home, "channels", "c", "delayed", `${id}.json`), "utf8"),
     );
     expect(stored.attempts).toBe(1);
+    expect((await bus.abq(["recv", "c"])).code).toBe(4);
+    await new Promise((r) => setTimeout(r, 600));
+    const again = await bus.abq(["recv", "c", "--json"]);
+    expect(again.code, again.stderr).toBe(0);
+    expect(parseJson<{ id: string; attempts: number }>(again.stdout)).toMatchObject({ id, attempts: 1 });
     expect(dir(bus, "c", "responses")).toEqual([]);
+  });
+
+  it("past max_attempts the message is dead-lettered with its last error; requeue --from-dead revives it", async () => {
+    const bus = makeBus();
+    await bus.abq(["channel", "create", "c", "--backoff", "0", "--max-attempts", "2", "--retry-errors"]);
+    const id = await sendOne(bus, "c", "3");
+    for (let i = 0; i < 2; i++) {
+      const r = await bus.abq(["watch", "c", "--handler", join(HANDLERS, "exit-code.sh"), "--once"]);
+      expect(r.code, r.stderr).toBe(0);
+    }
+    expect(dir(bus, "c", "dead")).toEqual([`${id}.json`, `${id}.reason.json`]);
+    const reason = parseJson<Record<string, unknown>>(
+      readFileSync(join(bus.home, "channels", "c", "dead", `${id}.reason.json`), "utf8"),
+    );
+    expect(reason).toMatchObject({ id, attempts: 2, max_attempts: 2, exit_code: 3, reason: "handler failed" });
+    expect(String(reason["stderr_tail"])).toContain("err:3");
+    const listed = await bus.abq(["dead", "c"]);
+    expect(listed.stdout).toMatch(new RegExp(`${id}\\s+attempts 2\\s+exit 3`));
+    expect(dir(bus, "c", "responses")).toEqual([]); // never answered: it failed, it did not succeed
+    const revived = await bus.abq(["requeue", "c", "--from-dead", "--json"]);
+    expect(parseJson(revived.stdout)).toMatchObject({ id, action: "requeued" });
+    const back = parseJson<Record<string, unknown>>((await bus.abq(["recv", "c", "--json"])).stdout);
+    expect(back["id"]).toBe(id);
+    expect(back["attempts"]).toBeUndefined();
+    const trace = (await bus.abq(["trace", id])).stdout;
+    for (const e of ["sent", "claimed", "requeued", "dead", "revived"]) expect(trace).toContain(` ${e} `);
   });
 });
 

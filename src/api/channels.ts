@@ -4,6 +4,8 @@
  */
 import { validateChannelName, validateSubscriberName } from "../channel/paths.ts";
 import { jsonSchemaFor } from "../protocol/schema.ts";
+import { AbqError } from "../protocol/errors.ts";
+import { DEFAULT_POLICY, type Policy, type PolicyInput } from "../channel/policy.ts";
 import type { ChannelInfo, ChannelStatus, FoundMessage, ListEntry } from "../transport.ts";
 import { resolveIdentity } from "../identity/index.ts";
 import { type CommonOptions, ListInput, parseInput, withTransport } from "./options.ts";
@@ -22,6 +24,21 @@ export function createChannel(
 ): Promise<{ info: ChannelInfo; created: boolean }> {
   const name = validateChannelName(opts.name);
   return withTransport(opts, (t) => t.createChannel(name, { description: opts.description, topic: opts.topic }));
+}
+
+/** Changes a channel's supervision policy (max_attempts, backoff_s, lease_s, ttl_s, retain_s, …). */
+export function configureChannel(opts: CommonOptions & { name: string; policy: PolicyInput }): Promise<Policy> {
+  const name = validateChannelName(opts.name);
+  return withTransport(opts, (t) => {
+    if (!t.configure) throw new AbqError("E_USAGE", "this transport has no channel policies");
+    return t.configure(name, opts.policy);
+  });
+}
+
+/** A channel's policy, defaults filled in. */
+export function channelPolicy(opts: CommonOptions & { name: string }): Promise<Policy> {
+  const name = validateChannelName(opts.name);
+  return withTransport(opts, async (t) => (t.policy ? t.policy(name) : DEFAULT_POLICY));
 }
 
 /** Subscribes `name` to a topic (idempotent): from now on it gets its own copy of every message. */

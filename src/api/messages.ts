@@ -6,7 +6,7 @@ import { isAddress, resolveAddress } from "../identity/address.ts";
 import { resolveIdentity } from "../identity/index.ts";
 import { AbqError } from "../protocol/errors.ts";
 import { newId } from "../protocol/ids.ts";
-import { formatTimestamp, PROTOCOL_VERSION } from "../protocol/schema.ts";
+import { DEFAULT_TTL, formatTimestamp, PROTOCOL_VERSION } from "../protocol/schema.ts";
 import type { MessageType, Request, Response, ResponseStatus } from "../protocol/schema.ts";
 import type { Claimed, Transport } from "../transport.ts";
 import {
@@ -47,7 +47,7 @@ export async function send(opts: SendOptions): Promise<Request> {
     to: input.channel,
     content: input.content,
     timestamp: formatTimestamp(),
-    ttl: input.ttl,
+    ttl: input.ttl ?? DEFAULT_TTL,
     ...(input.replyTo !== undefined ? { reply_to: input.replyTo } : {}),
   };
   return withTransport(
@@ -55,6 +55,8 @@ export async function send(opts: SendOptions): Promise<Request> {
     async (t) => {
       if (input.create || isAddress(opts.channel)) await t.createChannel(input.channel);
       if (input.replyTo !== undefined && isAddress(opts.replyTo ?? "")) await t.createChannel(input.replyTo);
+      if (input.ttl === undefined && t.defaultTtl)
+        message.ttl = await t.defaultTtl(input.channel).catch(() => DEFAULT_TTL);
       return t.send(message);
     },
     agent,

@@ -7,7 +7,7 @@ import { validateChannelName, validateSubscriberName } from "../channel/paths.ts
 import { FsTransport } from "../channel/spool.ts";
 import { AbqError } from "../protocol/errors.ts";
 import { ID_PATTERN } from "../protocol/ids.ts";
-import { DEFAULT_TTL, describeIssues, MESSAGE_TYPES, RESPONSE_STATUSES } from "../protocol/schema.ts";
+import { describeIssues, MESSAGE_TYPES, RESPONSE_STATUSES } from "../protocol/schema.ts";
 import type { ListState, Transport } from "../transport.ts";
 import { resolveIdentity } from "../identity/index.ts";
 
@@ -21,6 +21,10 @@ export interface CommonOptions {
   cwd?: string | undefined;
   /** Use this transport instead of opening one (it is left open). */
   transport?: Transport | undefined;
+  /** Process recorded as the owner of claims (leases). Default: this process. */
+  ownerPid?: number | undefined;
+  /** A NATS JetStream bus (`nats://host:port`) instead of the filesystem. Default: `$ABQ_URL`. */
+  url?: string | undefined;
 }
 
 const channelName = z.string().transform((name) => validateChannelName(name));
@@ -31,7 +35,8 @@ export const SendInput = z.object({
   channel: channelName,
   type: z.enum(MESSAGE_TYPES, { error: `unknown type: use one of ${MESSAGE_TYPES.join(", ")}` }),
   content: z.string().default(""),
-  ttl: z.number().int("must be whole seconds").nonnegative().default(DEFAULT_TTL),
+  /** Default: the channel's policy ttl_s (300 unless configured). */
+  ttl: z.number().int("must be whole seconds").nonnegative().optional(),
   replyTo: channelName.optional(),
   create: z.boolean().default(false),
 });
@@ -87,15 +92,26 @@ export function parseInput<S extends z.ZodType>(schema: S, value: unknown): z.ou
 }
 
 /** Opens the transport the options ask for; `owned` tells the caller to close it. */
-export function openTransport(opts: CommonOptions, agent?: string): { transport: Transport; owned: boolean } {
+export async function openTransport(
+  opts: CommonOptions,
+  agent?: string,
+): Promise<{ transport: Transport; owned: boolean }> {
   if (opts.transport) return { transport: opts.transport, owned: false };
-  const url = process.env["ABQ_URL"];
+  const url = opts.url ?? process.env["ABQ_URL"];
   if (url !== undefined && url !== "") {
-    throw new AbqError("E_USAGE", `ABQ_URL is set (${url}) but this abq has only the filesystem transport`, {
-      hint: "unset ABQ_URL to use the local bus",
-    });
+    if (!/^(nats|tls):\/\//.test(url)) {
+      throw new AbqError("E_USAGE", `'${url.replace(/\/\/[^@/]*@/, "//***@")}' is not a NATS URL`, {
+        hint: "use nats://host:port, or unset ABQ_URL to use the local bus",
+      });
+    }
+    // Loaded only when asked for, so filesystem-only use never pays for the NATS client.
+    const { NatsTransport } = await import("../nats/transport.ts");
+    return { transport: await NatsTransport.open({ url, home: opts.home, agent }), owned: true };
   }
-  return { transport: new FsTransport({ home: opts.home, fsync: opts.fsync, agent }), owned: true };
+  return {
+    transport: new FsTransport({ home: opts.home, fsync: opts.fsync, agent, ownerPid: opts.ownerPid }),
+    owned: true,
+  };
 }
 
 /** Runs `fn` with a transport, closing it afterwards when we opened it. */
@@ -104,7 +120,7 @@ export async function withTransport<T>(
   fn: (t: Transport) => Promise<T>,
   agent?: string,
 ): Promise<T> {
-  const { transport, owned } = openTransport(opts, agent);
+  const { transport, owned } = await openTransport(opts, agent);
   try {
     return await fn(transport);
   } finally {

@@ -22,6 +22,7 @@ export interface ClaimOptions {
   sync: boolean;
   maxBytes: number;
   onAnswered?: AnswerHook | undefined;
+  onRejected?: ((name: string, reason: string) => Promise<void>) | undefined;
 }
 
 /** The not-yet-tried part of the last `readdir` of one channel's `requests/`. */
@@ -35,6 +36,11 @@ export class ClaimCursor {
       this.next = 0;
     }
     return this.names[this.next++];
+  }
+
+  /** True when the next take will re-read the folder. */
+  get exhausted(): boolean {
+    return this.next >= this.names.length;
   }
 
   /** Forget the listing so the next take re-reads the folder (something new may be older). */
@@ -58,7 +64,15 @@ export async function claimNext(q: Queue, cursor: ClaimCursor, opts: ClaimOption
     if (!(await claimFile(join(requests, name), claimedPath))) continue; // another consumer won it
     if (opts.sync) await syncDir(join(dir, "processing"));
     crashPoint("claim:renamed");
-    const claimed = await inspectClaimed(dir, q.channel, name, claimedPath, opts.maxBytes, opts.onAnswered);
+    const claimed = await inspectClaimed(
+      dir,
+      q.channel,
+      name,
+      claimedPath,
+      opts.maxBytes,
+      opts.onAnswered,
+      opts.onRejected,
+    );
     if (claimed) return claimed;
   }
 }
@@ -80,15 +94,19 @@ async function inspectClaimed(
   path: string,
   maxBytes: number,
   onAnswered: AnswerHook | undefined,
+  onRejected: ClaimOptions["onRejected"],
 ): Promise<Claimed | null> {
   const id = name.endsWith(".json") ? name.slice(0, -5) : "";
   if (!isId(id)) {
-    await rejectFile(dir, path, `file name '${name}' is not <id>.json with an id like req_<hex>`, "requests");
+    const reason = `file name '${name}' is not <id>.json with an id like req_<hex>`;
+    await rejectFile(dir, path, reason, "requests");
+    await onRejected?.(name, reason);
     return null;
   }
   const parsed = await readRequest(path, maxBytes, id);
   if (!parsed.ok) {
     await rejectFile(dir, path, parsed.problem, "requests");
+    await onRejected?.(name, parsed.problem);
     return null;
   }
   const answer = await readFinalAnswer(dir, id, maxBytes);

@@ -51,7 +51,8 @@ export async function createChannel(
     const description = opts.description ?? info.description;
     info = { name, kind, description, created: info.created ?? formatTimestamp() };
     // A config write racing another create of the same channel is harmless: both describe the same channel.
-    const config = { name, kind, description, created: info.created };
+    const previous = (await fs.readFile(join(dir, CONFIG_FILE), "utf8").then(JSON.parse, () => ({}))) as object;
+    const config = { ...previous, name, kind, description, created: info.created }; // keeps `policy`
     await publishFile(join(dir, "tmp"), join(dir, CONFIG_FILE), `${JSON.stringify(config, null, 2)}\n`, {
       sync: false,
       replace: true,

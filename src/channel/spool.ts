@@ -9,6 +9,7 @@ import type { Request, Response } from "../protocol/schema.ts";
 import type {
   ChannelStatus,
   Claimed,
+  FailureInfo,
   ListState,
   QueueOptions,
   RespondResult,
@@ -16,7 +17,14 @@ import type {
   WaitResponseOptions,
 } from "../transport.ts";
 import { type AnswerHook, waitForAnswer } from "./answers.ts";
-import { ClaimCursor, claimNext, releaseClaim } from "./claim.ts";
+import { ClaimCursor } from "./claim.ts";
+import { type LifecycleEvent, logEvent, traceEvents } from "./events.ts";
+import { requeueQueue, type RequeueFilter, type RequeueResult } from "./requeue.ts";
+import { listDead, reviveDead } from "./retry.ts";
+import { sweepQueue, tidyChannels, type SweepReport } from "./sweep.ts";
+import type { Lease } from "./lease.ts";
+import { type PolicyInput, readPolicy, writePolicy } from "./policy.ts";
+import { claimWork, releaseWork, renewWork, respondWork, type WorkContext } from "./work.ts";
 import { deliver } from "./deliver.ts";
 import { type DurabilityOptions, resolveFsync, resolveMaxBytes, tryRename } from "./files.ts";
 import { countState, findMessage, listState, queueStatus, statusAll } from "./inspect.ts";
@@ -25,14 +33,22 @@ import { type HomeOptions, type Queue, queueOf, resolveHome, validateChannelName
 import { archiveReason, purgeQueue } from "./purge.ts";
 import { createChannel, initHome, listChannels, readChannelInfo, removeChannel, requireQueue } from "./registry.ts";
 import { alreadyDelivered, replyMessage } from "./reply.ts";
-import { respondTo } from "./respond.ts";
 import { finishFanouts, notATopic, publish, subscribe, unsubscribe } from "./topic.ts";
 
 export interface FsTransportOptions extends HomeOptions, DurabilityOptions {
   /** Largest message file accepted, in bytes. Default: `ABQ_MAX_BYTES` or 4 MiB. */
   maxBytes?: number | undefined;
-  /** Who is acting, recorded in reason files (purge, cancel). */
+  /** Who is acting, recorded in leases, reason files and the event log. */
   agent?: string | undefined;
+  /** Process recorded as the owner of claims made here. Default: this process. */
+  ownerPid?: number | undefined;
+}
+
+export interface RequeueOptions extends RequeueFilter {
+  /** One channel (default: all). */
+  channel?: string | undefined;
+  /** Revive dead letters instead of requeueing claims. */
+  fromDead?: boolean | undefined;
 }
 
 export class FsTransport implements Transport {
@@ -42,12 +58,20 @@ export class FsTransport implements Transport {
   private readonly agent: string;
   private readonly cursors = new Map<string, ClaimCursor>();
   private readonly signals = new Map<string, FolderSignal>();
+  private readonly work: WorkContext;
 
   constructor(opts: FsTransportOptions = {}) {
     this.home = resolveHome(opts);
     this.sync = resolveFsync(opts);
     this.maxBytes = opts.maxBytes ?? resolveMaxBytes();
     this.agent = opts.agent ?? "unknown";
+    this.work = {
+      sync: this.sync,
+      maxBytes: this.maxBytes,
+      agent: this.agent,
+      ownerPid: opts.ownerPid ?? process.pid,
+      replies: this.replies,
+    };
   }
 
   init() {
@@ -87,10 +111,26 @@ export class FsTransport implements Transport {
 
   async send(message: Request): Promise<Request> {
     const q = queueOf(this.home, message.to);
-    if ((await readChannelInfo(this.home, message.to)).kind === "topic") {
-      return publish(this.home, q, message, this.sync);
-    }
-    return deliver(q, message, { sync: this.sync, maxBytes: this.maxBytes });
+    const sent =
+      (await readChannelInfo(this.home, message.to)).kind === "topic"
+        ? await publish(this.home, q, message, this.sync)
+        : await deliver(q, message, { sync: this.sync, maxBytes: this.maxBytes });
+    await logEvent(q, "sent", message.id, message.from.agent);
+    return sent;
+  }
+
+  async configure(channel: string, changes: PolicyInput) {
+    const q = queueOf(this.home, validateChannelName(channel));
+    await requireQueue(q);
+    return writePolicy(q.dir, changes);
+  }
+
+  async policy(channel: string) {
+    return readPolicy(queueOf(this.home, validateChannelName(channel)));
+  }
+
+  async defaultTtl(channel: string): Promise<number> {
+    return (await readPolicy(queueOf(this.home, validateChannelName(channel)))).ttl_s;
   }
 
   async claim(channel: string, opts: QueueOptions = {}): Promise<Claimed | null> {
@@ -99,23 +139,33 @@ export class FsTransport implements Transport {
     const key = `${channel}\0${q.subscriber ?? ""}`;
     let cursor = this.cursors.get(key);
     if (!cursor) this.cursors.set(key, (cursor = new ClaimCursor()));
-    const claimed = await claimNext(q, cursor, { sync: this.sync, maxBytes: this.maxBytes, onAnswered: this.replies });
+    const claimed = await claimWork(this.work, q, cursor);
     return claimed && q.subscriber !== undefined ? { ...claimed, subscriber: q.subscriber } : claimed;
   }
 
-  async respond(channel: string, response: Response, opts: QueueOptions = {}): Promise<RespondResult> {
-    const q = await this.queue(channel, opts);
-    return respondTo(q, response, { sync: this.sync, maxBytes: this.maxBytes, onAnswered: this.replies });
+  async respond(
+    channel: string,
+    response: Response,
+    opts: QueueOptions & { lease?: string | undefined } = {},
+  ): Promise<RespondResult> {
+    return respondWork(this.work, await this.queue(channel, opts), response, opts.lease);
   }
 
-  async release(channel: string, id: string, opts: QueueOptions & { retry?: boolean | undefined } = {}): Promise<void> {
+  async renew(channel: string, id: string, token: string, opts: QueueOptions = {}): Promise<Lease> {
+    return renewWork(this.work, await this.queue(channel, opts), id, token);
+  }
+
+  async release(
+    channel: string,
+    id: string,
+    opts: QueueOptions & { retry?: boolean | undefined; failure?: FailureInfo | undefined } = {},
+  ) {
     if (!isId(id)) throw new AbqError("E_USAGE", `'${id}' is not a message id (expected req_<hex>)`);
     const q = await this.queue(channel, opts);
     await requireQueue(q);
-    if (!(await releaseClaim(q, id, this.sync, opts.retry ?? false))) {
-      throw new AbqError("E_NO_MESSAGE", `message ${id} is not claimed in channel '${channel}'`);
-    }
+    const outcome = await releaseWork(this.work, q, id, opts);
     this.cursors.get(`${channel}\0${q.subscriber ?? ""}`)?.reset(); // it is older than the cursor's listing
+    return outcome;
   }
 
   /** Withdraws a pending (unclaimed) message: it moves to the archive with a reason, and waiters stop. */
@@ -125,6 +175,7 @@ export class FsTransport implements Transport {
     await requireQueue(q);
     if (await tryRename(join(q.dir, "requests", `${id}.json`), join(q.dir, "archive", `${id}_request.json`))) {
       await archiveReason(q.dir, id, { reason: `cancelled by ${this.agent}`, by: this.agent });
+      await logEvent(q, "cancelled", id, this.agent);
       return;
     }
     const found = await this.find(id, channel).catch(() => undefined);
@@ -136,6 +187,70 @@ export class FsTransport implements Transport {
 
   status() {
     return statusAll(this.home);
+  }
+
+  /** Takes back claims whose worker is gone (see requeue.ts), or revives dead letters (`fromDead`). */
+  async requeue(opts: RequeueOptions = {}): Promise<RequeueResult[]> {
+    const results: RequeueResult[] = [];
+    for (const q of await this.queues(opts.channel)) {
+      if (opts.fromDead) {
+        const revived = opts.dryRun ? (await listDead(q)).map((d) => d.id) : await reviveDead(q, opts.ids, this.sync);
+        for (const id of revived) {
+          if (opts.ids !== undefined && !opts.ids.includes(id)) continue;
+          if (!opts.dryRun) await logEvent(q, "revived", id, this.agent);
+          results.push({
+            channel: q.channel,
+            subscriber: q.subscriber,
+            id,
+            action: opts.dryRun ? "would-requeue" : "requeued",
+            reason: "from dead letters",
+          });
+        }
+      } else {
+        results.push(...(await requeueQueue(q, opts, this.agent, this.sync)));
+      }
+      this.cursors.delete(`${q.channel}\0${q.subscriber ?? ""}`);
+    }
+    return results;
+  }
+
+  async sweep(opts: { channel?: string | undefined; dryRun?: boolean | undefined } = {}): Promise<SweepReport[]> {
+    const reports: SweepReport[] = [];
+    if (opts.channel === undefined && !opts.dryRun) await tidyChannels(join(this.home, "channels"));
+    for (const q of await this.queues(opts.channel)) {
+      if (q.subscriber === undefined && !opts.dryRun) await finishFanouts(this.home, q.channel);
+      reports.push(await sweepQueue(q, this.agent, this.sync, opts.dryRun ?? false));
+    }
+    return reports;
+  }
+
+  /** Events about `id`, from its channel's log (or every channel's, when not given). */
+  async trace(id: string, channel?: string): Promise<LifecycleEvent[]> {
+    if (!isId(id)) throw new AbqError("E_USAGE", `'${id}' is not a message id (expected req_<hex>)`);
+    const names =
+      channel !== undefined ? [validateChannelName(channel)] : (await listChannels(this.home)).map((c) => c.name);
+    const events: LifecycleEvent[] = [];
+    for (const name of names) events.push(...(await traceEvents(queueOf(this.home, name).dir, id)));
+    if (events.length === 0)
+      throw new AbqError("E_NO_MESSAGE", `no events for ${id}`, { hint: `look for it with: abq show ${id}` });
+    return events.sort((a, b) => a.t.localeCompare(b.t));
+  }
+
+  async dead(channel: string, opts: QueueOptions = {}) {
+    return listDead(await this.queue(channel, opts));
+  }
+
+  /** Every queue of one channel (or of all): the channel's own and each topic subscriber's. */
+  private async queues(channel?: string): Promise<Queue[]> {
+    const infos =
+      channel !== undefined
+        ? [await readChannelInfo(this.home, validateChannelName(channel))]
+        : await listChannels(this.home);
+    if (channel !== undefined) await requireQueue(queueOf(this.home, channel));
+    return infos.flatMap((info) => [
+      queueOf(this.home, info.name),
+      ...(info.subscribers ?? []).map((sub) => queueOf(this.home, info.name, sub)),
+    ]);
   }
 
   async list(channel: string, state: ListState, opts: { limit: number; oldestFirst: boolean } & QueueOptions) {
@@ -151,7 +266,10 @@ export class FsTransport implements Transport {
   }
 
   async purge(channel: string, reason: string, opts: QueueOptions = {}) {
-    return purgeQueue(await this.queue(channel, opts), { reason, by: this.agent }, this.sync);
+    const q = await this.queue(channel, opts);
+    const ids = await purgeQueue(q, { reason, by: this.agent }, this.sync);
+    for (const id of ids) await logEvent(q, "purged", id, this.agent, { detail: reason });
+    return ids;
   }
 
   async waitForChange(channel: string, timeoutMs: number, signal?: AbortSignal, opts: QueueOptions = {}) {

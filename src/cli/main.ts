@@ -10,17 +10,25 @@ import { EXIT, reportError } from "./exit.ts";
 import { registerAsk } from "./commands/ask.ts";
 import { registerCancel } from "./commands/cancel.ts";
 import { registerChannel } from "./commands/channel.ts";
+import { registerCheck } from "./commands/check.ts";
+import { registerDead } from "./commands/dead.ts";
+import { registerHeartbeat } from "./commands/heartbeat.ts";
 import { registerInit } from "./commands/init.ts";
 import { registerLs } from "./commands/ls.ts";
+import { registerMcp } from "./commands/mcp.ts";
 import { registerPurge } from "./commands/purge.ts";
 import { registerRecv } from "./commands/recv.ts";
+import { registerRequeue } from "./commands/requeue.ts";
 import { registerRespond } from "./commands/respond.ts";
 import { registerSchema } from "./commands/schema.ts";
 import { registerSend } from "./commands/send.ts";
 import { registerShow } from "./commands/show.ts";
 import { registerStatus } from "./commands/status.ts";
 import { registerSubscribe } from "./commands/subscribe.ts";
+import { registerSweep } from "./commands/sweep.ts";
 import { registerTail } from "./commands/tail.ts";
+import { registerTrace } from "./commands/trace.ts";
+import { registerWait } from "./commands/wait.ts";
 import { registerWatch } from "./commands/watch.ts";
 
 export function buildProgram(): Command {
@@ -28,6 +36,9 @@ export function buildProgram(): Command {
     .description("A zero-daemon message bus for AI agents, on plain files (protocol 1.0.0)")
     .version(readVersion(), "-V, --version", "print the abq version")
     .addOption(new Option("--home <dir>", "bus directory (default: $ABQ_HOME, else ~/.abq)"))
+    .addOption(
+      new Option("--url <nats-url>", "use a NATS JetStream bus (default: $ABQ_URL; see docs/multi-machine.md)"),
+    )
     .showSuggestionAfterError(true)
     .exitOverride()
     .configureOutput({ outputError: () => undefined }); // we print usage errors ourselves, in one line
@@ -42,6 +53,14 @@ export function buildProgram(): Command {
     registerCancel,
     registerSubscribe,
     registerTail,
+    registerRequeue,
+    registerSweep,
+    registerDead,
+    registerTrace,
+    registerHeartbeat,
+    registerWait,
+    registerCheck,
+    registerMcp,
     registerStatus,
     registerLs,
     registerShow,

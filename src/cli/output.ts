@@ -19,8 +19,11 @@ export function printText(text: string): void {
 
 /** Options shared by every command (`--home`), from the command's and the program's flags. */
 export function commonOptions(cmd: Command): CommonOptions {
-  const opts = cmd.optsWithGlobals<{ home?: string }>();
-  return opts.home !== undefined ? { home: opts.home } : {};
+  const opts = cmd.optsWithGlobals<{ home?: string; url?: string }>();
+  return {
+    ...(opts.home !== undefined ? { home: opts.home } : {}),
+    ...(opts.url !== undefined ? { url: opts.url } : {}),
+  };
 }
 
 /** "3s", "4m", "2h", "5d": a compact age for tables. */

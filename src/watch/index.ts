@@ -9,6 +9,21 @@ import { isAddress, resolveAddress } from "../identity/address.ts";
 import { resolveIdentity } from "../identity/index.ts";
 import { checkHandler, parseHandler } from "./handler.ts";
 import { Watcher, type WatchEvent } from "./watcher.ts";
+import { FsTransport } from "../channel/spool.ts";
+import { DEFAULT_HEARTBEAT_TTL_S, removeHeartbeat, writeHeartbeat } from "../liveness/heartbeat.ts";
+import { HOST } from "../channel/lease.ts";
+
+/** A running watcher announces itself for `abq check --channel X --alive` and `abq agents`. */
+function watchHeartbeat(home: string, channel: string, as: string | undefined, agent: string) {
+  const name = as !== undefined ? `${channel}.${as}` : channel;
+  const ttl = DEFAULT_HEARTBEAT_TTL_S;
+  const who = { name, watch: true, host: HOST, pid: process.pid };
+  return {
+    beat: async () => void (await writeHeartbeat(home, { ...who, channel, agent, ttl_s: ttl })),
+    end: () => removeHeartbeat(home, who),
+    everyMs: (ttl * 1000) / 3,
+  };
+}
 
 export interface WatchOptions extends CommonOptions {
   /** Channel name, or `@self` / `@parent`. */
@@ -53,7 +68,7 @@ export async function createWatcher(opts: WatchOptions): Promise<Watcher> {
   const handler = parseHandler(input.handler, opts.cwd ?? process.cwd());
   await checkHandler(handler);
   const agent = (await resolveIdentity({ cwd: opts.cwd })).agent;
-  const { transport, owned } = openTransport(opts, agent);
+  const { transport, owned } = await openTransport(opts, agent);
   if (isAddress(opts.channel)) await transport.createChannel(channel);
   // Fail now (not inside the loop) on a missing channel or subscriber.
   await transport.count(channel, "requests", { as: input.as });
@@ -70,9 +85,10 @@ export async function createWatcher(opts: WatchOptions): Promise<Watcher> {
     handlerTimeoutMs: input.timeout !== undefined ? input.timeout * 1000 : undefined,
     once: input.once,
     graceMs: input.grace * 1000,
-    retryDelayMs: 1000,
+    retryErrors: (await transport.policy?.(channel))?.retry_errors ?? false,
     onEvent: opts.onEvent,
     signal: opts.signal,
+    heartbeat: transport instanceof FsTransport ? watchHeartbeat(transport.home, channel, input.as, agent) : undefined,
     onClose: owned ? () => transport.close() : undefined,
   });
   return watcher;

@@ -12,7 +12,7 @@
  * messages one wake-up cost ~170 ms of CPU and the watcher grew past 120 MB. The queue only needs "something
  * changed", which one inotify watch on the folder gives at O(1); the backstop covers the rest.
  */
-import type { Claimed, Transport } from "../transport.ts";
+import type { Claimed, FailureInfo, Transport } from "../transport.ts";
 import { AbqError } from "../protocol/errors.ts";
 import { EX_TEMPFAIL, handlerEnv, type HandlerRun, type HandlerSpec, runHandler } from "./handler.ts";
 import { formatTimestamp, PROTOCOL_VERSION } from "../protocol/schema.ts";
@@ -35,13 +35,15 @@ export interface WatcherConfig {
   /** Handle what is waiting, then stop. */
   once: boolean;
   graceMs: number;
-  /** Delay before a message whose handler exited 75 is offered again. */
-  retryDelayMs: number;
+  /** Retry failed handlers (the channel's retry_errors policy) instead of answering `error`. */
+  retryErrors: boolean;
   onEvent?: ((event: WatchEvent) => void) | undefined;
   /** Stop gracefully when this aborts. */
   signal?: AbortSignal | undefined;
   /** Called once `run()` is over (closes the transport the watcher was given to own). */
   onClose?: (() => Promise<void>) | undefined;
+  /** Liveness: `beat` runs at start and every `everyMs`; `end` when the watcher stops. */
+  heartbeat?: { beat: () => Promise<void>; end: () => Promise<void>; everyMs: number } | undefined;
 }
 
 export type WatchEvent =
@@ -97,12 +99,18 @@ export class Watcher {
     const onAbort = (): void => this.stop();
     this.cfg.signal?.addEventListener("abort", onAbort, { once: true });
     if (this.cfg.signal?.aborted === true) this.stop();
+    const hb = this.cfg.heartbeat;
+    const beat = (): void => void hb?.beat().catch(() => undefined);
+    beat();
+    const beating = hb ? setInterval(beat, hb.everyMs) : undefined;
     try {
       await this.loop();
       await this.drain();
     } finally {
       await this.flushRetries();
       this.cfg.signal?.removeEventListener("abort", onAbort);
+      clearInterval(beating);
+      await hb?.end().catch(() => undefined);
       await this.cfg.onClose?.();
       this.state = "stopped";
       this.emit({ type: "stopped", handled: this.summary.handled, reason: this.fatal?.message ?? "stopped" });
@@ -178,11 +186,17 @@ export class Watcher {
   private async handle(claimed: Claimed, signal: AbortSignal): Promise<void> {
     const m = claimed.message;
     const attempt = (typeof m["attempts"] === "number" ? m["attempts"] : 0) + 1;
-    const run = await runHandler(this.cfg.handler, claimed, {
-      timeoutMs: this.cfg.handlerTimeoutMs,
-      env: handlerEnv(claimed, this.cfg.home),
-      signal,
-    });
+    const stopRenewing = this.keepLease(claimed);
+    let run: HandlerRun;
+    try {
+      run = await runHandler(this.cfg.handler, claimed, {
+        timeoutMs: this.cfg.handlerTimeoutMs,
+        env: handlerEnv(claimed, this.cfg.home),
+        signal,
+      });
+    } finally {
+      stopRenewing();
+    }
     if (signal.aborted) return this.putBack(m.id, "watcher killed while the handler ran");
     if (run.startError !== undefined) {
       await this.putBack(m.id, "handler could not be started");
@@ -194,17 +208,48 @@ export class Watcher {
     }
     const base = { id: m.id, msgType: m.type, from: m.from.agent, exitCode: run.exitCode, ms: run.ms, attempt };
     this.summary.handled++;
-    if (run.exitCode === EX_TEMPFAIL && !run.timedOut) {
-      this.summary.retried++;
-      this.emit({ ...base, type: "handled", status: "retry" });
-      return this.retryLater(m.id);
-    }
     const ok = run.exitCode === 0 && !run.timedOut;
+    const error = ok ? null : describeFailure(run, this.cfg.handlerTimeoutMs);
+    const tempfail = run.exitCode === EX_TEMPFAIL && !run.timedOut;
+    if (tempfail || (!ok && this.cfg.retryErrors)) {
+      this.summary.retried++;
+      this.emit({ ...base, type: "handled", status: "retry", error: error ?? undefined });
+      return this.retryLater(m.id, {
+        reason: tempfail ? "handler asked for a retry (exit 75)" : "handler failed",
+        error: error ?? undefined,
+        exit_code: run.exitCode,
+        stderr_tail: run.stderrTail,
+      });
+    }
     if (ok) this.summary.succeeded++;
     else this.summary.failed++;
-    const error = ok ? null : describeFailure(run, this.cfg.handlerTimeoutMs);
-    await this.cfg.transport.respond(this.cfg.channel, this.answer(m.id, ok, run.stdout, error), { as: this.cfg.as });
+    try {
+      await this.cfg.transport.respond(this.cfg.channel, this.answer(m.id, ok, run.stdout, error), {
+        as: this.cfg.as,
+        lease: claimed.lease?.token,
+      });
+    } catch (err) {
+      // Lease lost (the sweep requeued it while we ran) or answered by someone else: the spool kept our
+      // answer aside; say so and carry on.
+      return this.emit({ type: "warning", id: m.id, message: err instanceof Error ? err.message : String(err) });
+    }
     this.emit({ ...base, type: "handled", status: ok ? "success" : "error", error: error ?? undefined });
+  }
+
+  /** Renews the claim's lease every third of its length while the handler runs; returns the stopper. */
+  private keepLease(claimed: Claimed): () => void {
+    const lease = claimed.lease;
+    const renew = this.cfg.transport.renew?.bind(this.cfg.transport);
+    if (!lease || !renew) return () => undefined;
+    const timer = setInterval(
+      () => {
+        renew(this.cfg.channel, lease.id, lease.token, { as: this.cfg.as }).catch((err: unknown) =>
+          this.emit({ type: "warning", id: lease.id, message: err instanceof Error ? err.message : String(err) }),
+        );
+      },
+      Math.max(100, (lease.lease_s * 1000) / 3),
+    );
+    return () => clearInterval(timer);
   }
 
   private answer(id: string, ok: boolean, result: string, error: string | null): Response {
@@ -223,14 +268,16 @@ export class Watcher {
    * Exit 75: keep the message claimed for a moment (no hot loop, and it frees the handler slot), then
    * offer it again. With `once` it is held until the run ends, so one pass never takes a message twice.
    */
-  private async retryLater(id: string): Promise<void> {
-    if (this.state !== "running") return this.putBack(id, "retry requested", true);
+  private async retryLater(id: string, failure: FailureInfo): Promise<void> {
+    // The spool applies the channel's backoff and dead-letters past max_attempts. With `once` the message
+    // is held until the run ends, so one pass never takes a message twice.
+    if (!this.cfg.once || this.state !== "running") return this.putBack(id, failure.reason, failure);
     const fire = (): Promise<void> => {
       clearTimeout(timer);
       this.retries.delete(timer);
-      return this.putBack(id, "retry requested", true);
+      return this.putBack(id, failure.reason, failure);
     };
-    const timer = setTimeout(() => void fire(), this.cfg.once ? 2 ** 31 - 1 : this.cfg.retryDelayMs);
+    const timer = setTimeout(() => void fire(), 2 ** 31 - 1);
     this.retries.set(timer, fire);
   }
 
@@ -239,10 +286,14 @@ export class Watcher {
     await Promise.all([...this.retries.values()].map((fire) => fire()));
   }
 
-  private async putBack(id: string, reason: string, retry = false): Promise<void> {
+  private async putBack(id: string, reason: string, failure?: FailureInfo): Promise<void> {
     try {
-      await this.cfg.transport.release(this.cfg.channel, id, { as: this.cfg.as, retry });
-      this.emit({ type: "released", id, reason });
+      const outcome = await this.cfg.transport.release(this.cfg.channel, id, {
+        as: this.cfg.as,
+        retry: failure !== undefined,
+        failure,
+      });
+      this.emit({ type: "released", id, reason: outcome === "dead" ? `${reason}; dead-lettered` : reason });
     } catch (err) {
       this.emit({
         type: "warning",

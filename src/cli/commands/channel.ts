@@ -1,27 +1,56 @@
 import type { Command } from "commander";
 import { AbqError } from "../../protocol/errors.ts";
+import { addPolicyFlags, type PolicyFlags, policyChanges } from "./policy-flags.ts";
 import { commonOptions, formatAge, printJson, printNdjson, printText, table } from "../output.ts";
 
 export function registerChannel(program: Command): void {
   const channel = program.command("channel").description("create, list, inspect and remove channels");
 
-  channel
-    .command("create <name>")
-    .description("create a channel (idempotent); names: 1-64 of a-z 0-9 . _ -")
-    .option("-d, --description <text>", "what the channel is for")
-    .option("--topic", "make it a topic: every subscriber gets its own copy of each message")
-    .option("--json", "print the channel as JSON")
-    .action(async (name: string, opts: { description?: string; topic?: boolean; json?: boolean }, cmd: Command) => {
-      const { createChannel } = await import("../../api/channels.ts");
+  addPolicyFlags(
+    channel
+      .command("create <name>")
+      .description("create a channel (idempotent); names: 1-64 of a-z 0-9 . _ -; policy flags as in `channel config`")
+      .option("-d, --description <text>", "what the channel is for")
+      .option("--topic", "make it a topic: every subscriber gets its own copy of each message")
+      .option("--json", "print the channel as JSON"),
+  ).action(
+    async (
+      name: string,
+      opts: PolicyFlags & { description?: string; topic?: boolean; json?: boolean },
+      cmd: Command,
+    ) => {
+      const { configureChannel, createChannel } = await import("../../api/channels.ts");
+      const common = commonOptions(cmd);
       const { info, created } = await createChannel({
-        ...commonOptions(cmd),
+        ...common,
         name,
         description: opts.description,
         topic: opts.topic,
       });
-      if (opts.json) printJson({ ...info, created });
+      const changes = policyChanges(opts);
+      const policy =
+        Object.keys(changes).length > 0 ? await configureChannel({ ...common, name, policy: changes }) : undefined;
+      if (opts.json) printJson({ ...info, created, ...(policy ? { policy } : {}) });
       else printText(created ? `Created channel: ${name}` : `Channel already exists: ${name}`);
-    });
+    },
+  );
+
+  addPolicyFlags(
+    channel
+      .command("config <name>")
+      .description("show or change a channel's supervision policy (retries, backoff, leases, TTL, retention)")
+      .option("--json", "print the policy as JSON"),
+  ).action(async (name: string, opts: PolicyFlags & { json?: boolean }, cmd: Command) => {
+    const { channelPolicy, configureChannel } = await import("../../api/channels.ts");
+    const common = commonOptions(cmd);
+    const changes = policyChanges(opts);
+    const policy =
+      Object.keys(changes).length > 0
+        ? await configureChannel({ ...common, name, policy: changes })
+        : await channelPolicy({ ...common, name });
+    if (opts.json) return printJson(policy);
+    printText(table(Object.entries(policy).map(([k, v]) => [`${k}:`, String(v)])));
+  });
 
   channel
     .command("list")

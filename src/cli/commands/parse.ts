@@ -14,3 +14,11 @@ export function parseCount(value: string): number {
   if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`'${value}' is not a positive whole number`);
   return n;
 }
+
+/** "90", "90s", "10m", "2h", "1d" → milliseconds. */
+export function parseDuration(value: string): number {
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)?$/.exec(value.trim());
+  if (!m) throw new InvalidArgumentError(`'${value}' is not a duration (e.g. 90s, 10m, 2h, 1d)`);
+  const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[(m[2] ?? "s") as "s"];
+  return Number(m[1]) * unit;
+}

@@ -25,6 +25,8 @@ export function registerRecv(program: Command): void {
         try {
           const { message, path } = await recv({
             ...commonOptions(cmd),
+            // The claim belongs to whoever ran `abq recv` (its shell or agent), not to this short-lived process.
+            ownerPid: process.ppid,
             channel,
             as: opts.as,
             wait: opts.wait ?? false,

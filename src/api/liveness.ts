@@ -1,0 +1,54 @@
+/**
+ * Liveness and health: `abq heartbeat`, `abq agents`, `abq check --channel X --alive`, and the doctor
+ * (`abq check`). These read and write `$ABQ_HOME` directly: they are about this machine's bus.
+ */
+import { resolveHome } from "../channel/paths.ts";
+import { queueOf, validateChannelName } from "../channel/paths.ts";
+import { pathExists } from "../channel/files.ts";
+import { join } from "node:path";
+import { runDoctor, type DoctorReport } from "../doctor/check.ts";
+import { resolveIdentity } from "../identity/index.ts";
+import {
+  channelAlive,
+  DEFAULT_HEARTBEAT_TTL_S,
+  type Heartbeat,
+  type HeartbeatStatus,
+  listHeartbeats,
+  writeHeartbeat,
+} from "../liveness/heartbeat.ts";
+import { AbqError } from "../protocol/errors.ts";
+import type { CommonOptions } from "./options.ts";
+
+/**
+ * Records that `name` (a channel's consumer when a channel of that name exists, else an agent) is alive
+ * for `ttl` seconds. The caller's parent process is recorded, but only the expiry decides liveness.
+ */
+export async function heartbeat(opts: CommonOptions & { name: string; ttl?: number | undefined }): Promise<Heartbeat> {
+  const home = resolveHome(opts);
+  const ttl = opts.ttl ?? DEFAULT_HEARTBEAT_TTL_S;
+  if (!(ttl > 0)) throw new AbqError("E_USAGE", "--ttl must be more than 0 seconds");
+  if (opts.name.trim() === "") throw new AbqError("E_USAGE", "give a name: an agent or a channel");
+  let channel: string | undefined;
+  try {
+    const name = validateChannelName(opts.name);
+    if (await pathExists(join(queueOf(home, name).dir, "requests"))) channel = name;
+  } catch {
+    channel = undefined; // not a channel name: an agent's heartbeat
+  }
+  const agent = (await resolveIdentity({ cwd: opts.cwd })).agent;
+  return writeHeartbeat(home, { name: opts.name, channel, agent, pid: process.ppid, watch: false, ttl_s: ttl });
+}
+
+export function agents(opts: CommonOptions = {}): Promise<HeartbeatStatus[]> {
+  return listHeartbeats(resolveHome(opts));
+}
+
+/** Live consumers of a channel (empty when none). */
+export async function consumers(opts: CommonOptions & { channel: string }): Promise<HeartbeatStatus[]> {
+  return channelAlive(resolveHome(opts), validateChannelName(opts.channel));
+}
+
+export async function doctor(opts: CommonOptions & { fix?: boolean | undefined } = {}): Promise<DoctorReport> {
+  const actor = (await resolveIdentity({ cwd: opts.cwd })).agent;
+  return runDoctor(resolveHome(opts), { fix: opts.fix ?? false, actor });
+}

@@ -1,0 +1,110 @@
+/**
+ * Leases: who holds a claimed message, until when. A lease is `leases/<id>.json` beside `processing/`
+ * (not inside it, so the seed's tools still see one file per claimed message there):
+ *
+ *   { id, token, owner: {agent, pid, host}, claimed_at, deadline, lease_s, attempt }
+ *
+ * The token fences completion: a worker answers with the token it got, and an answer whose token no
+ * longer matches the lease (the sweep requeued the message and someone else holds it now) is refused
+ * and kept aside in `late/`, not lost. Revoking a lease is a rename (one winner among sweepers).
+ * A claimed message without a lease (a crash between claim and lease write, or a seed claim) counts
+ * as leased from the claim's ctime for the default lease length.
+ */
+import { randomBytes } from "node:crypto";
+import { promises as fs } from "node:fs";
+import { hostname } from "node:os";
+import { join } from "node:path";
+import { errnoCode } from "../protocol/errors.ts";
+import { ensureDir, publishFile, tryRename } from "./files.ts";
+import type { Queue } from "./paths.ts";
+
+export interface LeaseOwner {
+  agent: string;
+  pid: number;
+  host: string;
+}
+
+export interface Lease {
+  id: string;
+  token: string;
+  owner: LeaseOwner;
+  claimed_at: string;
+  deadline: string;
+  lease_s: number;
+  attempt: number;
+}
+
+export const HOST = hostname();
+
+export function leasePath(q: Queue, id: string): string {
+  return join(q.dir, "leases", `${id}.json`);
+}
+
+export async function writeLease(
+  q: Queue,
+  id: string,
+  owner: LeaseOwner,
+  leaseS: number,
+  attempt: number,
+): Promise<Lease> {
+  const now = Date.now();
+  const lease: Lease = {
+    id,
+    token: randomBytes(8).toString("hex"),
+    owner,
+    claimed_at: new Date(now).toISOString(),
+    deadline: new Date(now + leaseS * 1000).toISOString(),
+    lease_s: leaseS,
+    attempt,
+  };
+  await ensureDir(join(q.dir, "leases"));
+  await publishFile(join(q.dir, "tmp"), leasePath(q, id), `${JSON.stringify(lease, null, 2)}\n`, {
+    sync: false,
+    replace: true,
+  });
+  return lease;
+}
+
+export async function readLease(q: Queue, id: string): Promise<Lease | undefined> {
+  try {
+    return JSON.parse(await fs.readFile(leasePath(q, id), "utf8")) as Lease;
+  } catch (err) {
+    if (errnoCode(err) === "ENOENT" || err instanceof SyntaxError) return undefined;
+    throw err;
+  }
+}
+
+/** Extends a lease we still hold; false when it was revoked or taken over (the token differs). */
+export async function renewLease(q: Queue, id: string, token: string, leaseS?: number): Promise<Lease | undefined> {
+  const lease = await readLease(q, id);
+  if (lease?.token !== token) return undefined;
+  const renewed = { ...lease, deadline: new Date(Date.now() + (leaseS ?? lease.lease_s) * 1000).toISOString() };
+  await publishFile(join(q.dir, "tmp"), leasePath(q, id), `${JSON.stringify(renewed, null, 2)}\n`, {
+    sync: false,
+    replace: true,
+  });
+  return renewed;
+}
+
+/** Takes the lease away (for a requeue). Only one of several concurrent revokers gets true. */
+export async function revokeLease(q: Queue, id: string): Promise<boolean> {
+  const graveyard = join(q.dir, "leases", `.revoked-${id}-${process.pid}-${randomBytes(3).toString("hex")}`);
+  if (!(await tryRename(leasePath(q, id), graveyard))) return false;
+  await fs.rm(graveyard, { force: true });
+  return true;
+}
+
+export async function dropLease(q: Queue, id: string): Promise<void> {
+  await fs.rm(leasePath(q, id), { force: true });
+}
+
+/** Is the lease's owner still running? Only knowable on this host; elsewhere the deadline decides. */
+export function ownerAlive(owner: LeaseOwner): boolean | undefined {
+  if (owner.host !== HOST) return undefined;
+  try {
+    process.kill(owner.pid, 0);
+    return true;
+  } catch (err) {
+    return errnoCode(err) === "EPERM"; // exists, owned by someone else
+  }
+}

@@ -1,0 +1,109 @@
+/**
+ * `abq check`: quick yes/no checks for hooks and scripts. One command, several modes, picked by flags;
+ * each mode is one branch of the action below and lives in its own library module.
+ *
+ *   abq check --inbox <channel> [--inject]   pending mail? exit 0 yes, 1 no; --inject: always 0 (errors
+ *                                           only on stderr), print a <system-reminder> block for an agent
+ *                                           hook (nothing when none)
+ *   abq check --channel <name> --alive       a live consumer attached? exit 0 yes, 1 no (supervisor loops)
+ *   abq check [--fix]                        the doctor: permissions, staging leftovers, torn files, leases,
+ *                                           registry drift, consumers, backlog age; exit 1 while problems remain
+ */
+import { type Command, Option } from "commander";
+import { AbqError } from "../../protocol/errors.ts";
+import { reportError } from "../exit.ts";
+import { commonOptions, printJson, printText } from "../output.ts";
+import { parseCount } from "./parse.ts";
+
+interface CheckFlags {
+  inbox?: string;
+  channel?: string;
+  alive?: boolean;
+  fix?: boolean;
+  inject?: boolean;
+  as?: string;
+  limit?: number;
+  json?: boolean;
+}
+
+/** Exit code of `check --inbox` when nothing is pending (like grep finding nothing). */
+const NO_MAIL = 1;
+
+export function registerCheck(program: Command): void {
+  program
+    .command("check")
+    .description("quick checks for hooks and scripts; --inbox <channel>: exit 0 when mail is pending, 1 when none")
+    .option("--inbox <channel>", "check a channel (or @self) for pending mail without claiming it")
+    .option("--inject", "with --inbox: always exit 0, print a <system-reminder> block listing the mail (or nothing)")
+    .option("--as <subscriber>", "with --inbox: check a topic subscriber's copies")
+    .addOption(
+      new Option("-n, --limit <n>", "with --inbox: list at most n messages (default 10)").argParser(parseCount),
+    )
+    .option("--channel <name>", "with --alive: the channel whose consumers to look for")
+    .option("--alive", "exit 0 when a live consumer (a running abq watch, or a fresh heartbeat) serves --channel")
+    .option("--fix", "doctor: repair what can be repaired safely")
+    .option("--json", "print the result as JSON")
+    .action(async (opts: CheckFlags, cmd: Command) => {
+      if (opts.inbox !== undefined) return checkInboxMode(opts.inbox, opts, cmd);
+      if (opts.alive || opts.channel !== undefined) return checkAliveMode(opts, cmd);
+      return doctorMode(opts, cmd);
+    });
+}
+
+async function checkAliveMode(opts: CheckFlags, cmd: Command): Promise<void> {
+  if (opts.channel === undefined || !opts.alive) {
+    throw new AbqError("E_USAGE", "use --channel <name> and --alive together", {
+      hint: "abq check --channel jobs --alive",
+    });
+  }
+  const { consumers } = await import("../../api/liveness.ts");
+  const live = await consumers({ ...commonOptions(cmd), channel: opts.channel });
+  if (opts.json) printJson({ channel: opts.channel, alive: live.length > 0, consumers: live });
+  else
+    printText(
+      live.length > 0 ? `${opts.channel}: ${live.length} live consumer(s)` : `${opts.channel}: no live consumer`,
+    );
+  if (live.length === 0) process.exitCode = NO_MAIL;
+}
+
+async function doctorMode(opts: CheckFlags, cmd: Command): Promise<void> {
+  const { doctor } = await import("../../api/liveness.ts");
+  const report = await doctor({ ...commonOptions(cmd), fix: opts.fix ?? false });
+  if (opts.json) printJson(report);
+  else {
+    const lines = report.findings.map(
+      (f) =>
+        `${f.fixed === true ? "fixed" : f.level}  ${f.check}${f.channel !== undefined ? ` [${f.channel}]` : ""}: ${f.message}`,
+    );
+    const errors = report.findings.filter((f) => f.level === "error" && f.fixed !== true).length;
+    const warnings = report.findings.filter((f) => f.level === "warn" && f.fixed !== true).length;
+    const fixed = report.findings.filter((f) => f.fixed === true).length;
+    lines.push(
+      `${report.channels} channel(s) checked: ${errors} error(s), ${warnings} warning(s)${fixed > 0 ? `, ${fixed} fixed` : ""}`,
+    );
+    printText(lines.join("\n"));
+  }
+  if (report.problems > 0) process.exitCode = NO_MAIL;
+}
+
+async function checkInboxMode(channel: string, opts: CheckFlags, cmd: Command): Promise<void> {
+  const { checkInbox } = await import("../../inbox/check.ts");
+  const { reminderBlock, summaryLine } = await import("../../inbox/format.ts");
+  const query = { ...commonOptions(cmd), channel, as: opts.as, limit: opts.limit };
+  if (opts.inject) {
+    // A hook must never get in the agent's way (Claude Code blocks the prompt on exit 2): errors go to
+    // stderr, and the exit code stays 0.
+    try {
+      const summary = await checkInbox(query);
+      if (opts.json) printJson(summary);
+      else process.stdout.write(reminderBlock(summary));
+    } catch (err) {
+      reportError(err, opts.json ?? false);
+    }
+    return;
+  }
+  const summary = await checkInbox(query);
+  if (opts.json) printJson(summary);
+  else printText(summaryLine(summary));
+  if (summary.pending === 0) process.exitCode = NO_MAIL;
+}

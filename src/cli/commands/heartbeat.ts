@@ -1,0 +1,44 @@
+import { type Command, Option } from "commander";
+import { commonOptions, formatAge, printJson, printNdjson, printText, table } from "../output.ts";
+import { parseSeconds } from "./parse.ts";
+
+export function registerHeartbeat(program: Command): void {
+  program
+    .command("heartbeat <name>")
+    .description(
+      "say that <name> (a channel's consumer, or an agent) is alive for --ttl seconds; abq watch does it by itself",
+    )
+    .addOption(new Option("--ttl <seconds>", "how long this heartbeat counts (default 30)").argParser(parseSeconds))
+    .option("--json", "print the heartbeat as JSON")
+    .action(async (name: string, opts: { ttl?: number; json?: boolean }, cmd: Command) => {
+      const { heartbeat } = await import("../../api/liveness.ts");
+      const hb = await heartbeat({ ...commonOptions(cmd), name, ttl: opts.ttl });
+      if (opts.json) printJson(hb);
+      else printText(`Alive: ${name}${hb.channel !== undefined ? " (channel consumer)" : ""} until ${hb.expires}`);
+    });
+
+  program
+    .command("agents")
+    .description("list heartbeats: who is (or was) alive on this bus")
+    .option("--json", "one JSON object per heartbeat (NDJSON)")
+    .action(async (opts: { json?: boolean }, cmd: Command) => {
+      const { agents } = await import("../../api/liveness.ts");
+      const list = await agents(commonOptions(cmd));
+      if (opts.json) return printNdjson(list);
+      if (list.length === 0) return printText("No heartbeats");
+      printText(
+        table([
+          ["STATE", "NAME", "CHANNEL", "AGENT", "PID", "HOST", "SEEN"],
+          ...list.map((h) => [
+            h.live ? "live" : "expired",
+            h.name,
+            h.channel ?? "-",
+            h.agent,
+            String(h.pid),
+            h.host,
+            `${formatAge(Date.now() - Date.parse(h.at))} ago`,
+          ]),
+        ]),
+      );
+    });
+}

@@ -1,0 +1,12 @@
+import type { Command } from "commander";
+import { commonOptions } from "../output.ts";
+
+export function registerMcp(program: Command): void {
+  program
+    .command("mcp")
+    .description("serve the bus as MCP tools over stdio (abq_send, abq_ask, abq_recv, …), for MCP clients")
+    .action(async (_opts: unknown, cmd: Command) => {
+      const { serveStdio } = await import("../../mcp/server.ts");
+      await serveStdio(commonOptions(cmd), cmd.parent?.version() ?? "0.0.0");
+    });
+}

@@ -1,0 +1,32 @@
+import type { Command } from "commander";
+import { commonOptions, printNdjson, printText } from "../output.ts";
+
+export function registerTrace(program: Command): void {
+  program
+    .command("trace <id>")
+    .description("the history of one message: sent, claimed, renewed, answered, requeued, expired, dead …")
+    .option("--channel <name>", "look only in this channel's log")
+    .option("--json", "one JSON event per line (NDJSON)")
+    .action(async (id: string, opts: { channel?: string; json?: boolean }, cmd: Command) => {
+      const { trace } = await import("../../api/supervise.ts");
+      const events = await trace({ ...commonOptions(cmd), id, channel: opts.channel });
+      if (opts.json) return printNdjson(events);
+      printText(
+        events
+          .map((e) =>
+            [
+              e.t,
+              e.event.padEnd(9),
+              e.actor,
+              `pid ${e.pid}`,
+              e.attempt !== undefined ? `attempt ${e.attempt}` : "",
+              e.subscriber !== undefined ? `as ${e.subscriber}` : "",
+              e.detail ?? "",
+            ]
+              .filter((x) => x !== "")
+              .join("  "),
+          )
+          .join("\n"),
+      );
+    });
+}

@@ -1,0 +1,44 @@
+import { type Command, Option } from "commander";
+import { commonOptions, printJson, printText } from "../output.ts";
+import { parseSeconds } from "./parse.ts";
+
+interface WaitFlags {
+  timeout?: number;
+  as?: string;
+  json?: boolean;
+}
+
+export function registerWait(program: Command): void {
+  program
+    .command("wait <channel>")
+    .description("sleep until a message is pending, without claiming it (exit 5 on timeout)")
+    .addOption(
+      new Option("-t, --timeout <seconds>", "give up after this long (default: no limit; 0 looks once)").argParser(
+        parseSeconds,
+      ),
+    )
+    .option("--as <subscriber>", "wait for a topic subscriber's copies")
+    .option("--json", "print {channel, pending, messages: [...]} as JSON")
+    .action(async (channel: string, opts: WaitFlags, cmd: Command) => {
+      const { waitForMail } = await import("../../inbox/wait.ts");
+      const { summaryLine } = await import("../../inbox/format.ts");
+      const controller = new AbortController();
+      const stop = (): void => controller.abort();
+      process.once("SIGINT", stop);
+      process.once("SIGTERM", stop);
+      try {
+        const summary = await waitForMail({
+          ...commonOptions(cmd),
+          channel,
+          as: opts.as,
+          timeout: opts.timeout,
+          signal: controller.signal,
+        });
+        if (opts.json) printJson(summary);
+        else printText(summaryLine(summary));
+      } finally {
+        process.off("SIGINT", stop);
+        process.off("SIGTERM", stop);
+      }
+    });
+}

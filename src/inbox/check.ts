@@ -1,0 +1,98 @@
+/**
+ * "Is there mail for me?" — the cheap question agent hooks ask on every turn (`abq check --inbox`), and
+ * the blocking form of it (`abq wait`, in wait.ts). Nothing here claims a message: it only looks.
+ *
+ * Cost of one check on the filesystem spool: one readdir of the pending folder, plus reading the few
+ * files it lists (at most `limit`); a second readdir (the total) only when more than `limit` are pending.
+ */
+import { z } from "zod";
+import { type CommonOptions, parseInput, RecvInput, withTransport } from "../api/options.ts";
+import { isAddress, resolveAddress } from "../identity/address.ts";
+import { isAbqError } from "../protocol/errors.ts";
+import type { Request } from "../protocol/schema.ts";
+import type { Transport } from "../transport.ts";
+
+/** How many pending messages a summary lists by default. */
+export const DEFAULT_LIST_LIMIT = 10;
+
+export interface PendingMessage {
+  id: string;
+  /** Set when the file is a valid message. */
+  type?: string | undefined;
+  from?: string | undefined;
+  /** First line of the content, at most 120 characters. */
+  firstLine?: string | undefined;
+  /** Why the file could not be read as a message (it will be rejected when claimed). */
+  problem?: string | undefined;
+}
+
+export interface InboxSummary {
+  channel: string;
+  /** Set when this is a topic subscriber's copy. */
+  subscriber?: string | undefined;
+  /** Messages waiting to be claimed. */
+  pending: number;
+  /** The oldest pending messages, oldest first, at most `limit` of them. */
+  messages: PendingMessage[];
+}
+
+export interface CheckInboxOptions extends CommonOptions {
+  /** Channel name, or `@self` / `@parent`. */
+  channel: string;
+  /** Look at a topic subscriber's own copies. */
+  as?: string | undefined;
+  /** Most messages to list. Default: 10. */
+  limit?: number | undefined;
+}
+
+/** Channel and subscriber are validated exactly as `recv` validates them. */
+export const CheckInput = RecvInput.pick({ channel: true, as: true }).extend({
+  limit: z.number().int().positive().default(DEFAULT_LIST_LIMIT),
+});
+
+/**
+ * Summarises pending mail without claiming any. An `@self` / `@parent` inbox that was never used counts
+ * as empty (inboxes are created on first use); any other missing channel is E_NO_CHANNEL.
+ */
+export async function checkInbox(opts: CheckInboxOptions): Promise<InboxSummary> {
+  const channel = await resolveAddress(opts.channel, opts.cwd);
+  const input = parseInput(CheckInput, { ...opts, channel });
+  return withTransport(opts, async (t) => {
+    try {
+      return await pendingIn(t, input.channel, input.as, input.limit);
+    } catch (err) {
+      if (isAddress(opts.channel) && isAbqError(err) && err.code === "E_NO_CHANNEL") {
+        return emptySummary(input.channel, input.as);
+      }
+      throw err;
+    }
+  });
+}
+
+/** The pending messages of one queue, through any transport. */
+export async function pendingIn(
+  t: Transport,
+  channel: string,
+  as: string | undefined,
+  limit: number,
+): Promise<InboxSummary> {
+  const entries = await t.list(channel, "requests", { limit, oldestFirst: true, as });
+  // A full page may hide more; only then count them all (a second readdir).
+  const pending = entries.length < limit ? entries.length : await t.count(channel, "requests", { as });
+  const messages = entries.map((e): PendingMessage => {
+    if (e.message === undefined || !("type" in e.message)) return { id: e.id, problem: e.problem ?? "unreadable" };
+    const m = e.message as Request;
+    return { id: m.id, type: m.type, from: m.from.agent, firstLine: firstLine(m.content) };
+  });
+  return { ...emptySummary(channel, as), pending: Math.max(pending, messages.length), messages };
+}
+
+function emptySummary(channel: string, as: string | undefined): InboxSummary {
+  return { channel, ...(as !== undefined ? { subscriber: as } : {}), pending: 0, messages: [] };
+}
+
+/** First non-blank line, control characters replaced by spaces, cut to `max` characters. */
+export function firstLine(text: string, max = 120): string {
+  const line = (text.split(/\r?\n/).find((l) => l.trim() !== "") ?? "").replace(/\p{Cc}/gu, " ").trim();
+  return line.length > max ? `${line.slice(0, max - 1)}…` : line;
+}

@@ -1,0 +1,95 @@
+/**
+ * Heartbeats: who is alive on the bus. A heartbeat is `$ABQ_HOME/agents/<file>.json`:
+ *
+ *   { name, channel?, agent, pid, host, watch, at, ttl_s, expires }
+ *
+ * `abq heartbeat <name>` writes one (for a channel when a channel of that name exists, else for an
+ * agent); `abq watch` writes one for its channel every third of its TTL and removes it when it stops.
+ * A heartbeat is live until it expires; a watcher's heartbeat on this host also dies with its process,
+ * so a SIGKILLed watcher stops counting at once. `abq check --channel X --alive` asks "is anyone
+ * consuming X?", the question the seed's supervisor loop asks.
+ */
+import { promises as fs } from "node:fs";
+import { join } from "node:path";
+import { ensureDir, listDir, publishFile } from "../channel/files.ts";
+import { HOST, ownerAlive } from "../channel/lease.ts";
+import { inboxName } from "../identity/address.ts";
+
+export interface Heartbeat {
+  name: string;
+  channel?: string | undefined;
+  agent: string;
+  pid: number;
+  host: string;
+  /** Written by a running `abq watch` (so its pid says whether it is alive). */
+  watch: boolean;
+  at: string;
+  ttl_s: number;
+  expires: string;
+}
+
+export interface HeartbeatStatus extends Heartbeat {
+  live: boolean;
+  file: string;
+}
+
+export const DEFAULT_HEARTBEAT_TTL_S = 30;
+
+function agentsDir(home: string): string {
+  return join(home, "agents");
+}
+
+export function heartbeatFile(home: string, hb: Pick<Heartbeat, "name" | "watch" | "host" | "pid">): string {
+  const slug = inboxName(hb.name).replace(/^inbox\./, "");
+  return join(agentsDir(home), hb.watch ? `watch.${slug}.${hb.host}.${hb.pid}.json` : `${slug}.json`);
+}
+
+export async function writeHeartbeat(
+  home: string,
+  beat: Omit<Heartbeat, "at" | "expires" | "host"> & { host?: string },
+): Promise<Heartbeat> {
+  const now = Date.now();
+  const hb: Heartbeat = {
+    ...beat,
+    host: beat.host ?? HOST,
+    at: new Date(now).toISOString(),
+    expires: new Date(now + beat.ttl_s * 1000).toISOString(),
+  };
+  const dir = agentsDir(home);
+  await ensureDir(join(dir, "tmp"));
+  await publishFile(join(dir, "tmp"), heartbeatFile(home, hb), `${JSON.stringify(hb, null, 2)}\n`, {
+    sync: false,
+    replace: true,
+  });
+  return hb;
+}
+
+export async function removeHeartbeat(
+  home: string,
+  hb: Pick<Heartbeat, "name" | "watch" | "host" | "pid">,
+): Promise<void> {
+  await fs.rm(heartbeatFile(home, hb), { force: true });
+}
+
+export async function listHeartbeats(home: string): Promise<HeartbeatStatus[]> {
+  const out: HeartbeatStatus[] = [];
+  const now = Date.now();
+  for (const name of (await listDir(agentsDir(home))).sort()) {
+    if (!name.endsWith(".json")) continue;
+    const file = join(agentsDir(home), name);
+    try {
+      const hb = JSON.parse(await fs.readFile(file, "utf8")) as Heartbeat;
+      const expired = !(Date.parse(hb.expires) > now);
+      const gone = hb.watch && ownerAlive({ agent: hb.agent, pid: hb.pid, host: hb.host }) === false;
+      out.push({ ...hb, live: !expired && !gone, file });
+    } catch {
+      // a torn or foreign file: not a heartbeat
+    }
+  }
+  return out;
+}
+
+/** Is a live consumer attached to `channel`? */
+export async function channelAlive(home: string, channel: string): Promise<HeartbeatStatus[]> {
+  return (await listHeartbeats(home)).filter((hb) => hb.live && hb.channel === channel);
+}

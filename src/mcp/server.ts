@@ -1,0 +1,36 @@
+/**
+ * `abq mcp`: the bus as MCP tools, over stdio, with the official SDK. No daemon: the client starts this
+ * process, and every tool call is one library call on the shared files. The caller's identity is the git
+ * context of the working directory the client starts us in (or ABQ_AGENT), as for the CLI.
+ *
+ * stdout carries the protocol and nothing else; nothing here prints.
+ */
+import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
+import { StdioServerTransport } from "@modelcontextprotocol/sdk/server/stdio.js";
+import type { CommonOptions } from "../api/options.ts";
+import { registerTools } from "./tools.ts";
+
+const INSTRUCTIONS = `abq is a message bus between agents on plain files. Channels are queues; a message has a type
+(signal, command, eval, status) and text content. abq_send delivers; abq_recv claims the oldest pending
+message (exactly one claimer gets it) and abq_respond answers it; abq_ask sends and waits for the answer.
+Your own inbox is the channel @self. abq_status shows who you are and what is pending.`;
+
+export function createServer(common: CommonOptions, version: string): McpServer {
+  const server = new McpServer({ name: "abq", version }, { instructions: INSTRUCTIONS });
+  registerTools(server, common);
+  return server;
+}
+
+/** Serves on stdin/stdout until the client goes away (stdin ends) or the transport closes. */
+export async function serveStdio(common: CommonOptions, version: string): Promise<void> {
+  const server = createServer(common, version);
+  const transport = new StdioServerTransport();
+  const closed = new Promise<void>((resolve) => {
+    transport.onclose = resolve;
+    process.stdin.once("end", resolve);
+    process.stdin.once("close", resolve);
+  });
+  await server.connect(transport);
+  await closed;
+  await server.close();
+}

@@ -1,0 +1,239 @@
+/**
+ * Claiming: pull one message from the queue's durable consumer (claim = fetch), then win its state
+ * record. A first delivery `create`s the record; a redelivery (lease expired, released, server restart)
+ * reads it first: if the message was answered or withdrawn meanwhile (a responder whose ack got lost, or
+ * a late ack racing the redelivery), it is acked and skipped instead of being handed out twice.
+ */
+import { hostname } from "node:os";
+import type { Lease } from "../channel/lease.ts";
+import { RequestSchema, formatTimestamp } from "../protocol/schema.ts";
+import type { Request } from "../protocol/schema.ts";
+import { describeIssues } from "../protocol/schema.ts";
+import type { Claimed, FailureInfo } from "../transport.ts";
+import { requireConsumer } from "./channels.ts";
+import { claimFilePath, removeClaimFile, writeClaimFile } from "./claimfile.ts";
+import { retrying } from "./connect.ts";
+import type { NatsContext } from "./context.ts";
+import { consumerName, idOfSubject, recordKey, streamName } from "./names.ts";
+import { type ClaimInfo, createRecord, getRecord, type StateRecord, updateRecord } from "./records.ts";
+import { deliverReply } from "./replies.ts";
+
+/** A claim this process holds: renewed while held, fenced by `revision` when answered. */
+export interface Held {
+  channel: string;
+  subscriber: string | undefined;
+  key: string;
+  /** Revision of the state record, or null while it is not written yet (see `recordClaim`). */
+  revision: number | null;
+  record: StateRecord;
+  /** The record write under way, if any. */
+  recording?: Promise<void> | undefined;
+  /** Set when the record could not be written because another delivery or a cancel owns the message. */
+  lost?: boolean | undefined;
+  /** Answered or released: no record needs writing any more. */
+  settled?: boolean | undefined;
+  claim: ClaimInfo;
+  request: Request;
+  path: string;
+  lease: Lease;
+}
+
+export const ACK = "+ACK";
+export const WORKING = "+WPI";
+export const TERM = "+TERM";
+
+interface Pulled {
+  subject: string;
+  reply: string;
+  data: Uint8Array;
+  delivery: number;
+  seq: number;
+}
+
+/** `$JS.ACK.<stream>.<consumer>.<delivered>.<sseq>.…`, or the longer form with domain and account. */
+export function parseAck(reply: string): { delivery: number; seq: number } {
+  const t = reply.split(".");
+  const base = t.length === 9 ? 2 : 4;
+  return { delivery: Number(t[base + 2]), seq: Number(t[base + 3]) };
+}
+
+/**
+ * One message or null, without waiting (`no_wait`). A plain request with its own inbox (`noMux`): the
+ * message arrives on its original subject, which the shared request inbox could not route.
+ */
+async function pullOne(ctx: NatsContext, channel: string, subscriber: string | undefined): Promise<Pulled | null> {
+  const subject = `$JS.API.CONSUMER.MSG.NEXT.${streamName(channel)}.${consumerName(subscriber)}`;
+  const msg = await ctx.nc.request(subject, JSON.stringify({ batch: 1, no_wait: true }), {
+    timeout: ctx.s.requestTimeoutMs,
+    noMux: true,
+  });
+  if (!msg.reply?.startsWith("$JS.ACK.")) {
+    const code = msg.headers?.code ?? 0;
+    if (code === 404 || code === 408) return null;
+    // 409 and friends: the consumer went away or is misconfigured; say which channel.
+    await requireConsumer(ctx, channel, subscriber);
+    return null;
+  }
+  return { subject: msg.subject, reply: msg.reply, data: msg.data, ...parseAck(msg.reply) };
+}
+
+export async function claimNext(
+  ctx: NatsContext,
+  channel: string,
+  subscriber: string | undefined,
+): Promise<Held | null> {
+  for (;;) {
+    const pulled = await retrying(ctx.s, `cannot claim from '${channel}'`, () => pullOne(ctx, channel, subscriber));
+    if (!pulled) return null;
+    const held = await takeOver(ctx, channel, subscriber, pulled);
+    if (held) return held;
+  }
+}
+
+async function takeOver(
+  ctx: NatsContext,
+  channel: string,
+  subscriber: string | undefined,
+  m: Pulled,
+): Promise<Held | null> {
+  const id = idOfSubject(m.subject);
+  const key = recordKey(channel, subscriber, /^req_[0-9a-f]+$/.test(id) ? id : `bad-${m.seq}`);
+  const text = new TextDecoder().decode(m.data);
+  const request = parseRequest(text, id);
+  if (typeof request === "string") {
+    // Not a message: keep it out of every consumer's way and say why (`ls rejected`).
+    const rejected: StateRecord = {
+      state: "rejected",
+      problem: request,
+      raw: text.slice(0, 4096),
+      updatedMs: Date.now(),
+    };
+    await retrying(ctx.s, "cannot reject a bad message", () => createRecord(ctx.kv, key, rejected));
+    ctx.nc.publish(m.reply, TERM);
+    return null;
+  }
+  const claim: ClaimInfo = {
+    ack: m.reply,
+    delivery: m.delivery,
+    seq: m.seq,
+    by: ctx.agent,
+    pid: process.pid,
+    host: hostname(),
+    at: formatTimestamp(),
+  };
+  if (m.delivery > ctx.s.maxAttempts) {
+    // Delivered too often without an answer (leases ran out: the handler hangs or kills its watcher).
+    await deadLetter(ctx, key, request, `lease expired ${m.delivery - 1} times`);
+    ctx.nc.publish(m.reply, TERM);
+    return null;
+  }
+  const record: StateRecord = { state: "claimed", request, claim, updatedMs: Date.now() };
+  // Like the spool's `attempts`: how many deliveries came before this one, so ABQ_ATTEMPT counts up.
+  const message: Request = m.delivery > 1 ? { ...request, attempts: m.delivery - 1 } : request;
+  const path = claimFilePath(ctx.home, channel, subscriber, request.id);
+  const written = writeClaimFile(path, message); // meanwhile, on the local disk
+  // A first delivery cannot have been answered or claimed before, so its record is written a little
+  // later (`recordClaim`): most claims are answered sooner, and the answer then creates the record in one
+  // step. A redelivery must look at the record first.
+  const revision = m.delivery === 1 ? null : await winRecord(ctx, key, record, m);
+  if (m.delivery > 1 && revision === null) {
+    await written.catch(() => undefined);
+    await removeClaimFile(path);
+    return null;
+  }
+  await written;
+  const lease = leaseOf(ctx, request.id, claim);
+  return { channel, subscriber, key, revision, record, claim, request: message, path, lease };
+}
+
+/**
+ * Writes the record of a claim held without one (so other processes can see, answer or release it):
+ * after a short delay for claims still open, and for all of them before the transport closes. Of the
+ * claim and anything else that wrote the record first (a cancel, a redelivery), the other one wins.
+ */
+export function recordClaim(ctx: NatsContext, held: Held): Promise<void> {
+  if (held.revision !== null || held.lost === true || held.settled === true) return Promise.resolve();
+  held.recording ??= createRecord(ctx.kv, held.key, held.record).then(
+    (revision) => {
+      if (revision === null) held.lost = true;
+      else held.revision = revision;
+    },
+    () => {
+      held.recording = undefined; // the server is away: try again next time
+    },
+  );
+  return held.recording;
+}
+
+/**
+ * Makes the record say "claimed by this delivery"; null when the message must be skipped (answered,
+ * withdrawn or dead already: acked or terminated here) or a racing writer won (nak'ed: it comes back).
+ */
+async function winRecord(ctx: NatsContext, key: string, record: StateRecord, m: Pulled): Promise<number | null> {
+  const current = await retrying(ctx.s, "cannot claim", () => getRecord(ctx.kv, key));
+  if (current && current.record.state !== "claimed") {
+    // Answered, withdrawn or rejected already: finish what the earlier holder left and skip it.
+    if (current.record.state === "answered" || current.record.state === "read") {
+      await deliverReply(ctx, current.record.request ?? record.request, current.record.response);
+    }
+    ctx.nc.publish(m.reply, current.record.state === "rejected" || current.record.state === "dead" ? TERM : ACK);
+    return null;
+  }
+  const revision = await retrying(ctx.s, "cannot claim", () =>
+    current ? updateRecord(ctx.kv, key, record, current.revision) : createRecord(ctx.kv, key, record),
+  );
+  // Lost a race (an answer or cancel landed this instant): look again at the next delivery.
+  if (revision === null) ctx.nc.publish(m.reply, "-NAK");
+  return revision;
+}
+
+/** The delivery is the fencing token: `<stream seq>.<delivery count>` changes with every redelivery. */
+export function leaseOf(ctx: NatsContext, id: string, claim: ClaimInfo): Lease {
+  const at = Date.parse(claim.at);
+  return {
+    id,
+    token: `${claim.seq}.${claim.delivery}`,
+    owner: { agent: claim.by, pid: claim.pid, host: claim.host },
+    claimed_at: new Date(at).toISOString(),
+    deadline: new Date(Date.now() + ctx.s.ackWaitMs).toISOString(),
+    lease_s: ctx.s.ackWaitMs / 1000,
+    attempt: claim.delivery,
+  };
+}
+
+/** Out of attempts: a `dead` record (what failed, and the request) replaces whatever was there. */
+export async function deadLetter(
+  ctx: NatsContext,
+  key: string,
+  request: Request | undefined,
+  problem: string,
+  failure?: FailureInfo,
+): Promise<void> {
+  const record: StateRecord = { state: "dead", request, problem, failure, updatedMs: Date.now() };
+  await retrying(ctx.s, "cannot write a dead letter", () =>
+    ctx.kv.put(key, new TextEncoder().encode(JSON.stringify(record))),
+  );
+}
+
+function parseRequest(text: string, subjectId: string): Request | string {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    return "not JSON";
+  }
+  const parsed = RequestSchema.safeParse(json);
+  if (!parsed.success) return describeIssues(parsed.error);
+  if (parsed.data.id !== subjectId) return `id ${parsed.data.id} does not match its subject (${subjectId})`;
+  return parsed.data;
+}
+
+export function toClaimed(held: Held): Claimed {
+  return {
+    channel: held.channel,
+    ...(held.subscriber !== undefined ? { subscriber: held.subscriber } : {}),
+    message: held.request,
+    path: held.path,
+    lease: held.lease,
+  };
+}

@@ -1,0 +1,111 @@
+/**
+ * Waiting without polling the server hard. New requests are also plain NATS messages on their subject,
+ * so a core subscription to `abq.<channel>.req.>` wakes a waiting `recv --wait` or watcher the moment one
+ * is published, on any machine; answers are watched on their KV key. Both also wake on a short backstop
+ * (redeliveries after an expired lease publish nothing, and a wake-up lost in a reconnect must not
+ * strand a waiter), exactly like the spool's file events plus rescans.
+ */
+import type { Subscription } from "@nats-io/transport-node";
+import { KvWatchInclude } from "@nats-io/kv";
+import { AbqError } from "../protocol/errors.ts";
+import type { Response } from "../protocol/schema.ts";
+import type { WaitResponseOptions } from "../transport.ts";
+import { requireStream } from "./channels.ts";
+import type { NatsContext } from "./context.ts";
+import { recordKey, requestSubjects } from "./names.ts";
+import { getRecord, updateRecord } from "./records.ts";
+
+/** Remembers a wake-up that came while nobody waited, so "empty, then wait" cannot sleep through one. */
+export class Arrivals {
+  private dirty = false;
+  private wake: (() => void) | undefined;
+  private sub: Subscription | undefined;
+
+  static async subscribe(ctx: NatsContext, channel: string): Promise<Arrivals> {
+    const a = new Arrivals();
+    a.sub = ctx.nc.subscribe(requestSubjects(channel), { callback: () => a.poke() });
+    await ctx.nc.flush(); // the server has the subscription before the caller's first look
+    return a;
+  }
+
+  poke(): void {
+    this.dirty = true;
+    this.wake?.();
+  }
+
+  wait(ms: number, signal?: AbortSignal): Promise<void> {
+    if (this.dirty || signal?.aborted === true) {
+      this.dirty = false;
+      return Promise.resolve();
+    }
+    return new Promise((resolve) => {
+      const done = (): void => {
+        clearTimeout(timer);
+        signal?.removeEventListener("abort", done);
+        this.wake = undefined;
+        this.dirty = false;
+        resolve();
+      };
+      const timer = setTimeout(done, Math.max(0, ms));
+      signal?.addEventListener("abort", done, { once: true });
+      this.wake = done;
+    });
+  }
+
+  close(): void {
+    this.sub?.unsubscribe();
+    this.sub = undefined;
+    this.wake?.();
+  }
+}
+
+/** Waits for the final answer to `id` in `channel`, marks it read (archive), returns it; null on timeout. */
+export async function waitForAnswer(
+  ctx: NatsContext,
+  channel: string,
+  id: string,
+  timeoutMs: number,
+  opts: WaitResponseOptions & { backstopMs?: number },
+): Promise<Response | null> {
+  await requireStream(ctx, channel);
+  const key = recordKey(channel, undefined, id);
+  const arrivals = new Arrivals();
+  const watch = await ctx.kv.watch({ key, include: KvWatchInclude.UpdatesOnly });
+  void (async () => {
+    for await (const entry of watch) if (entry.key === key) arrivals.poke();
+  })().catch(() => undefined);
+  const deadline = Date.now() + timeoutMs;
+  let lastNote = "";
+  try {
+    for (;;) {
+      const got = await getRecord(ctx.kv, key).catch(() => null); // an outage: look again after the backstop
+      const r = got?.record;
+      if (got && r?.response && (r.state === "answered" || r.state === "read")) {
+        if (r.state === "answered") {
+          await updateRecord(ctx.kv, key, { ...r, state: "read", updatedMs: Date.now() }, got.revision).catch(
+            () => null,
+          );
+        }
+        return r.response;
+      }
+      if (r?.state === "cancelled") {
+        throw new AbqError("E_CONFLICT", `message ${id} will not be answered: ${r.reason?.reason ?? "archived"}`);
+      }
+      if (r?.state === "rejected") {
+        throw new AbqError("E_BAD_MESSAGE", `message ${id} was rejected as invalid`, {
+          hint: `see why with: abq ls ${channel} rejected`,
+        });
+      }
+      if (r?.note && r.note.timestamp !== lastNote) {
+        lastNote = r.note.timestamp;
+        opts.onPending?.(r.note);
+      }
+      const left = deadline - Date.now();
+      if (left <= 0 || opts.signal?.aborted === true) return null;
+      await arrivals.wait(Math.min(left, opts.backstopMs ?? 1000), opts.signal);
+    }
+  } finally {
+    watch.stop();
+    arrivals.close();
+  }
+}
