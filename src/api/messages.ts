@@ -3,6 +3,7 @@
  * Channel arguments accept the address forms `@self` and `@parent` (src/identity/address.ts).
  */
 import { isAddress, resolveAddress } from "../identity/address.ts";
+import { resolveHome } from "../channel/paths.ts";
 import { resolveIdentity } from "../identity/index.ts";
 import { AbqError } from "../protocol/errors.ts";
 import { newId } from "../protocol/ids.ts";
@@ -31,6 +32,8 @@ export interface SendOptions extends CommonOptions {
   replyTo?: string | undefined;
   /** Create the channel when it does not exist. Default: false (inboxes are always created). */
   create?: boolean | undefined;
+  /** Sign with this bus's default key (`abq keygen`). Default: false. */
+  sign?: boolean | undefined;
 }
 
 /** Delivers a request and returns it as stored. */
@@ -57,6 +60,10 @@ export async function send(opts: SendOptions): Promise<Request> {
       if (input.replyTo !== undefined && isAddress(opts.replyTo ?? "")) await t.createChannel(input.replyTo);
       if (input.ttl === undefined && t.defaultTtl)
         message.ttl = await t.defaultTtl(input.channel).catch(() => DEFAULT_TTL);
+      if (opts.sign) {
+        const { signMessage } = await import("../security/sign.ts");
+        return t.send(await signMessage(resolveHome(opts), message));
+      }
       return t.send(message);
     },
     agent,

@@ -29,8 +29,6 @@ export const PolicySchema = z.object({
   retry_errors: z.boolean().default(false),
   /** Set aside messages that are not signed by a known key. */
   require_signed: z.boolean().default(false),
-  /** Shared with the owning group (dirs 2770, files 0660) instead of private to the owner. */
-  group: z.boolean().default(false),
 });
 
 export type Policy = z.output<typeof PolicySchema>;

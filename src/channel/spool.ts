@@ -21,6 +21,7 @@ import { ClaimCursor } from "./claim.ts";
 import { type LifecycleEvent, logEvent, traceEvents } from "./events.ts";
 import { requeueQueue, type RequeueFilter, type RequeueResult } from "./requeue.ts";
 import { listDead, reviveDead } from "./retry.ts";
+import { assertSafeDir, assertSafeQueue } from "./safety.ts";
 import { sweepQueue, tidyChannels, type SweepReport } from "./sweep.ts";
 import type { Lease } from "./lease.ts";
 import { type PolicyInput, readPolicy, writePolicy } from "./policy.ts";
@@ -59,6 +60,8 @@ export class FsTransport implements Transport {
   private readonly cursors = new Map<string, ClaimCursor>();
   private readonly signals = new Map<string, FolderSignal>();
   private readonly work: WorkContext;
+  /** Folders already checked by assertSafe… in this process. */
+  private readonly checked = new Set<string>();
 
   constructor(opts: FsTransportOptions = {}) {
     this.home = resolveHome(opts);
@@ -66,6 +69,7 @@ export class FsTransport implements Transport {
     this.maxBytes = opts.maxBytes ?? resolveMaxBytes();
     this.agent = opts.agent ?? "unknown";
     this.work = {
+      home: this.home,
       sync: this.sync,
       maxBytes: this.maxBytes,
       agent: this.agent,
@@ -110,7 +114,7 @@ export class FsTransport implements Transport {
   }
 
   async send(message: Request): Promise<Request> {
-    const q = queueOf(this.home, message.to);
+    const q = await this.safe(queueOf(this.home, message.to));
     const sent =
       (await readChannelInfo(this.home, message.to)).kind === "topic"
         ? await publish(this.home, q, message, this.sync)
@@ -311,9 +315,22 @@ export class FsTransport implements Transport {
 
   private async queue(channel: string, opts: QueueOptions): Promise<Queue> {
     validateChannelName(channel);
-    if (opts.as === undefined) return queueOf(this.home, channel);
+    if (opts.as === undefined) return this.safe(queueOf(this.home, channel));
     await this.requireTopic(channel);
-    return queueOf(this.home, channel, opts.as);
+    return this.safe(queueOf(this.home, channel, opts.as));
+  }
+
+  /** Refuses unsafe folders (see safety.ts), checking each once per process. */
+  private async safe(q: Queue): Promise<Queue> {
+    if (!this.checked.has(this.home)) {
+      await assertSafeDir(this.home, "bus home");
+      this.checked.add(this.home);
+    }
+    if (!this.checked.has(q.dir)) {
+      await assertSafeQueue(q.dir);
+      this.checked.add(q.dir);
+    }
+    return q;
   }
 
   private async requireTopic(channel: string): Promise<void> {

@@ -17,9 +17,12 @@ import type { Queue } from "./paths.ts";
 import { readPolicy } from "./policy.ts";
 import { archiveReason } from "./purge.ts";
 import { respondTo } from "./respond.ts";
+import { rejectFile } from "./read.ts";
+import { verifyMessage } from "../security/sign.ts";
 import { type Failure, promoteDue, retryOrDead, type RetryOutcome } from "./retry.ts";
 
 export interface WorkContext {
+  home: string;
   sync: boolean;
   maxBytes: number;
   agent: string;
@@ -54,6 +57,15 @@ export async function claimWork(ctx: WorkContext, q: Queue, cursor: ClaimCursor)
         await logEvent(q, "expired", m.id, ctx.agent, { detail: `ttl ${m.ttl}s from ${m.timestamp}` });
       }
       continue;
+    }
+    if (policy.require_signed || m["signature"] !== undefined) {
+      // A signature that does not verify means the message was altered: set it aside, never hand it out.
+      const verdict = await verifyMessage(ctx.home, m);
+      if (!verdict.ok) {
+        await rejectFile(q.dir, claimed.path, verdict.problem, "requests");
+        await logEvent(q, "rejected", m.id, ctx.agent, { detail: verdict.problem });
+        continue;
+      }
     }
     const attempt = (typeof m["attempts"] === "number" ? m["attempts"] : 0) + 1;
     const lease = await writeLease(

@@ -16,6 +16,7 @@ export const EXIT = {
   IO: 6,
   CONFLICT: 7,
   RESPONSE_ERROR: 8,
+  UNSAFE: 9,
 } as const;
 
 const BY_CODE: Record<ErrorCode, number> = {
@@ -30,6 +31,7 @@ const BY_CODE: Record<ErrorCode, number> = {
   E_IO: EXIT.IO,
   E_CONFLICT: EXIT.CONFLICT,
   E_RESPONSE_ERROR: EXIT.RESPONSE_ERROR,
+  E_UNSAFE: EXIT.UNSAFE,
 };
 
 export function exitCodeFor(err: unknown): number {

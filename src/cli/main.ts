@@ -14,6 +14,7 @@ import { registerCheck } from "./commands/check.ts";
 import { registerDead } from "./commands/dead.ts";
 import { registerHeartbeat } from "./commands/heartbeat.ts";
 import { registerInit } from "./commands/init.ts";
+import { registerKeygen } from "./commands/keygen.ts";
 import { registerLs } from "./commands/ls.ts";
 import { registerMcp } from "./commands/mcp.ts";
 import { registerPurge } from "./commands/purge.ts";
@@ -58,6 +59,7 @@ export function buildProgram(): Command {
     registerDead,
     registerTrace,
     registerHeartbeat,
+    registerKeygen,
     registerWait,
     registerCheck,
     registerMcp,

@@ -71,7 +71,7 @@ export async function runDoctor(home: string, opts: { fix: boolean; actor: strin
   for (const info of channels) {
     const queues = [queueOf(home, info.name), ...(info.subscribers ?? []).map((s) => queueOf(home, info.name, s))];
     const policy = await readPolicy(queues[0]!);
-    await checkDir(queues[0]!.dir, "permissions", info.name, policy.group ? 0o2770 : 0o700, uid, opts.fix, add);
+    await checkDir(queues[0]!.dir, "permissions", info.name, 0o700, uid, opts.fix, add);
     for (const q of queues) await checkQueue(q, policy.lease_s, opts, add);
     const pending = (await listDir(join(queues[0]!.dir, "requests"))).filter((n) => !n.startsWith("."));
     if (pending.length > 0 && (await channelAlive(home, info.name)).length === 0) {

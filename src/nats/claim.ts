@@ -11,9 +11,9 @@ import type { Request } from "../protocol/schema.ts";
 import { describeIssues } from "../protocol/schema.ts";
 import type { Claimed, FailureInfo } from "../transport.ts";
 import { requireConsumer } from "./channels.ts";
-import { claimFilePath, removeClaimFile, writeClaimFile } from "./claimfile.ts";
+import { claimFilePath, lazyClaimed, writeClaimFile } from "./claimfile.ts";
 import { retrying } from "./connect.ts";
-import type { NatsContext } from "./context.ts";
+import { type NatsContext, nanos } from "./context.ts";
 import { consumerName, idOfSubject, recordKey, streamName } from "./names.ts";
 import { type ClaimInfo, createRecord, getRecord, type StateRecord, updateRecord } from "./records.ts";
 import { deliverReply } from "./replies.ts";
@@ -32,11 +32,16 @@ export interface Held {
   lost?: boolean | undefined;
   /** Answered or released: no record needs writing any more. */
   settled?: boolean | undefined;
+  /** The message file was materialised (`path` was read). */
+  written?: boolean | undefined;
   claim: ClaimInfo;
   request: Request;
   path: string;
   lease: Lease;
 }
+
+/** How long one pull waits for a message before the queue counts as empty. */
+const PULL_EXPIRES_MS = 25;
 
 export const ACK = "+ACK";
 export const WORKING = "+WPI";
@@ -63,7 +68,10 @@ export function parseAck(reply: string): { delivery: number; seq: number } {
  */
 async function pullOne(ctx: NatsContext, channel: string, subscriber: string | undefined): Promise<Pulled | null> {
   const subject = `$JS.API.CONSUMER.MSG.NEXT.${streamName(channel)}.${consumerName(subscriber)}`;
-  const msg = await ctx.nc.request(subject, JSON.stringify({ batch: 1, no_wait: true }), {
+  // A short expiry rather than no_wait: right after a publish the consumer may not have seen the message
+  // yet and no_wait would say "empty"; waiting up to PULL_EXPIRES_MS covers that and costs only empty pulls.
+  const body = JSON.stringify({ batch: 1, expires: nanos(PULL_EXPIRES_MS) });
+  const msg = await ctx.nc.request(subject, body, {
     timeout: ctx.s.requestTimeoutMs,
     noMux: true,
   });
@@ -82,9 +90,15 @@ export async function claimNext(
   channel: string,
   subscriber: string | undefined,
 ): Promise<Held | null> {
-  for (;;) {
+  for (let empty = 0; ;) {
     const pulled = await retrying(ctx.s, `cannot claim from '${channel}'`, () => pullOne(ctx, channel, subscriber));
-    if (!pulled) return null;
+    if (!pulled) {
+      // Still, under load the consumer can lag: when its own count says a message is there, ask again.
+      if (++empty > 3) return null;
+      const info = await ctx.jsm.consumers.info(streamName(channel), consumerName(subscriber));
+      if (info.num_pending === 0) return null;
+      continue;
+    }
     const held = await takeOver(ctx, channel, subscriber, pulled);
     if (held) return held;
   }
@@ -131,17 +145,11 @@ async function takeOver(
   // Like the spool's `attempts`: how many deliveries came before this one, so ABQ_ATTEMPT counts up.
   const message: Request = m.delivery > 1 ? { ...request, attempts: m.delivery - 1 } : request;
   const path = claimFilePath(ctx.home, channel, subscriber, request.id);
-  const written = writeClaimFile(path, message); // meanwhile, on the local disk
   // A first delivery cannot have been answered or claimed before, so its record is written a little
   // later (`recordClaim`): most claims are answered sooner, and the answer then creates the record in one
   // step. A redelivery must look at the record first.
   const revision = m.delivery === 1 ? null : await winRecord(ctx, key, record, m);
-  if (m.delivery > 1 && revision === null) {
-    await written.catch(() => undefined);
-    await removeClaimFile(path);
-    return null;
-  }
-  await written;
+  if (m.delivery > 1 && revision === null) return null;
   const lease = leaseOf(ctx, request.id, claim);
   return { channel, subscriber, key, revision, record, claim, request: message, path, lease };
 }
@@ -229,11 +237,14 @@ function parseRequest(text: string, subjectId: string): Request | string {
 }
 
 export function toClaimed(held: Held): Claimed {
-  return {
+  const base = {
     channel: held.channel,
     ...(held.subscriber !== undefined ? { subscriber: held.subscriber } : {}),
     message: held.request,
-    path: held.path,
     lease: held.lease,
   };
+  return lazyClaimed(base, held.path, () => {
+    writeClaimFile(held.path, held.request);
+    held.written = true;
+  });
 }

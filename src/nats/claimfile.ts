@@ -1,15 +1,22 @@
 /**
  * Handlers get the claimed message as a file (`$1`, ABQ_MSG_FILE), but on NATS the message lives in a
- * stream. A claim therefore writes it, byte for byte as the filesystem transport would store it, to
+ * stream. So a claim materialises it, byte for byte as the filesystem transport would store it, at
  * `$ABQ_HOME/nats/<channel>[/sub-<name>]/processing/<id>.json` (0600, written whole then renamed, so a
  * reader never sees half of it). It lives under the home rather than in a per-process temp folder so the
- * path `abq recv` prints stays valid after it exits; respond and release (from any process on this
- * machine) remove it.
+ * path `abq recv` prints stays valid after that process exits; respond and release (from any process on
+ * this machine) remove it.
+ *
+ * The file is written when `Claimed.path` is first read, not on every claim: creating a file costs about
+ * as much as a network round trip on a plain ext4 disk, and library users who never look at the path
+ * (or answer in memory) should not pay for it. Reading `path` is synchronous, hence the sync writes;
+ * messages are small, so they block the loop for microseconds.
  */
-import { promises as fs } from "node:fs";
+import { mkdirSync, promises as fs, renameSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { serialize } from "../channel/deliver.ts";
+import { ioError } from "../protocol/errors.ts";
 import type { Request } from "../protocol/schema.ts";
+import type { Claimed } from "../transport.ts";
 import { consumerName, encodeName } from "./names.ts";
 
 export function claimFilePath(home: string, channel: string, subscriber: string | undefined, id: string): string {
@@ -19,17 +26,37 @@ export function claimFilePath(home: string, channel: string, subscriber: string 
 
 const made = new Set<string>();
 
-export async function writeClaimFile(path: string, message: Request): Promise<void> {
+export function writeClaimFile(path: string, message: Request): void {
   const dir = join(path, "..");
-  if (!made.has(dir)) {
-    await fs.mkdir(dir, { recursive: true, mode: 0o700 });
-    made.add(dir); // once per process: a claim is on the hot path
+  try {
+    if (!made.has(dir)) {
+      mkdirSync(dir, { recursive: true, mode: 0o700 });
+      made.add(dir);
+    }
+    const staging = join(dir, `.${process.pid}-${Date.now()}-${Math.random().toString(36).slice(2)}.tmp`);
+    writeFileSync(staging, serialize(message), { mode: 0o600 });
+    renameSync(staging, path);
+  } catch (err) {
+    made.delete(dir);
+    throw ioError(`cannot write the claimed message to ${path}`, err);
   }
-  const staging = join(dir, `.${process.pid}-${Date.now()}-${Math.random().toString(36).slice(2)}.tmp`);
-  await fs.writeFile(staging, serialize(message), { mode: 0o600 });
-  await fs.rename(staging, path);
 }
 
 export async function removeClaimFile(path: string): Promise<void> {
-  await fs.rm(path, { force: true }).catch(() => undefined);
+  await fs.unlink(path).catch(() => undefined); // never written, or already gone: fine
+}
+
+/** The claim as the library hands it out, with `path` materialising the file on first read. */
+export function lazyClaimed(base: Omit<Claimed, "path">, path: string, write: () => void): Claimed {
+  let written = false;
+  const claimed = { ...base } as Claimed;
+  Object.defineProperty(claimed, "path", {
+    enumerable: true,
+    get: () => {
+      if (!written) write();
+      written = true;
+      return path;
+    },
+  });
+  return claimed;
 }

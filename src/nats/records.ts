@@ -51,6 +51,12 @@ export interface StateRecord {
 
 export interface Versioned {
   record: StateRecord;
+  /** null: a claim's record that is not written yet (src/nats/claim.ts, `recordClaim`). */
+  revision: number | null;
+}
+
+/** A record as stored: always at some revision. */
+export interface Stored extends Versioned {
   revision: number;
 }
 
@@ -65,7 +71,7 @@ function isCasConflict(err: unknown): boolean {
   return typeof err === "object" && err !== null && "code" in err && err.code === 10071;
 }
 
-export async function getRecord(kv: KV, key: string): Promise<Versioned | null> {
+export async function getRecord(kv: KV, key: string): Promise<Stored | null> {
   const entry = await kv.get(key);
   if (!entry || entry.operation !== "PUT" || entry.value.length === 0) return null;
   return { record: entry.json<StateRecord>(), revision: entry.revision };

@@ -8,7 +8,6 @@
  */
 import { AbqError } from "../protocol/errors.ts";
 import type { Request, Response } from "../protocol/schema.ts";
-import { formatTimestamp } from "../protocol/schema.ts";
 import type { Lease } from "../channel/lease.ts";
 import type { FailureInfo, RespondResult } from "../transport.ts";
 import { requireStream } from "./channels.ts";
@@ -28,10 +27,10 @@ interface Queue {
 /** The claimed record to act on: ours (held, at the revision we wrote) or, from another process, the current one. */
 async function claimedRecord(ctx: NatsContext, q: Queue, id: string, held: Held | undefined): Promise<Versioned> {
   if (held) {
-    return {
-      revision: held.revision,
-      record: { state: "claimed", request: held.request, claim: held.claim, updatedMs: 0 },
-    };
+    await held.recording;
+    const ours = { revision: held.revision, record: { ...held.record, request: held.request } };
+    if (held.lost === true) throw (await lostRace(ctx, q, id, ours)) ?? new AbqError("E_CONFLICT", `${id} was lost`);
+    return ours;
   }
   const current = await retrying(ctx.s, "cannot read the message state", () =>
     getRecord(ctx.kv, recordKey(q.channel, q.subscriber, id)),
@@ -100,9 +99,11 @@ export async function respond(
   const next: StateRecord = pending
     ? { ...base, note: response, updatedMs: Date.now() }
     : { state: "answered", request: base.request, response, claim: base.claim, updatedMs: Date.now() };
+  // A claim whose record was never written (answered quickly) creates it, answered, in one step.
   const revision = await retrying(ctx.s, `cannot answer ${response.id}`, () =>
-    updateRecord(ctx.kv, key, next, ours.revision),
+    ours.revision === null ? createRecord(ctx.kv, key, next) : updateRecord(ctx.kv, key, next, ours.revision),
   );
+  if (held && !pending) held.settled = true;
   if (revision === null) {
     const conflict = await lostRace(ctx, q, response.id, ours, response);
     if (conflict) throw conflict;
@@ -115,7 +116,10 @@ export async function respond(
   }
   await deliverReply(ctx, base.request, response);
   if (base.claim) ctx.nc.publish(base.claim.ack, ACK);
-  await removeClaimFile(held?.path ?? claimFilePath(ctx.home, q.channel, q.subscriber, response.id));
+  // Another process may have materialised it on this machine (abq recv): remove what is there.
+  if (!held || held.written === true) {
+    await removeClaimFile(held?.path ?? claimFilePath(ctx.home, q.channel, q.subscriber, response.id));
+  }
   return { response };
 }
 
@@ -130,6 +134,11 @@ function checkToken(ctx: NatsContext, id: string, ours: Versioned, token: string
 
 /** Renews the lease (JetStream's `+WPI` restarts the ack wait) while the token still names the delivery. */
 export async function renew(ctx: NatsContext, q: Queue, id: string, token: string, held?: Held): Promise<Lease> {
+  if (held && held.revision === null && held.lost !== true) {
+    checkToken(ctx, id, { revision: null, record: held.record }, token);
+    ctx.nc.publish(held.claim.ack, WORKING);
+    return leaseOf(ctx, id, held.claim);
+  }
   const current = await retrying(ctx.s, "cannot renew", () =>
     getRecord(ctx.kv, recordKey(q.channel, q.subscriber, id)),
   );
@@ -166,51 +175,22 @@ export async function release(
   const claim = ours.record.claim;
   const attempt = claim?.delivery ?? 1;
   const path = held?.path ?? claimFilePath(ctx.home, q.channel, q.subscriber, id);
+  const removeFile = () => (held && held.written !== true ? Promise.resolve() : removeClaimFile(path));
   if (retry && attempt >= ctx.s.maxAttempts) {
     await deadLetter(ctx, key, ours.record.request, `gave up after ${attempt} attempts`, retry.failure);
     if (claim) ctx.nc.publish(claim.ack, TERM);
-    await removeClaimFile(path);
+    await removeFile();
     return "dead";
   }
+  if (held) held.settled = true;
   try {
-    await ctx.kv.delete(key, { previousSeq: ours.revision });
+    if (ours.revision !== null) await ctx.kv.delete(key, { previousSeq: ours.revision });
   } catch {
     const conflict = await lostRace(ctx, q, id, ours);
     if (conflict) throw conflict;
   }
   const delay = retry ? Math.min(300_000, ctx.s.backoffMs * 2 ** (attempt - 1)) : 0;
   if (claim) ctx.nc.publish(claim.ack, delay > 0 ? `-NAK ${JSON.stringify({ delay: nanos(delay) })}` : "-NAK");
-  await removeClaimFile(path);
+  await removeFile();
   return !retry ? "released" : delay > 0 ? "delayed" : "requeued";
-}
-
-/**
- * Withdraws a pending message: a `cancelled` record (which a claim racing us will see and skip), then,
- * on a queue, the stream message itself. On a topic the other queues' copies stay.
- */
-export async function cancel(ctx: NatsContext, q: Queue, id: string, reason: string, queueStream: boolean) {
-  const stored = await pendingMessage(ctx, q.channel, id);
-  const key = recordKey(q.channel, q.subscriber, id);
-  if (!stored) {
-    const current = await getRecord(ctx.kv, key);
-    if (!current) throw new AbqError("E_NO_MESSAGE", `no message ${id} in channel '${q.channel}'`);
-    throw cannotCancel(id, current.record.state);
-  }
-  const record: StateRecord = {
-    state: "cancelled",
-    request: stored.request,
-    reason: { reason, by: ctx.agent, at: formatTimestamp() },
-    updatedMs: Date.now(),
-  };
-  if ((await createRecord(ctx.kv, key, record)) === null) {
-    throw cannotCancel(id, (await getRecord(ctx.kv, key))?.record.state ?? "claimed");
-  }
-  if (queueStream) await ctx.jsm.streams.deleteMessage(streamName(q.channel), stored.seq, false).catch(() => false);
-}
-
-function cannotCancel(id: string, state: string): AbqError {
-  const shown = state === "read" || state === "cancelled" ? "done" : state;
-  return new AbqError("E_CONFLICT", `message ${id} is ${shown}, so it can no longer be cancelled`, {
-    hint: state === "claimed" ? "a consumer is already working on it" : `see it with: abq show ${id}`,
-  });
 }

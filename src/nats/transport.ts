@@ -22,13 +22,14 @@ import type {
   WaitResponseOptions,
 } from "../transport.ts";
 import * as channels from "./channels.ts";
-import { claimNext, type Held, toClaimed, WORKING } from "./claim.ts";
+import { claimNext, type Held, recordClaim, toClaimed, WORKING } from "./claim.ts";
 import { natsError, natsSettings, openConnection } from "./connect.ts";
 import type { NatsContext } from "./context.ts";
 import { countState, findMessage, listState, pendingIds, queueStatus, statusAll } from "./inspect.ts";
 import { BUCKET, recordKey } from "./names.ts";
 import { publishRequest } from "./replies.ts";
-import { cancel, type ReleaseOutcome, release, renew, respond } from "./respond.ts";
+import { type ReleaseOutcome, release, renew, respond } from "./respond.ts";
+import { cancel } from "./withdraw.ts";
 import { Arrivals, waitForAnswer } from "./wait.ts";
 
 export interface NatsTransportOptions {
@@ -38,6 +39,9 @@ export interface NatsTransportOptions {
   home?: string | undefined;
   agent?: string | undefined;
 }
+
+/** A claim still open this long gets its state record written (see `recordClaim`). */
+const RECORD_AFTER_MS = 100;
 
 interface Queue {
   channel: string;
@@ -121,6 +125,8 @@ export class NatsTransport implements Transport {
     if (!held) return null;
     this.held.set(held.key, held);
     this.renewLeases();
+    // Still held after a moment: write its record, so `ls processing`, `show` and other processes see it.
+    setTimeout(() => void recordClaim(this.ctx, held), RECORD_AFTER_MS).unref();
     return toClaimed(held);
   }
 
@@ -212,6 +218,8 @@ export class NatsTransport implements Transport {
 
   /** Stops renewing leases (claims still held stay claimed until their ack wait runs out) and disconnects. */
   async close(): Promise<void> {
+    // Claims we hand on (`abq recv` exits, the user answers later from another process) need their record.
+    await Promise.all([...this.held.values()].map((h) => recordClaim(this.ctx, h)));
     clearInterval(this.renewTimer);
     this.renewTimer = undefined;
     for (const a of this.arrivals.values()) a.close();

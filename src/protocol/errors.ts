@@ -25,7 +25,9 @@ export type ErrorCode =
   /** An answer arrived with status `error` (ask / send --wait). */
   | "E_RESPONSE_ERROR"
   /** The filesystem (or a transport) failed underneath us. */
-  | "E_IO";
+  | "E_IO"
+  /** The bus folder is unsafe to use (a symbolic link, writable by everyone, owned by someone else). */
+  | "E_UNSAFE";
 
 export class AbqError extends Error {
   readonly code: ErrorCode;

@@ -12,7 +12,6 @@ export interface PolicyFlags {
   retain?: number;
   retryErrors?: boolean;
   requireSigned?: boolean;
-  group?: boolean;
 }
 
 export function addPolicyFlags(cmd: Command): Command {
@@ -47,8 +46,7 @@ export function addPolicyFlags(cmd: Command): Command {
     .option("--retry-errors", "retry failed handlers (non-zero exit) instead of answering error")
     .option("--no-retry-errors", "answer error when a handler fails (default)")
     .option("--require-signed", "set aside messages not signed by a known key")
-    .option("--no-require-signed", "accept unsigned messages (default)")
-    .option("--group", "share with the owning group: dirs 2770, files 0660");
+    .option("--no-require-signed", "accept unsigned messages (default)");
 }
 
 export function policyChanges(flags: PolicyFlags): PolicyInput {
@@ -61,6 +59,5 @@ export function policyChanges(flags: PolicyFlags): PolicyInput {
   if (flags.retain !== undefined) changes.retain_s = flags.retain;
   if (flags.retryErrors !== undefined) changes.retry_errors = flags.retryErrors;
   if (flags.requireSigned !== undefined) changes.require_signed = flags.requireSigned;
-  if (flags.group !== undefined) changes.group = flags.group;
   return changes;
 }

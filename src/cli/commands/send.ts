@@ -10,6 +10,7 @@ interface SendFlags {
   create?: boolean;
   wait?: boolean;
   timeout?: number;
+  sign?: boolean;
   json?: boolean;
 }
 
@@ -22,6 +23,7 @@ export function registerSend(program: Command): void {
     .addOption(new Option("--ttl <seconds>", "seconds the message stays valid (default 300)").argParser(parseSeconds))
     .option("--reply-to <channel>", "channel that also receives the answer as a message")
     .option("--create", "create the channel if it does not exist")
+    .option("--sign", "sign with this bus's key (abq keygen)")
     .option("-w, --wait", "wait for the answer and print it, like `abq ask` (exit 8 on an error answer)")
     .addOption(
       new Option("-t, --timeout <seconds>", "how long --wait waits (default 30; exit 5 after)").argParser(parseSeconds),
@@ -41,6 +43,7 @@ export function registerSend(program: Command): void {
         ttl: opts.ttl,
         replyTo: opts.replyTo,
         create: opts.create ?? false,
+        sign: opts.sign ?? false,
       });
       if (opts.json) printJson(message);
       else printText(`Sent: ${message.id} -> ${message.to}`);

@@ -1,0 +1,43 @@
+/**
+ * Withdrawing pending messages (cancel, purge): a `cancelled` record first — a claim racing us finds it
+ * and skips the message, or a claimer that got there first keeps it (E_CONFLICT here) — then, on a queue,
+ * the stream message itself. On a topic the other queues' copies stay.
+ */
+import { AbqError } from "../protocol/errors.ts";
+import { formatTimestamp } from "../protocol/schema.ts";
+import type { NatsContext } from "./context.ts";
+import { recordKey, streamName } from "./names.ts";
+import { createRecord, getRecord, type StateRecord } from "./records.ts";
+import { pendingMessage } from "./respond.ts";
+
+interface Queue {
+  channel: string;
+  subscriber: string | undefined;
+}
+
+export async function cancel(ctx: NatsContext, q: Queue, id: string, reason: string, queueStream: boolean) {
+  const stored = await pendingMessage(ctx, q.channel, id);
+  const key = recordKey(q.channel, q.subscriber, id);
+  if (!stored) {
+    const current = await getRecord(ctx.kv, key);
+    if (!current) throw new AbqError("E_NO_MESSAGE", `no message ${id} in channel '${q.channel}'`);
+    throw cannotCancel(id, current.record.state);
+  }
+  const record: StateRecord = {
+    state: "cancelled",
+    request: stored.request,
+    reason: { reason, by: ctx.agent, at: formatTimestamp() },
+    updatedMs: Date.now(),
+  };
+  if ((await createRecord(ctx.kv, key, record)) === null) {
+    throw cannotCancel(id, (await getRecord(ctx.kv, key))?.record.state ?? "claimed");
+  }
+  if (queueStream) await ctx.jsm.streams.deleteMessage(streamName(q.channel), stored.seq, false).catch(() => false);
+}
+
+function cannotCancel(id: string, state: string): AbqError {
+  const shown = state === "read" || state === "cancelled" ? "done" : state;
+  return new AbqError("E_CONFLICT", `message ${id} is ${shown}, so it can no longer be cancelled`, {
+    hint: state === "claimed" ? "a consumer is already working on it" : `see it with: abq show ${id}`,
+  });
+}
