@@ -59,6 +59,7 @@ const TOOLS = [
   "abq_channels",
   "abq_ls",
   "abq_recv",
+  "abq_requeue",
   "abq_respond",
   "abq_send",
   "abq_show",
@@ -72,8 +73,7 @@ describe("abq mcp", () => {
     expect(client.getServerVersion()).toMatchObject({ name: "abq" });
     const { tools } = await client.listTools();
     const names = tools.map((t) => t.name).sort();
-    // requeue is served only when the library has one; everything else always.
-    expect(names.filter((n) => n !== "abq_requeue")).toEqual(TOOLS);
+    expect(names).toEqual(TOOLS);
     const send = tools.find((t) => t.name === "abq_send")!;
     expect(send.inputSchema).toMatchObject({
       type: "object",
@@ -156,6 +156,9 @@ describe("abq mcp", () => {
     expect(twice.isError).toBe(true);
     expect(twice.text).toMatch(/^E_CONFLICT: /);
     expect(twice.structured).toMatchObject({ error: { code: "E_CONFLICT" } });
+
+    // requeue takes nothing back from a live bus: no claim here has a dead owner or an expired lease.
+    expect((await call("abq_requeue", { channel: "jobs", dead_owners: true })).json).toEqual({ results: [] });
 
     const empty = await call("abq_recv", { channel: "jobs" });
     expect(empty.isError).toBeFalsy();

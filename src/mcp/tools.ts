@@ -12,6 +12,7 @@ import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import { z } from "zod";
 import { count, createChannel, list, listChannels, show, status } from "../api/channels.ts";
 import { ask, cancel, recv, respond, send } from "../api/messages.ts";
+import { requeue } from "../api/supervise.ts";
 import {
   AskInput,
   type CommonOptions,
@@ -76,6 +77,14 @@ const LsTool = z.strictObject({
 });
 
 const CancelTool = z.strictObject({ channel, id, as });
+
+const RequeueTool = z.strictObject({
+  channel: channel.optional().describe("one channel (default: all)"),
+  id: id.optional(),
+  dead_owners: z.boolean().optional().describe("also claims whose owner process on this host has exited"),
+  from_dead: z.boolean().optional().describe("revive dead letters instead of requeueing claims"),
+  dry_run: z.boolean().optional().describe("say what would happen, change nothing"),
+});
 
 const ShowTool = z.strictObject({
   id,
@@ -259,6 +268,24 @@ export function registerTools(server: McpServer, common: CommonOptions): string[
       await cancel({ ...common, ...a, ...(a.as !== undefined ? { as: a.as } : {}) });
       return { channel: a.channel, id: a.id, cancelled: true };
     },
+  });
+
+  add("abq_requeue", {
+    description:
+      "Take back claims whose worker is gone (like `abq requeue`): never a live worker's. With from_dead, revive dead " +
+      "letters instead. Returns {results: [{channel, id, action, reason}]}, one entry per message.",
+    input: RequeueTool,
+    annotations: { destructiveHint: false },
+    run: async (a) => ({
+      results: await requeue({
+        ...common,
+        channel: a.channel,
+        ids: a.id === undefined ? undefined : [a.id],
+        deadOwners: a.dead_owners,
+        fromDead: a.from_dead,
+        dryRun: a.dry_run,
+      }),
+    }),
   });
 
   for (const [name, spec] of Object.entries(tools)) {
