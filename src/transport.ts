@@ -113,8 +113,13 @@ export interface Transport {
   listChannels(): Promise<ChannelInfo[]>;
   channelInfo(name: string): Promise<ChannelInfo & { status: ChannelStatus }>;
   removeChannel(name: string): Promise<ChannelStatus>;
-  /** Deliver a complete request to `message.to`. */
-  send(message: Request): Promise<Request>;
+  /**
+   * Deliver a complete request to `message.to`. With `batch`, durability of the folder entry may wait
+   * for `flush()` (one directory fsync for many messages).
+   */
+  send(message: Request, opts?: { batch?: boolean | undefined }): Promise<Request>;
+  /** Make every batched send durable. */
+  flush?(): Promise<void>;
   /** Claim the oldest pending message, or null when there is none. */
   claim(channel: string, opts?: QueueOptions): Promise<Claimed | null>;
   /** Answer a claimed message; with `lease`, only while that lease is still ours (fenced). */

@@ -12,6 +12,8 @@ import { requireQueue } from "./registry.ts";
 export interface DeliverOptions {
   sync: boolean;
   maxBytes: number;
+  /** The caller fsyncs `requests/` itself later (batch sends). */
+  deferDirSync?: boolean | undefined;
 }
 
 export function serialize(message: object): string {
@@ -29,7 +31,12 @@ export async function deliver(q: Queue, message: Request, opts: DeliverOptions):
   }
   const target = join(dir, "requests", `${message.id}.json`);
   try {
-    await publishFile(join(dir, "tmp"), target, data, { sync: opts.sync, replace: true, crashAt: "send:staged" });
+    await publishFile(join(dir, "tmp"), target, data, {
+      sync: opts.sync,
+      replace: true,
+      crashAt: "send:staged",
+      deferDirSync: opts.deferDirSync === true,
+    });
   } catch (err) {
     if (errnoCode(err) !== "ENOENT") throw ioError(`cannot deliver to ${message.to}`, err);
     await requireQueue(q); // no such channel: say so; otherwise the folder vanished under us

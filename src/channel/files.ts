@@ -62,7 +62,13 @@ export async function publishFile(
   tmpDir: string,
   target: string,
   data: string,
-  opts: { sync: boolean; replace: boolean; crashAt?: CrashPoint },
+  opts: {
+    sync: boolean;
+    replace: boolean;
+    crashAt?: CrashPoint;
+    /** Leave the folder fsync to the caller (a batch syncs each folder once at its end). */
+    deferDirSync?: boolean;
+  },
 ): Promise<void> {
   const staged = stagingPath(tmpDir, basename(target));
   try {
@@ -81,7 +87,7 @@ export async function publishFile(
   } finally {
     if (!opts.replace) await fs.rm(staged, { force: true });
   }
-  if (opts.sync) await syncDir(dirname(target));
+  if (opts.sync && opts.deferDirSync !== true) await syncDir(dirname(target));
 }
 
 /** Reads a whole file, refusing (without reading) one larger than `maxBytes`. */

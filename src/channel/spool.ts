@@ -27,7 +27,7 @@ import type { Lease } from "./lease.ts";
 import { type PolicyInput, readPolicy, writePolicy } from "./policy.ts";
 import { claimWork, releaseWork, renewWork, respondWork, type WorkContext } from "./work.ts";
 import { deliver } from "./deliver.ts";
-import { type DurabilityOptions, resolveFsync, resolveMaxBytes, tryRename } from "./files.ts";
+import { type DurabilityOptions, resolveFsync, resolveMaxBytes, syncDir, tryRename } from "./files.ts";
 import { countState, findMessage, listState, queueStatus, statusAll } from "./inspect.ts";
 import { FolderSignal } from "./notify.ts";
 import { type HomeOptions, type Queue, queueOf, resolveHome, validateChannelName } from "./paths.ts";
@@ -62,6 +62,10 @@ export class FsTransport implements Transport {
   private readonly work: WorkContext;
   /** Folders already checked by assertSafe… in this process. */
   private readonly checked = new Set<string>();
+  /** Channel kinds seen by batch sends (a batch does not re-read channel.json per message). */
+  private readonly kinds = new Map<string, "queue" | "topic">();
+  /** `requests/` folders written by batch sends and not yet fsynced. */
+  private readonly unsynced = new Set<string>();
 
   constructor(opts: FsTransportOptions = {}) {
     this.home = resolveHome(opts);
@@ -113,14 +117,26 @@ export class FsTransport implements Transport {
     return last;
   }
 
-  async send(message: Request): Promise<Request> {
+  async send(message: Request, opts: { batch?: boolean | undefined } = {}): Promise<Request> {
     const q = await this.safe(queueOf(this.home, message.to));
+    let kind = this.kinds.get(message.to);
+    if (kind === undefined || !opts.batch) {
+      kind = (await readChannelInfo(this.home, message.to)).kind;
+      this.kinds.set(message.to, kind);
+    }
+    const batched = opts.batch === true && kind === "queue";
     const sent =
-      (await readChannelInfo(this.home, message.to)).kind === "topic"
+      kind === "topic"
         ? await publish(this.home, q, message, this.sync)
-        : await deliver(q, message, { sync: this.sync, maxBytes: this.maxBytes });
+        : await deliver(q, message, { sync: this.sync, maxBytes: this.maxBytes, deferDirSync: batched });
+    if (batched) this.unsynced.add(join(q.dir, "requests"));
     await logEvent(q, "sent", message.id, message.from.agent);
     return sent;
+  }
+
+  async flush(): Promise<void> {
+    for (const dir of this.unsynced) if (this.sync) await syncDir(dir);
+    this.unsynced.clear();
   }
 
   async configure(channel: string, changes: PolicyInput) {
@@ -295,7 +311,12 @@ export class FsTransport implements Transport {
     return waitForAnswer(q, id, { timeoutMs, backstopMs: opts.backstopMs ?? 250, maxBytes: this.maxBytes, ...opts });
   }
 
-  close(): Promise<void> {
+  async close(): Promise<void> {
+    await this.flush();
+    return this.closeWatches();
+  }
+
+  private closeWatches(): Promise<void> {
     for (const folder of this.signals.values()) folder.close();
     this.signals.clear();
     this.cursors.clear();

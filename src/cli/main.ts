@@ -31,6 +31,7 @@ import { registerTail } from "./commands/tail.ts";
 import { registerTrace } from "./commands/trace.ts";
 import { registerWait } from "./commands/wait.ts";
 import { registerWatch } from "./commands/watch.ts";
+import { registerBridge } from "../nats/bridge-command.ts";
 
 export function buildProgram(): Command {
   const program = new Command("abq")
@@ -51,6 +52,7 @@ export function buildProgram(): Command {
     registerRespond,
     registerAsk,
     registerWatch,
+    registerBridge,
     registerCancel,
     registerSubscribe,
     registerTail,

@@ -11,12 +11,13 @@ interface SendFlags {
   wait?: boolean;
   timeout?: number;
   sign?: boolean;
+  batch?: boolean;
   json?: boolean;
 }
 
 export function registerSend(program: Command): void {
   program
-    .command("send <channel> <type> [content]")
+    .command("send <channel> [type] [content]")
     .description(
       `send a message; <type> is one of ${MESSAGE_TYPES.join(", ")}; content '-' (or none, when piped) reads stdin`,
     )
@@ -24,30 +25,68 @@ export function registerSend(program: Command): void {
     .option("--reply-to <channel>", "channel that also receives the answer as a message")
     .option("--create", "create the channel if it does not exist")
     .option("--sign", "sign with this bus's key (abq keygen)")
+    .option("--batch", 'many messages from stdin, one JSON per line: {"type","content",["ttl","reply_to","channel"]}')
     .option("-w, --wait", "wait for the answer and print it, like `abq ask` (exit 8 on an error answer)")
     .addOption(
       new Option("-t, --timeout <seconds>", "how long --wait waits (default 30; exit 5 after)").argParser(parseSeconds),
     )
     .option("--json", "print the message as stored (so `jq .id` works); with --wait, the response")
-    .action(async (channel: string, type: string, content: string | undefined, opts: SendFlags, cmd: Command) => {
-      if (opts.wait) {
-        const { askAndPrint } = await import("./ask.ts");
-        return askAndPrint(cmd, channel, type, content, opts);
-      }
-      const { send } = await import("../../api/messages.ts");
-      const message = await send({
-        ...commonOptions(cmd),
-        channel,
-        type: type as (typeof MESSAGE_TYPES)[number],
-        content: await resolveContent(content),
-        ttl: opts.ttl,
-        replyTo: opts.replyTo,
-        create: opts.create ?? false,
-        sign: opts.sign ?? false,
-      });
-      if (opts.json) printJson(message);
-      else printText(`Sent: ${message.id} -> ${message.to}`);
+    .action(
+      async (channel: string, type: string | undefined, content: string | undefined, opts: SendFlags, cmd: Command) => {
+        if (opts.batch) return sendBatchFromStdin(cmd, channel, type, opts);
+        if (type === undefined)
+          throw new AbqError("E_USAGE", "missing argument 'type'", { hint: "see abq send --help" });
+        if (opts.wait) {
+          const { askAndPrint } = await import("./ask.ts");
+          return askAndPrint(cmd, channel, type, content, opts);
+        }
+        const { send } = await import("../../api/messages.ts");
+        const message = await send({
+          ...commonOptions(cmd),
+          channel,
+          type: type as (typeof MESSAGE_TYPES)[number],
+          content: await resolveContent(content),
+          ttl: opts.ttl,
+          replyTo: opts.replyTo,
+          create: opts.create ?? false,
+          sign: opts.sign ?? false,
+        });
+        if (opts.json) printJson(message);
+        else printText(`Sent: ${message.id} -> ${message.to}`);
+      },
+    );
+}
+
+async function sendBatchFromStdin(
+  cmd: Command,
+  channel: string,
+  type: string | undefined,
+  opts: SendFlags,
+): Promise<void> {
+  if (type !== undefined) throw new AbqError("E_USAGE", "--batch takes types from its input lines, not an argument");
+  const { sendBatch } = await import("../../api/batch.ts");
+  const { createInterface } = await import("node:readline");
+  const lines = createInterface({ input: process.stdin, crlfDelay: Infinity });
+  const out: string[] = [];
+  const flush = (): void => void (out.length > 0 && process.stdout.write(out.splice(0).join("")));
+  try {
+    const { sent } = await sendBatch({
+      ...commonOptions(cmd),
+      channel,
+      lines,
+      create: opts.create ?? false,
+      sign: opts.sign ?? false,
+      onSent: (m) => {
+        if (!opts.json) return;
+        out.push(`${JSON.stringify(m)}\n`);
+        if (out.length >= 256) flush(); // batch writes: one syscall per 256 messages, not per message
+      },
     });
+    flush();
+    if (!opts.json) printText(`Sent ${sent} message(s) to ${channel}`);
+  } finally {
+    flush();
+  }
 }
 
 /** The content argument, or stdin for `-` (and for no argument when stdin is a pipe or file). */

@@ -1,0 +1,110 @@
+/**
+ * `abq send --batch`: many messages from one process, so a script that sends thousands pays start-up,
+ * identity and channel checks once. Each NDJSON line is `{"type", "content"?, "ttl"?, "reply_to"?,
+ * "channel"?}` (channel defaults to the command's). A bad line stops the batch with its line number;
+ * the lines before it are sent (and reported), nothing after it is.
+ */
+import { z } from "zod";
+import { resolveHome } from "../channel/paths.ts";
+import { resolveAddress } from "../identity/address.ts";
+import { resolveIdentity } from "../identity/index.ts";
+import { AbqError } from "../protocol/errors.ts";
+import { newId } from "../protocol/ids.ts";
+import { DEFAULT_TTL, describeIssues, formatTimestamp, MESSAGE_TYPES, PROTOCOL_VERSION } from "../protocol/schema.ts";
+import type { Request } from "../protocol/schema.ts";
+import { type CommonOptions, withTransport } from "./options.ts";
+import { validateChannelName } from "../channel/paths.ts";
+
+const BatchLine = z.strictObject({
+  type: z.enum(MESSAGE_TYPES, { error: `unknown type: use one of ${MESSAGE_TYPES.join(", ")}` }),
+  content: z.string().default(""),
+  ttl: z.number().int().nonnegative().optional(),
+  reply_to: z.string().optional(),
+  channel: z.string().optional(),
+});
+
+export interface BatchOptions extends CommonOptions {
+  /** Default channel for lines that name none. */
+  channel: string;
+  /** NDJSON lines (or already-parsed objects). */
+  lines: AsyncIterable<string> | Iterable<string>;
+  create?: boolean | undefined;
+  sign?: boolean | undefined;
+  /** Called with each message once it is delivered. */
+  onSent?: ((message: Request) => void) | undefined;
+}
+
+export async function sendBatch(opts: BatchOptions): Promise<{ sent: number }> {
+  const defaultChannel = validateChannelName(await resolveAddress(opts.channel, opts.cwd));
+  const agent = (await resolveIdentity({ cwd: opts.cwd })).agent;
+  const pwd = opts.cwd ?? process.cwd();
+  const sign = opts.sign ? (await import("../security/sign.ts")).signMessage : undefined;
+  return withTransport(
+    opts,
+    async (t) => {
+      if (opts.create) await t.createChannel(defaultChannel);
+      const ttls = new Map<string, number>();
+      let sent = 0;
+      let lineNo = 0;
+      const pendingReports: Request[] = [];
+      // Report a message as sent only once it is durable: after the folder fsync that covers it.
+      const settle = async (): Promise<void> => {
+        await t.flush?.();
+        for (const m of pendingReports.splice(0)) opts.onSent?.(m);
+      };
+      try {
+        for await (const raw of opts.lines) {
+          lineNo++;
+          if (raw.trim() === "") continue;
+          let json: unknown;
+          try {
+            json = JSON.parse(raw);
+          } catch {
+            throw batchError(lineNo, sent, "not JSON");
+          }
+          const parsed = BatchLine.safeParse(json);
+          if (!parsed.success) throw batchError(lineNo, sent, describeIssues(parsed.error));
+          const line = parsed.data;
+          const channel =
+            line.channel !== undefined
+              ? validateChannelName(await resolveAddress(line.channel, opts.cwd))
+              : defaultChannel;
+          let ttl = line.ttl ?? ttls.get(channel);
+          if (ttl === undefined) {
+            ttl = t.defaultTtl ? await t.defaultTtl(channel).catch(() => DEFAULT_TTL) : DEFAULT_TTL;
+            ttls.set(channel, ttl);
+          }
+          const replyTo =
+            line.reply_to !== undefined
+              ? validateChannelName(await resolveAddress(line.reply_to, opts.cwd))
+              : undefined;
+          let message: Request = {
+            id: newId(),
+            version: PROTOCOL_VERSION,
+            type: line.type,
+            from: { agent, pid: process.pid, pwd },
+            to: channel,
+            content: line.content,
+            timestamp: formatTimestamp(),
+            ttl,
+            ...(replyTo !== undefined ? { reply_to: replyTo } : {}),
+          };
+          if (sign) message = await sign(resolveHome(opts), message);
+          pendingReports.push(await t.send(message, { batch: true }));
+          sent++;
+          if (sent % 256 === 0) await settle();
+        }
+      } finally {
+        await settle();
+      }
+      return { sent };
+    },
+    agent,
+  );
+}
+
+function batchError(line: number, sent: number, problem: string): AbqError {
+  return new AbqError("E_USAGE", `line ${line}: ${problem} (${sent} message(s) before it were sent)`, {
+    hint: 'each line: {"type":"signal","content":"…"} with optional ttl, reply_to, channel',
+  });
+}
