@@ -10,14 +10,10 @@
 import { z } from "zod";
 import { ID_PATTERN } from "./ids.ts";
 
-export const PROTOCOL_VERSION = "1.0.0";
-export const MESSAGE_TYPES = ["signal", "command", "eval", "status"] as const;
-export const RESPONSE_STATUSES = ["success", "error", "pending"] as const;
-/** Default time-to-live of a request in seconds, as in the seed. */
-export const DEFAULT_TTL = 300;
+import { DEFAULT_TTL, MESSAGE_TYPES, PROTOCOL_VERSION, RESPONSE_STATUSES } from "./constants.ts";
 
-export type MessageType = (typeof MESSAGE_TYPES)[number];
-export type ResponseStatus = (typeof RESPONSE_STATUSES)[number];
+export { DEFAULT_TTL, MESSAGE_TYPES, PROTOCOL_VERSION, RESPONSE_STATUSES };
+export type { MessageType, ResponseStatus } from "./constants.ts";
 
 const Id = z
   .string()

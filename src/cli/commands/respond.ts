@@ -1,5 +1,5 @@
 import type { Command } from "commander";
-import { RESPONSE_STATUSES } from "../../protocol/schema.ts";
+import { RESPONSE_STATUSES } from "../../protocol/constants.ts";
 import type { ResponseStatus } from "../../protocol/schema.ts";
 import { commonOptions, printJson, printText, readStdin } from "../output.ts";
 

@@ -1,6 +1,6 @@
 import { type Command, Option } from "commander";
 import { AbqError } from "../../protocol/errors.ts";
-import { MESSAGE_TYPES } from "../../protocol/schema.ts";
+import { MESSAGE_TYPES } from "../../protocol/constants.ts";
 import { commonOptions, printJson, printText, readStdin } from "../output.ts";
 import { parseSeconds } from "./parse.ts";
 
