@@ -437,7 +437,7 @@ describe("@self and @parent", () => {
 describe("topics", () => {
   it(
     "every subscriber gets every message once, in order; late subscribers only later ones; anonymous consumers share one copy",
-    { timeout: 180_000 },
+    { timeout: 300_000 },
     async () => {
       const bus = makeBus();
       expect((await bus.abq(["channel", "create", "news", "--topic"])).code).toBe(0);
@@ -494,27 +494,35 @@ describe("topics", () => {
       for (const content of late) await libSend({ channel: "news", type: "signal", content, home: bus.home });
       const all = [...first, ...late];
 
-      // carol through a watcher (--once), the others through recv loops, two anonymous loops competing.
-      const record = join(bus.root, "carol.log");
-      const handler = script(bus, "record.sh", `printf '%s:%s\\n' "$ABQ_SUBSCRIBER" "$ABQ_MSG_CONTENT" >> '${record}'`);
-      const carol = startNode([CLI, "watch", "news", "--as", "carol", "--once", "--handler", handler], {
-        env: bus.env,
-        cwd: bus.root,
-        timeoutMs: 120_000,
-      });
-      const [alice, bob, dave, anon1, anon2, carolRun] = await Promise.all([
+      // bob and carol through watchers (--once), alice and dave through recv loops, two anonymous loops competing.
+      const handler = script(
+        bus,
+        "record.sh",
+        `printf '%s:%s\\n' "$ABQ_SUBSCRIBER" "$ABQ_MSG_CONTENT" >> "${bus.root}/$ABQ_SUBSCRIBER.log"`,
+      );
+      const onceAs = (name: string): Promise<RunResult> =>
+        startNode([CLI, "watch", "news", "--as", name, "--once", "--handler", handler], {
+          env: bus.env,
+          cwd: bus.root,
+          timeoutMs: 240_000,
+        }).done;
+      const [alice, dave, anon1, anon2, bobRun, carolRun] = await Promise.all([
         drain(bus, ["news", "--as", "alice"]),
-        drain(bus, ["news", "--as", "bob"]),
         drain(bus, ["news", "--as", "dave"]),
         drain(bus, ["news"]),
         drain(bus, ["news"]),
-        carol.done,
+        onceAs("bob"),
+        onceAs("carol"),
       ]);
       expect(alice).toEqual(all);
-      expect(bob).toEqual(all);
       expect(dave).toEqual(late);
-      expect(carolRun.code, carolRun.stderr).toBe(0);
-      expect(readFileSync(record, "utf8")).toBe(all.map((c) => `carol:${c}\n`).join(""));
+      for (const [name, run] of [
+        ["bob", bobRun],
+        ["carol", carolRun],
+      ] as const) {
+        expect(run.code, run.stderr).toBe(0);
+        expect(readFileSync(join(bus.root, `${name}.log`), "utf8")).toBe(all.map((c) => `${name}:${c}\n`).join(""));
+      }
       expect([...anon1, ...anon2].sort()).toEqual([...all].sort());
       expect(anon1.length + anon2.length).toBe(all.length);
       // carol's watcher answered each of her copies: requests archived, answers waiting in her responses/.
@@ -607,7 +615,9 @@ describe("topics", () => {
     // erin subscribes after the commit; subscribe itself runs recovery, but the fan-out is still fresh.
     await until(() => Date.now() - statSync(chan(bus, "news", "fanout", file!)).mtimeMs > 50);
     expect((await bus.abq(["subscribe", "news", "erin"])).code).toBe(0);
-    backdate(chan(bus, "news", "fanout", file!), 10);
+    // Under heavy load subscribe may already have found the fan-out stale and recovered it; either way:
+    const pending = chan(bus, "news", "fanout", file!);
+    if (existsSync(pending)) backdate(pending, 10);
     expect(await drain(bus, ["news", "--as", "alice"])).toEqual(["before-erin"]);
     expect(await drain(bus, ["news", "--as", "erin"])).toEqual([]);
   });

@@ -57,7 +57,11 @@ export async function waitForAnswer(q: Queue, id: string, opts: WaitOptions): Pr
         opts.onPending?.(parsed.value);
       }
       const archived = await readFinalAnswer(q.dir, id, opts.maxBytes);
-      if (archived) return archived;
+      if (archived) {
+        // It may have landed in responses/ just after our first look: mark it read all the same.
+        await tryRename(fresh, join(q.dir, "archive", `${id}_response.json`));
+        return archived;
+      }
       await failIfWithdrawn(q, id);
       const left = deadline - Date.now();
       if (left <= 0 || opts.signal?.aborted === true) return null;

@@ -7,7 +7,8 @@
  *
  * 1. stage the message in `tmp/`, fsync, rename to `fanout/<id>.json` — the commit point;
  * 2. hard-link it into `subscribers/<s>/requests/<id>.json` for every subscriber that subscribed before
- *    the commit (link refuses to overwrite, so repeating this step never makes a second copy);
+ *    the message was sent (the time in its id) — link refuses to overwrite, so repeating this step never
+ *    makes a second copy;
  * 3. rename `fanout/<id>.json` to the topic's own `requests/<id>.json` (the anonymous copy); an empty
  *    `fanout/` means every fan-out finished.
  *
@@ -20,6 +21,7 @@
 import { promises as fs } from "node:fs";
 import { join } from "node:path";
 import { AbqError, errnoCode, ioError } from "../protocol/errors.ts";
+import { idTime } from "../protocol/ids.ts";
 import type { Request } from "../protocol/schema.ts";
 import { serialize } from "./deliver.ts";
 import { crashPoint } from "./faults.ts";
@@ -74,7 +76,7 @@ export async function publish(home: string, topic: Queue, message: Request, sync
   await fs.rename(staged, committed);
   if (sync) await syncDir(fanout);
   crashPoint("publish:committed");
-  await fanOut(home, topic, committed, Date.now(), false, sync);
+  await fanOut(home, topic, committed, idTime(message.id) ?? Date.now(), false, sync);
   await finishFanouts(home, topic.channel);
   return message;
 }
@@ -87,7 +89,9 @@ export async function finishFanouts(home: string, topic: string, minAgeMs = STAL
     const path = join(q.dir, "fanout", name);
     const st = await fs.stat(path).catch(() => undefined);
     if (!st || Date.now() - st.mtimeMs < minAgeMs) continue;
-    await fanOut(home, q, path, st.mtimeMs, true, false);
+    // Who gets it is decided by the message's send time (from its id), not the file's mtime, which a
+    // skewed NFS clock or a restored backup can move.
+    await fanOut(home, q, path, idTime(name.replace(/\.json$/, "")) ?? st.mtimeMs, true, false);
     finished++;
   }
   return finished;
