@@ -23,6 +23,7 @@ export type { ListOptions } from "./api/channels.ts";
 export type { CommonOptions } from "./api/options.ts";
 export { FsTransport } from "./channel/spool.ts";
 export type { FsTransportOptions } from "./channel/spool.ts";
+export type { NatsTransport, NatsTransportOptions } from "./nats/transport.ts"; // opened via `url` / ABQ_URL, loaded lazily
 export { resolveHome, validateChannelName, CHANNEL_NAME_PATTERN } from "./channel/paths.ts";
 export { resolveIdentity, parseRemote } from "./identity/index.ts";
 export { inboxName, resolveAddress } from "./identity/address.ts";

@@ -13,6 +13,7 @@ const CASES: [string, (f: cases.BusFactory) => Promise<void>][] = [
   ["watch --handler end to end: success and error answers", cases.watchHandler],
   ["competing watchers handle every message exactly once", (f) => cases.competingWatchers(f)],
   ["topics: named subscribers each get a copy", cases.topicSubscribers],
+  ["cancel and purge withdraw pending messages, not claimed ones", cases.cancelAndPurge],
 ];
 
 describe.skipIf(!natsAvailable())("NATS JetStream transport", () => {

@@ -89,22 +89,27 @@ export const BACKSTOP_MS = 250;
 export async function recv(opts: RecvOptions): Promise<Claimed> {
   const input = parseInput(RecvInput, { ...opts, channel: await resolveAddress(opts.channel, opts.cwd) });
   const q = { as: input.as };
-  return withTransport(opts, async (t) => {
-    if (isAddress(opts.channel)) await t.createChannel(input.channel);
-    const deadline = Date.now() + input.timeout * 1000;
-    // Start watching before the first look, so a message landing right after it wakes us.
-    if (input.wait) await t.waitForChange(input.channel, 0, undefined, q);
-    for (;;) {
-      const claimed = await t.claim(input.channel, q);
-      if (claimed) return claimed;
-      if (!input.wait) throw new AbqError("E_EMPTY", `no pending messages in '${input.channel}'`);
-      const left = deadline - Date.now();
-      if (left <= 0 || input.signal?.aborted === true) {
-        throw new AbqError("E_TIMEOUT", `no message arrived in '${input.channel}' within ${input.timeout}s`);
+  const agent = (await resolveIdentity({ cwd: opts.cwd })).agent;
+  return withTransport(
+    opts,
+    async (t) => {
+      if (isAddress(opts.channel)) await t.createChannel(input.channel);
+      const deadline = Date.now() + input.timeout * 1000;
+      // Start watching before the first look, so a message landing right after it wakes us.
+      if (input.wait) await t.waitForChange(input.channel, 0, undefined, q);
+      for (;;) {
+        const claimed = await t.claim(input.channel, q);
+        if (claimed) return claimed;
+        if (!input.wait) throw new AbqError("E_EMPTY", `no pending messages in '${input.channel}'`);
+        const left = deadline - Date.now();
+        if (left <= 0 || input.signal?.aborted === true) {
+          throw new AbqError("E_TIMEOUT", `no message arrived in '${input.channel}' within ${input.timeout}s`);
+        }
+        await t.waitForChange(input.channel, Math.min(left, BACKSTOP_MS), input.signal, q);
       }
-      await t.waitForChange(input.channel, Math.min(left, BACKSTOP_MS), input.signal, q);
-    }
-  });
+    },
+    agent,
+  );
 }
 
 export interface RespondOptions extends CommonOptions {
@@ -116,6 +121,8 @@ export interface RespondOptions extends CommonOptions {
   status?: ResponseStatus | undefined;
   result?: string | undefined;
   error?: string | null | undefined;
+  /** The lease token from the claim: answer only while the claim is still ours (fenced). */
+  lease?: string | undefined;
 }
 
 /** Answers a claimed message and archives it. Throws E_CONFLICT when it was answered already. */
@@ -131,7 +138,11 @@ export async function respond(opts: RespondOptions): Promise<Response> {
     error: input.error,
     timestamp: formatTimestamp(),
   };
-  return withTransport(opts, async (t) => (await t.respond(input.channel, response, { as: input.as })).response);
+  return withTransport(
+    opts,
+    async (t) => (await t.respond(input.channel, response, { as: input.as, lease: opts.lease })).response,
+    agent,
+  );
 }
 
 export interface AskOptions extends SendOptions {
@@ -174,5 +185,6 @@ export async function cancel(opts: CommonOptions & { channel: string; id: string
 /** Puts a claimed message back in its queue (for a consumer that cannot handle it now). */
 export async function release(opts: CommonOptions & { channel: string; id: string; as?: string }): Promise<void> {
   const channel = await resolveAddress(opts.channel, opts.cwd);
-  await withTransport(opts, (t: Transport) => t.release(channel, opts.id, { as: opts.as }));
+  const agent = (await resolveIdentity({ cwd: opts.cwd })).agent;
+  await withTransport(opts, (t: Transport) => t.release(channel, opts.id, { as: opts.as }), agent);
 }

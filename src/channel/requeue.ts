@@ -78,7 +78,7 @@ export async function requeueQueue(
     }
     const { outcome, attempts } = await retryOrDead(q, id, policy, { reason: why }, actor, sync);
     if (outcome === "gone") continue;
-    await logEvent(q, outcome === "dead" ? "dead" : "requeued", id, actor, { attempt: attempts, detail: why });
+    await logEvent(q, outcome, id, actor, { attempt: attempts, detail: why });
     results.push({ ...base, action: outcome, reason: why, owner });
   }
   return results;

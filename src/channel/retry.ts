@@ -8,6 +8,7 @@
  * it becomes due, and `promoteDue` moves it back to `requests/` then. Each step is one rename; a crash
  * between steps leaves the message claimed without a lease, which the sweep requeues later.
  */
+import { randomBytes } from "node:crypto";
 import { promises as fs } from "node:fs";
 import { join } from "node:path";
 import { formatTimestamp } from "../protocol/schema.ts";
@@ -34,9 +35,15 @@ export async function retryOrDead(
   by: string,
   sync: boolean,
 ): Promise<{ outcome: RetryOutcome; attempts: number }> {
-  const claimed = join(q.dir, "processing", `${id}.json`);
-  const raw = await fs.readFile(claimed, "utf8").catch(() => undefined);
-  if (raw === undefined) return { outcome: "gone", attempts: 0 };
+  // Take the message itself first: of several processes retrying it at once (sweeps racing each other or
+  // a worker), exactly one wins this rename; the rest see "gone". A dot-name keeps it out of listings;
+  // a crash right after leaves it for the sweep to put back (`restoreRetries`).
+  const mine = join(q.dir, "processing", `${RETRY_PREFIX}${id}.${process.pid}.${randomBytes(3).toString("hex")}`);
+  if (!(await tryRename(join(q.dir, "processing", `${id}.json`), mine))) return { outcome: "gone", attempts: 0 };
+  // The message is ours alone now. Drop its lease before it can be claimed again: dropped any later, it
+  // could delete the lease of the next worker who claims it.
+  await dropLease(q, id);
+  const raw = await fs.readFile(mine, "utf8");
   let message: Record<string, unknown>;
   try {
     message = JSON.parse(raw) as Record<string, unknown>;
@@ -46,33 +53,44 @@ export async function retryOrDead(
   const attempts = (typeof message["attempts"] === "number" ? message["attempts"] : 0) + 1;
   if (Object.keys(message).length > 0) {
     message["attempts"] = attempts;
-    await publishFile(join(q.dir, "tmp"), claimed, serialize(message), { sync, replace: true });
+    await publishFile(join(q.dir, "tmp"), mine, serialize(message), { sync, replace: true });
   }
   if (attempts >= policy.max_attempts) {
     await ensureDir(join(q.dir, "dead"));
-    if (await tryRename(claimed, join(q.dir, "dead", `${id}.json`))) {
-      const note = { id, ...failure, attempts, max_attempts: policy.max_attempts, by, at: formatTimestamp() };
-      await fs.rm(join(q.dir, "dead", `${id}.reason.json`), { force: true });
-      await writeNewFile(join(q.dir, "dead", `${id}.reason.json`), `${JSON.stringify(note, null, 2)}\n`, false);
-    }
-    await dropLease(q, id);
+    await fs.rename(mine, join(q.dir, "dead", `${id}.json`));
+    const note = { id, ...failure, attempts, max_attempts: policy.max_attempts, by, at: formatTimestamp() };
+    await fs.rm(join(q.dir, "dead", `${id}.reason.json`), { force: true });
+    await writeNewFile(join(q.dir, "dead", `${id}.reason.json`), `${JSON.stringify(note, null, 2)}\n`, false);
     return { outcome: "dead", attempts };
   }
   const delay = backoffMs(policy, attempts);
   if (delay > 0) {
     await ensureDir(join(q.dir, "delayed"));
-    const target = join(q.dir, "delayed", `${id}.json`);
     // The due time rides on the file itself; set it before the rename so the file is never "due" early.
     const due = new Date(Date.now() + delay);
-    await fs.utimes(claimed, due, due);
-    await tryRename(claimed, target);
-    await dropLease(q, id);
+    await fs.utimes(mine, due, due);
+    await fs.rename(mine, join(q.dir, "delayed", `${id}.json`));
     return { outcome: "delayed", attempts };
   }
-  await tryRename(claimed, join(q.dir, "requests", `${id}.json`));
+  await fs.rename(mine, join(q.dir, "requests", `${id}.json`));
   if (sync) await syncDir(join(q.dir, "requests"));
-  await dropLease(q, id);
   return { outcome: "requeued", attempts };
+}
+
+export const RETRY_PREFIX = ".retry-";
+
+/** Puts back retries that a crash left half done (older than `minAgeMs`) into `requests/`. */
+export async function restoreRetries(q: Queue, minAgeMs: number): Promise<number> {
+  let restored = 0;
+  for (const name of await listDir(join(q.dir, "processing"))) {
+    if (!name.startsWith(RETRY_PREFIX)) continue;
+    const path = join(q.dir, "processing", name);
+    const st = await fs.stat(path).catch(() => undefined);
+    if (!st || Date.now() - st.mtimeMs < minAgeMs) continue;
+    const id = name.slice(RETRY_PREFIX.length).split(".")[0]!;
+    if (await tryRename(path, join(q.dir, "requests", `${id}.json`))) restored++;
+  }
+  return restored;
 }
 
 /** Moves delayed messages whose time has come back into `requests/`; returns how many moved. */

@@ -14,13 +14,14 @@
 import { promises as fs } from "node:fs";
 import { join } from "node:path";
 import { logEvent, rotateEvents } from "./events.ts";
-import { listDir, tryRename } from "./files.ts";
+import { listDir, pathExists, tryRename } from "./files.ts";
+import { readLease } from "./lease.ts";
 import type { Queue } from "./paths.ts";
 import { readPolicy } from "./policy.ts";
 import { archiveReason } from "./purge.ts";
 import { readRequest } from "./read.ts";
 import { requeueQueue, type RequeueResult } from "./requeue.ts";
-import { promoteDue } from "./retry.ts";
+import { promoteDue, restoreRetries } from "./retry.ts";
 import { isExpired } from "./work.ts";
 
 /** Staging files older than this belong to writers that died. */
@@ -42,7 +43,7 @@ export async function sweepQueue(q: Queue, actor: string, sync: boolean, dryRun 
     channel: q.channel,
     ...(q.subscriber !== undefined ? { subscriber: q.subscriber } : {}),
     requeued: await requeueQueue(q, { deadOwners: true, dryRun }, actor, sync),
-    promoted: dryRun ? 0 : await promoteDue(q),
+    promoted: dryRun ? 0 : (await restoreRetries(q, 60_000)) + (await promoteDue(q)),
     expired: [],
     stagingRemoved: 0,
     pruned: 0,
@@ -71,6 +72,7 @@ export async function sweepQueue(q: Queue, actor: string, sync: boolean, dryRun 
     await rotateEvents(q.dir);
     for (const dir of ["delayed", "late", "dead", "fanout"]) await fs.rmdir(join(q.dir, dir)).catch(() => undefined);
     await removeOlderThan(join(q.dir, "leases"), now - STAGING_MAX_AGE_MS, false, (n) => n.startsWith(".revoked-"));
+    await removeStrayLeases(q, now);
   }
   return report;
 }
@@ -92,6 +94,21 @@ async function removeOlderThan(
     removed++;
   }
   return removed;
+}
+
+/**
+ * Leases whose message is no longer claimed (a worker killed between archiving and dropping its lease),
+ * once past their deadline: they hold nothing and would only confuse `abq check`.
+ */
+async function removeStrayLeases(q: Queue, now: number): Promise<void> {
+  for (const name of await listDir(join(q.dir, "leases"))) {
+    if (name.startsWith(".") || !name.endsWith(".json")) continue;
+    const id = name.slice(0, -5);
+    if (await pathExists(join(q.dir, "processing", name))) continue;
+    const lease = await readLease(q, id);
+    if (lease && Date.parse(lease.deadline) > now) continue;
+    if (!(await pathExists(join(q.dir, "processing", name)))) await fs.rm(join(q.dir, "leases", name), { force: true });
+  }
 }
 
 /** Finishes deletions of channels that a crashed `channel rm` left half done. */

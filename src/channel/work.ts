@@ -121,8 +121,9 @@ export async function releaseWork(
   opts: { retry?: boolean | undefined; failure?: Failure | undefined },
 ): Promise<RetryOutcome | "released"> {
   if (!opts.retry) {
-    if (!(await releaseClaim(q, id, ctx.sync))) throw notClaimed(q, id);
+    // Lease first: once the message is back in requests/ the next claimer writes its own lease.
     await dropLease(q, id);
+    if (!(await releaseClaim(q, id, ctx.sync))) throw notClaimed(q, id);
     await logEvent(q, "released", id, ctx.agent);
     return "released";
   }

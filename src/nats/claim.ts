@@ -5,47 +5,20 @@
  * a late ack racing the redelivery), it is acked and skipped instead of being handed out twice.
  */
 import { hostname } from "node:os";
-import type { Lease } from "../channel/lease.ts";
 import { RequestSchema, formatTimestamp } from "../protocol/schema.ts";
 import type { Request } from "../protocol/schema.ts";
 import { describeIssues } from "../protocol/schema.ts";
-import type { Claimed, FailureInfo } from "../transport.ts";
 import { requireConsumer } from "./channels.ts";
-import { claimFilePath, lazyClaimed, writeClaimFile } from "./claimfile.ts";
+import { claimFilePath } from "./claimfile.ts";
 import { retrying } from "./connect.ts";
 import { type NatsContext, nanos } from "./context.ts";
 import { consumerName, idOfSubject, recordKey, streamName } from "./names.ts";
+import { ACK, deadLetter, type Held, leaseOf, TERM } from "./held.ts";
 import { type ClaimInfo, createRecord, getRecord, type StateRecord, updateRecord } from "./records.ts";
 import { deliverReply } from "./replies.ts";
 
-/** A claim this process holds: renewed while held, fenced by `revision` when answered. */
-export interface Held {
-  channel: string;
-  subscriber: string | undefined;
-  key: string;
-  /** Revision of the state record, or null while it is not written yet (see `recordClaim`). */
-  revision: number | null;
-  record: StateRecord;
-  /** The record write under way, if any. */
-  recording?: Promise<void> | undefined;
-  /** Set when the record could not be written because another delivery or a cancel owns the message. */
-  lost?: boolean | undefined;
-  /** Answered or released: no record needs writing any more. */
-  settled?: boolean | undefined;
-  /** The message file was materialised (`path` was read). */
-  written?: boolean | undefined;
-  claim: ClaimInfo;
-  request: Request;
-  path: string;
-  lease: Lease;
-}
-
 /** How long one pull waits for a message before the queue counts as empty. */
 const PULL_EXPIRES_MS = 25;
-
-export const ACK = "+ACK";
-export const WORKING = "+WPI";
-export const TERM = "+TERM";
 
 interface Pulled {
   subject: string;
@@ -136,7 +109,10 @@ async function takeOver(
     at: formatTimestamp(),
   };
   if (m.delivery > ctx.s.maxAttempts) {
-    // Delivered too often without an answer (leases ran out: the handler hangs or kills its watcher).
+    // Delivered too often without an answer (leases ran out: the handler hangs or kills its watcher) —
+    // unless it was answered and only the ack got lost: then it is finished like any other redelivery.
+    const current = await retrying(ctx.s, "cannot claim", () => getRecord(ctx.kv, key));
+    if (current && current.record.state !== "claimed") return winRecord(ctx, key, current.record, m).then(() => null);
     await deadLetter(ctx, key, request, `lease expired ${m.delivery - 1} times`);
     ctx.nc.publish(m.reply, TERM);
     return null;
@@ -152,25 +128,6 @@ async function takeOver(
   if (m.delivery > 1 && revision === null) return null;
   const lease = leaseOf(ctx, request.id, claim);
   return { channel, subscriber, key, revision, record, claim, request: message, path, lease };
-}
-
-/**
- * Writes the record of a claim held without one (so other processes can see, answer or release it):
- * after a short delay for claims still open, and for all of them before the transport closes. Of the
- * claim and anything else that wrote the record first (a cancel, a redelivery), the other one wins.
- */
-export function recordClaim(ctx: NatsContext, held: Held): Promise<void> {
-  if (held.revision !== null || held.lost === true || held.settled === true) return Promise.resolve();
-  held.recording ??= createRecord(ctx.kv, held.key, held.record).then(
-    (revision) => {
-      if (revision === null) held.lost = true;
-      else held.revision = revision;
-    },
-    () => {
-      held.recording = undefined; // the server is away: try again next time
-    },
-  );
-  return held.recording;
 }
 
 /**
@@ -195,34 +152,6 @@ async function winRecord(ctx: NatsContext, key: string, record: StateRecord, m: 
   return revision;
 }
 
-/** The delivery is the fencing token: `<stream seq>.<delivery count>` changes with every redelivery. */
-export function leaseOf(ctx: NatsContext, id: string, claim: ClaimInfo): Lease {
-  const at = Date.parse(claim.at);
-  return {
-    id,
-    token: `${claim.seq}.${claim.delivery}`,
-    owner: { agent: claim.by, pid: claim.pid, host: claim.host },
-    claimed_at: new Date(at).toISOString(),
-    deadline: new Date(Date.now() + ctx.s.ackWaitMs).toISOString(),
-    lease_s: ctx.s.ackWaitMs / 1000,
-    attempt: claim.delivery,
-  };
-}
-
-/** Out of attempts: a `dead` record (what failed, and the request) replaces whatever was there. */
-export async function deadLetter(
-  ctx: NatsContext,
-  key: string,
-  request: Request | undefined,
-  problem: string,
-  failure?: FailureInfo,
-): Promise<void> {
-  const record: StateRecord = { state: "dead", request, problem, failure, updatedMs: Date.now() };
-  await retrying(ctx.s, "cannot write a dead letter", () =>
-    ctx.kv.put(key, new TextEncoder().encode(JSON.stringify(record))),
-  );
-}
-
 function parseRequest(text: string, subjectId: string): Request | string {
   let json: unknown;
   try {
@@ -234,17 +163,4 @@ function parseRequest(text: string, subjectId: string): Request | string {
   if (!parsed.success) return describeIssues(parsed.error);
   if (parsed.data.id !== subjectId) return `id ${parsed.data.id} does not match its subject (${subjectId})`;
   return parsed.data;
-}
-
-export function toClaimed(held: Held): Claimed {
-  const base = {
-    channel: held.channel,
-    ...(held.subscriber !== undefined ? { subscriber: held.subscriber } : {}),
-    message: held.request,
-    lease: held.lease,
-  };
-  return lazyClaimed(base, held.path, () => {
-    writeClaimFile(held.path, held.request);
-    held.written = true;
-  });
 }

@@ -4,8 +4,11 @@
  * or wrong server becomes one clear E_IO line instead of a frozen command.
  */
 import { connect, type NatsConnection } from "@nats-io/transport-node";
-import { jetstreamManager, type JetStreamManager } from "@nats-io/jetstream";
+import { jetstream, jetstreamManager, type JetStreamManager } from "@nats-io/jetstream";
+import { Kvm } from "@nats-io/kv";
 import { AbqError, isAbqError } from "../protocol/errors.ts";
+import type { NatsContext } from "./context.ts";
+import { BUCKET } from "./names.ts";
 
 export interface NatsSettings {
   /** As given (may hold credentials: print `display` instead). */
@@ -146,4 +149,24 @@ export async function retrying<T>(s: NatsSettings, action: string, fn: () => Pro
       await new Promise((r) => setTimeout(r, 250));
     }
   }
+}
+
+/** Everything a transport needs: the connection, JetStream, and the state bucket (created on first use). */
+export async function openContext(url: string, home: string, agent: string): Promise<NatsContext> {
+  const s = natsSettings(url);
+  const { nc, jsm } = await openConnection(s);
+  try {
+    const kv = await new Kvm(nc).create(BUCKET, { history: 1 });
+    return { s, nc, jsm, js: jetstream(nc, { timeout: s.requestTimeoutMs }), kv, agent, home };
+  } catch (err) {
+    await nc.close().catch(() => undefined);
+    throw natsError("cannot open the abq state bucket", s, err);
+  }
+}
+
+/** Drains (flushing acks that were published without waiting), but never waits more than 2 s for it. */
+export async function closeConnection(nc: NatsConnection): Promise<void> {
+  const drained = nc.drain().catch(() => undefined);
+  await Promise.race([drained, new Promise((r) => setTimeout(r, 2000).unref())]);
+  if (!nc.isClosed()) await nc.close().catch(() => undefined);
 }

@@ -23,3 +23,9 @@ export interface NatsContext {
 export function nanos(ms: number): number {
   return Math.round(ms * 1_000_000);
 }
+
+/** One queue: a channel's shared copy, or a topic subscriber's. */
+export interface NatsQueue {
+  channel: string;
+  subscriber: string | undefined;
+}

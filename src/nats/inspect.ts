@@ -8,15 +8,10 @@ import { AbqError } from "../protocol/errors.ts";
 import { idTime, isId } from "../protocol/ids.ts";
 import type { ChannelStatus, FoundMessage, ListEntry, ListState, MessageState } from "../transport.ts";
 import { listChannels, requireStream } from "./channels.ts";
-import type { NatsContext } from "./context.ts";
+import type { NatsContext, NatsQueue as Queue } from "./context.ts";
 import { consumerName, idOfSubject, queuePrefix, recordKey, requestSubjects, streamName } from "./names.ts";
 import { getRecord, readRecords, type RecordState, type StateRecord } from "./records.ts";
 import { pendingMessage } from "./respond.ts";
-
-interface Queue {
-  channel: string;
-  subscriber: string | undefined;
-}
 
 /** Ids of the queue's pending messages, oldest first: in the stream, and not claimed or done in this queue. */
 export async function pendingIds(ctx: NatsContext, q: Queue, records?: Map<string, StateRecord>): Promise<string[]> {

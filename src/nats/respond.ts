@@ -11,22 +11,27 @@ import type { Request, Response } from "../protocol/schema.ts";
 import type { Lease } from "../channel/lease.ts";
 import type { FailureInfo, RespondResult } from "../transport.ts";
 import { requireStream } from "./channels.ts";
-import { type Held, ACK, deadLetter, leaseOf, TERM, WORKING } from "./claim.ts";
+import { ACK, deadLetter, type Held, leaseOf, recordClaim, TERM, WORKING } from "./held.ts";
 import { claimFilePath, removeClaimFile } from "./claimfile.ts";
 import { retrying } from "./connect.ts";
-import { type NatsContext, nanos } from "./context.ts";
+import { type NatsContext, type NatsQueue as Queue, nanos } from "./context.ts";
 import { recordKey, requestSubject, streamName } from "./names.ts";
 import { createRecord, getRecord, type StateRecord, updateRecord, type Versioned } from "./records.ts";
 import { deliverReply } from "./replies.ts";
 
-interface Queue {
-  channel: string;
-  subscriber: string | undefined;
-}
-
 /** The claimed record to act on: ours (held, at the revision we wrote) or, from another process, the current one. */
-async function claimedRecord(ctx: NatsContext, q: Queue, id: string, held: Held | undefined): Promise<Versioned> {
+async function claimedRecord(
+  ctx: NatsContext,
+  q: Queue,
+  id: string,
+  held: Held | undefined,
+  final: boolean,
+): Promise<Versioned> {
   if (held) {
+    // Our own delayed record write must not race this one: a final step stops it from starting (and
+    // writes the record itself); a progress note lets it finish first and then updates it.
+    if (final) held.settled = true;
+    else await recordClaim(ctx, held);
     await held.recording;
     const ours = { revision: held.revision, record: { ...held.record, request: held.request } };
     if (held.lost === true) throw (await lostRace(ctx, q, id, ours)) ?? new AbqError("E_CONFLICT", `${id} was lost`);
@@ -92,7 +97,7 @@ export async function respond(
   token?: string,
 ): Promise<RespondResult> {
   const key = recordKey(q.channel, q.subscriber, response.id);
-  const ours = await claimedRecord(ctx, q, response.id, held);
+  const ours = await claimedRecord(ctx, q, response.id, held, response.status !== "pending");
   checkToken(ctx, response.id, ours, token);
   const base = ours.record;
   const pending = response.status === "pending";
@@ -165,7 +170,7 @@ export async function release(
   held?: Held,
   retry?: { failure?: FailureInfo | undefined },
 ): Promise<ReleaseOutcome> {
-  const ours = await claimedRecord(ctx, q, id, held).catch((err: unknown) => {
+  const ours = await claimedRecord(ctx, q, id, held, true).catch((err: unknown) => {
     if (err instanceof AbqError && err.code === "E_CONFLICT" && /pending|answered|archived/.test(err.message)) {
       throw new AbqError("E_NO_MESSAGE", `message ${id} is not claimed in channel '${q.channel}'`);
     }

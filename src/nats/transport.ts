@@ -5,8 +5,6 @@
  * lease = the consumer's ack wait, renewed (`+WPI`) while this process holds the claim; respond = win the
  * message's KV state record, then ack; release = nak; topic = interest stream + one durable per subscriber.
  */
-import { jetstream } from "@nats-io/jetstream";
-import { Kvm } from "@nats-io/kv";
 import { resolveHome, validateChannelName, validateSubscriberName } from "../channel/paths.ts";
 import { AbqError } from "../protocol/errors.ts";
 import { isId } from "../protocol/ids.ts";
@@ -22,14 +20,15 @@ import type {
   WaitResponseOptions,
 } from "../transport.ts";
 import * as channels from "./channels.ts";
-import { claimNext, type Held, recordClaim, toClaimed, WORKING } from "./claim.ts";
-import { natsError, natsSettings, openConnection } from "./connect.ts";
-import type { NatsContext } from "./context.ts";
-import { countState, findMessage, listState, pendingIds, queueStatus, statusAll } from "./inspect.ts";
-import { BUCKET, recordKey } from "./names.ts";
+import { claimNext } from "./claim.ts";
+import { HeldClaims, toClaimed } from "./held.ts";
+import { closeConnection, openContext } from "./connect.ts";
+import type { NatsContext, NatsQueue as Queue } from "./context.ts";
+import { countState, findMessage, listState, queueStatus, statusAll } from "./inspect.ts";
+import { recordKey } from "./names.ts";
 import { publishRequest } from "./replies.ts";
 import { type ReleaseOutcome, release, renew, respond } from "./respond.ts";
-import { cancel } from "./withdraw.ts";
+import { cancel, purge } from "./withdraw.ts";
 import { Arrivals, waitForAnswer } from "./wait.ts";
 
 export interface NatsTransportOptions {
@@ -40,38 +39,21 @@ export interface NatsTransportOptions {
   agent?: string | undefined;
 }
 
-/** A claim still open this long gets its state record written (see `recordClaim`). */
-const RECORD_AFTER_MS = 100;
-
-interface Queue {
-  channel: string;
-  subscriber: string | undefined;
-}
-
 export class NatsTransport implements Transport {
-  private readonly held = new Map<string, Held>();
+  private readonly held: HeldClaims;
   private readonly arrivals = new Map<string, Arrivals>();
   private readonly checked = new Set<string>();
-  private renewTimer: NodeJS.Timeout | undefined;
 
   private readonly ctx: NatsContext;
 
   private constructor(ctx: NatsContext) {
     this.ctx = ctx;
+    this.held = new HeldClaims(ctx);
   }
 
   /** Connects (E_IO when the server is unreachable or lacks JetStream; E_USAGE for a malformed URL). */
   static async open(opts: NatsTransportOptions): Promise<NatsTransport> {
-    const s = natsSettings(opts.url);
-    const { nc, jsm } = await openConnection(s);
-    try {
-      const kv = await new Kvm(nc).create(BUCKET, { history: 1 });
-      const js = jetstream(nc, { timeout: s.requestTimeoutMs });
-      return new NatsTransport({ s, nc, jsm, js, kv, agent: opts.agent ?? "unknown", home: resolveHome(opts) });
-    } catch (err) {
-      await nc.close().catch(() => undefined);
-      throw natsError("cannot open the abq state bucket", s, err);
-    }
+    return new NatsTransport(await openContext(opts.url, resolveHome(opts), opts.agent ?? "unknown"));
   }
 
   get url(): string {
@@ -123,10 +105,7 @@ export class NatsTransport implements Transport {
     const q = await this.queue(channel, opts);
     const held = await claimNext(this.ctx, q.channel, q.subscriber);
     if (!held) return null;
-    this.held.set(held.key, held);
-    this.renewLeases();
-    // Still held after a moment: write its record, so `ls processing`, `show` and other processes see it.
-    setTimeout(() => void recordClaim(this.ctx, held), RECORD_AFTER_MS).unref();
+    this.held.add(held);
     return toClaimed(held);
   }
 
@@ -193,16 +172,7 @@ export class NatsTransport implements Transport {
   async purge(channel: string, reason: string, opts: QueueOptions = {}) {
     const q = await this.queue(channel, opts);
     const queueStream = (await channels.requireStream(this.ctx, q.channel)).config.retention === "workqueue";
-    const moved: string[] = [];
-    for (const id of await pendingIds(this.ctx, q)) {
-      // One that was claimed meanwhile stays with its consumer.
-      const ok = await cancel(this.ctx, q, id, reason, queueStream).then(
-        () => true,
-        () => false,
-      );
-      if (ok) moved.push(id);
-    }
-    return moved;
+    return purge(this.ctx, q, reason, queueStream);
   }
 
   async waitForChange(channel: string, timeoutMs: number, signal?: AbortSignal, opts: QueueOptions = {}) {
@@ -218,32 +188,10 @@ export class NatsTransport implements Transport {
 
   /** Stops renewing leases (claims still held stay claimed until their ack wait runs out) and disconnects. */
   async close(): Promise<void> {
-    // Claims we hand on (`abq recv` exits, the user answers later from another process) need their record.
-    await Promise.all([...this.held.values()].map((h) => recordClaim(this.ctx, h)));
-    clearInterval(this.renewTimer);
-    this.renewTimer = undefined;
+    await this.held.close();
     for (const a of this.arrivals.values()) a.close();
     this.arrivals.clear();
-    // drain flushes the acks published without waiting; bounded, so a dead server cannot hold us here.
-    const drained = this.ctx.nc.drain().catch(() => undefined);
-    const timer = new Promise((r) => setTimeout(r, 2000).unref());
-    await Promise.race([drained, timer]);
-    if (!this.ctx.nc.isClosed()) await this.ctx.nc.close().catch(() => undefined);
-  }
-
-  /** While this process holds claims, tell the server every third of the ack wait that work goes on. */
-  private renewLeases(): void {
-    if (this.renewTimer) return;
-    const every = Math.max(20, Math.floor(this.ctx.s.ackWaitMs / 3));
-    this.renewTimer = setInterval(() => {
-      if (this.held.size === 0) {
-        clearInterval(this.renewTimer);
-        this.renewTimer = undefined;
-        return;
-      }
-      for (const h of this.held.values()) this.ctx.nc.publish(h.claim.ack, WORKING);
-    }, every);
-    this.renewTimer.unref();
+    await closeConnection(this.ctx.nc);
   }
 
   private async queue(channel: string, opts: QueueOptions): Promise<Queue> {

@@ -5,15 +5,11 @@
  */
 import { AbqError } from "../protocol/errors.ts";
 import { formatTimestamp } from "../protocol/schema.ts";
-import type { NatsContext } from "./context.ts";
+import type { NatsContext, NatsQueue as Queue } from "./context.ts";
 import { recordKey, streamName } from "./names.ts";
 import { createRecord, getRecord, type StateRecord } from "./records.ts";
+import { pendingIds } from "./inspect.ts";
 import { pendingMessage } from "./respond.ts";
-
-interface Queue {
-  channel: string;
-  subscriber: string | undefined;
-}
 
 export async function cancel(ctx: NatsContext, q: Queue, id: string, reason: string, queueStream: boolean) {
   const stored = await pendingMessage(ctx, q.channel, id);
@@ -40,4 +36,17 @@ function cannotCancel(id: string, state: string): AbqError {
   return new AbqError("E_CONFLICT", `message ${id} is ${shown}, so it can no longer be cancelled`, {
     hint: state === "claimed" ? "a consumer is already working on it" : `see it with: abq show ${id}`,
   });
+}
+
+/** Withdraws every pending message of a queue with `reason`; one claimed meanwhile stays with its consumer. */
+export async function purge(ctx: NatsContext, q: Queue, reason: string, queueStream: boolean): Promise<string[]> {
+  const moved: string[] = [];
+  for (const id of await pendingIds(ctx, q)) {
+    const ok = await cancel(ctx, q, id, reason, queueStream).then(
+      () => true,
+      () => false,
+    );
+    if (ok) moved.push(id);
+  }
+  return moved;
 }

@@ -16,6 +16,8 @@ import { ROOT } from "../helpers.ts";
 export const CONFIG = join(ROOT, "nats", "abq-server.conf");
 
 function findBinary(): string | undefined {
+  const given = process.env["ABQ_NATS_SERVER"]; // a path, or "none" to check the skip/fail behaviour
+  if (given !== undefined && given !== "") return existsSync(given) ? given : undefined;
   for (const dir of [...(process.env["PATH"] ?? "").split(":"), "/usr/sbin", "/usr/local/sbin", "/usr/local/bin"]) {
     if (dir !== "" && existsSync(join(dir, "nats-server"))) return join(dir, "nats-server");
   }

@@ -167,3 +167,28 @@ export async function topicSubscribers(makeBus: BusFactory): Promise<void> {
   expect(listed.channels.filter((c) => c.name === t).map((c) => c.subscriber ?? "-")).toEqual(["-", "alice", "bob"]);
   expect((await bus.abq(["recv", t, "--as", "carol"])).code).toBe(3);
 }
+
+/** cancel withdraws a pending message (not a claimed one); purge withdraws the rest; both are archived. */
+export async function cancelAndPurge(makeBus: BusFactory): Promise<void> {
+  const bus = makeBus();
+  const ch = fresh("cp");
+  await bus.abq(["channel", "create", ch]);
+  const [a, b, c, d] = [
+    await sendOne(bus, ch, "a"),
+    await sendOne(bus, ch, "b"),
+    await sendOne(bus, ch, "c"),
+    await sendOne(bus, ch, "d"),
+  ];
+  expect((await bus.abq(["cancel", ch, b])).code).toBe(0);
+  expect((await shown(bus, b)).state).toBe("done");
+  expect((await bus.abq(["cancel", ch, b])).code).toBe(7);
+  const claimed = parseJson<{ id: string }>((await bus.abq(["recv", ch, "--json"])).stdout);
+  expect(claimed.id).toBe(a); // oldest first, the cancelled one skipped
+  expect((await bus.abq(["cancel", ch, a])).code).toBe(7); // claimed: too late
+  const purged = await bus.abq(["purge", ch, "--yes", "--reason", "stale", "--json"]);
+  expect(purged.code, purged.stderr).toBe(0);
+  for (const id of [c, d]) expect(purged.stdout).toContain(id);
+  expect((await bus.abq(["recv", ch])).code).toBe(4);
+  expect((await bus.abq(["ls", ch, "archive", "-c"])).stdout.trim()).toBe("3");
+  expect((await bus.abq(["respond", ch, a, "--result", "ok"])).code).toBe(0);
+}

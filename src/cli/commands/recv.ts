@@ -23,7 +23,7 @@ export function registerRecv(program: Command): void {
         const stop = (): void => controller.abort();
         process.once("SIGINT", stop);
         try {
-          const { message, path } = await recv({
+          const { message, path, lease } = await recv({
             ...commonOptions(cmd),
             // The claim belongs to whoever ran `abq recv` (its shell or agent), not to this short-lived process.
             ownerPid: process.ppid,
@@ -40,6 +40,9 @@ export function registerRecv(program: Command): void {
               `Type: ${message.type}`,
               `From: ${message.from.agent}`,
               `File: ${path}`,
+              ...(lease
+                ? [`Lease: ${lease.token} until ${lease.deadline} (abq respond … --lease ${lease.token})`]
+                : []),
               `Content: ${message.content}`,
             ].join("\n"),
           );

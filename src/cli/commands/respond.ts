@@ -8,6 +8,7 @@ interface RespondFlags {
   result?: string;
   error?: string;
   as?: string;
+  lease?: string;
   json?: boolean;
 }
 
@@ -19,6 +20,10 @@ export function registerRespond(program: Command): void {
     .option("-r, --result <text>", "the answer; '-' reads stdin")
     .option("-e, --error <text>", "error text (for --status error)")
     .option("--as <subscriber>", "answer a topic subscriber's copy")
+    .option(
+      "--lease <token>",
+      "the lease token `abq recv` printed: refuse (exit 7) if the claim was taken over meanwhile",
+    )
     .option("--json", "print the response as stored")
     .action(async (channel: string, id: string, opts: RespondFlags, cmd: Command) => {
       const { respond } = await import("../../api/messages.ts");
@@ -27,6 +32,7 @@ export function registerRespond(program: Command): void {
         channel,
         id,
         as: opts.as,
+        lease: opts.lease,
         status: opts.status as ResponseStatus | undefined,
         result: opts.result === "-" ? await readStdin() : opts.result,
         error: opts.error,

@@ -1,0 +1,51 @@
+/**
+ * The `abq bridge` command (registered by src/cli/main.ts). Loads the bridge, and with it the NATS
+ * client, only when the command runs.
+ */
+import { type Command, Option } from "commander";
+import { AbqError } from "../protocol/errors.ts";
+import { commonOptions, printJson } from "../cli/output.ts";
+import { parseCount } from "../cli/commands/parse.ts";
+
+export function registerBridge(program: Command): void {
+  program
+    .command("bridge <channel>")
+    .description("forward a local channel's requests to the NATS channel of the same name, and answers back")
+    .addOption(new Option("-j, --jobs <n>", "requests in flight at once (default 64)").argParser(parseCount))
+    .option("--json", "NDJSON events on stdout instead of log lines on stderr")
+    .action(async (channel: string, opts: { jobs?: number; json?: boolean }, cmd: Command) => {
+      const common = commonOptions(cmd);
+      const url = common.url ?? process.env["ABQ_URL"] ?? "";
+      if (!/^(nats|tls):\/\//.test(url)) {
+        throw new AbqError("E_USAGE", "abq bridge needs the NATS bus to forward to", {
+          hint: "give --url nats://host:4222 (or set ABQ_URL)",
+        });
+      }
+      const [{ runBridge }, { resolveIdentity }, { validateChannelName }] = await Promise.all([
+        import("./bridge.ts"),
+        import("../identity/index.ts"),
+        import("../channel/paths.ts"),
+      ]);
+      const controller = new AbortController();
+      const stop = (): void => controller.abort();
+      process.once("SIGINT", stop);
+      process.once("SIGTERM", stop);
+      try {
+        await runBridge({
+          channel: validateChannelName(channel),
+          url,
+          home: common.home,
+          agent: (await resolveIdentity()).agent,
+          concurrency: opts.jobs,
+          signal: controller.signal,
+          onEvent: (e) =>
+            opts.json
+              ? printJson({ ...e, time: new Date().toISOString() })
+              : process.stderr.write(`${new Date().toISOString()} ${JSON.stringify(e)}\n`),
+        });
+      } finally {
+        process.off("SIGINT", stop);
+        process.off("SIGTERM", stop);
+      }
+    });
+}
