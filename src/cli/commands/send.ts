@@ -35,7 +35,7 @@ export function registerSend(program: Command): void {
       async (channel: string, type: string | undefined, content: string | undefined, opts: SendFlags, cmd: Command) => {
         if (opts.batch) return sendBatchFromStdin(cmd, channel, type, opts);
         if (type === undefined)
-          throw new AbqError("E_USAGE", "missing argument 'type'", { hint: "see abq send --help" });
+          throw new AbqError("E_USAGE", "missing required argument 'type'", { hint: "see abq send --help" });
         if (opts.wait) {
           const { askAndPrint } = await import("./ask.ts");
           return askAndPrint(cmd, channel, type, content, opts);
