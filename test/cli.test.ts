@@ -409,3 +409,16 @@ describe("send --batch", () => {
     expect((await bus.abq(["send", "q", "signal", "x", "--batch"], { input: "" })).code).toBe(2);
   });
 });
+
+describe("send --batch through a pipe", () => {
+  it("a short piped input is read completely even though the CLI starts slowly", async () => {
+    const bus = makeBus();
+    await bus.abq(["channel", "create", "q"]);
+    for (let i = 0; i < 3; i++) {
+      const r = await bus.abq(["send", "q", "--batch"], {
+        input: '{"type":"signal","content":"a"}\n{"type":"signal"}\n',
+      });
+      expect(r).toMatchObject({ code: 0, stdout: "Sent 2 message(s) to q\n" });
+    }
+  });
+});

@@ -66,7 +66,10 @@ async function sendBatchFromStdin(
   if (type !== undefined) throw new AbqError("E_USAGE", "--batch takes types from its input lines, not an argument");
   const { sendBatch } = await import("../../api/batch.ts");
   const { createInterface } = await import("node:readline");
-  const lines = createInterface({ input: process.stdin, crlfDelay: Infinity });
+  // Take the iterator now: it buffers lines from here on. Attached later (after sendBatch's awaits), the
+  // lines of a short input would already have gone by.
+  const iterator = createInterface({ input: process.stdin, crlfDelay: Infinity })[Symbol.asyncIterator]();
+  const lines = { [Symbol.asyncIterator]: () => iterator };
   const out: string[] = [];
   const flush = (): void => void (out.length > 0 && process.stdout.write(out.splice(0).join("")));
   try {
