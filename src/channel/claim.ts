@@ -26,13 +26,36 @@ export interface ClaimOptions {
 }
 
 /** The not-yet-tried part of the last `readdir` of one channel's `requests/`. */
+/** How many names a cursor keeps from one listing: memory stays flat however deep the backlog is. */
+export const CURSOR_SIZE = 2048;
+
+/** The `k` smallest names, sorted (a full sort only when the listing is small). */
+export function oldest(names: string[], k: number): string[] {
+  if (names.length <= k * 2) return names.sort();
+  const kept: string[] = [];
+  for (const name of names) {
+    if (kept.length === k && name >= kept[k - 1]!) continue;
+    // Binary insertion into the sorted `kept`; drop the largest when full.
+    let lo = 0;
+    let hi = kept.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (kept[mid]! < name) lo = mid + 1;
+      else hi = mid;
+    }
+    kept.splice(lo, 0, name);
+    if (kept.length > k) kept.pop();
+  }
+  return kept;
+}
+
 export class ClaimCursor {
   private names: string[] = [];
   private next = 0;
 
   async take(requestsDir: string): Promise<string | undefined> {
     if (this.next >= this.names.length) {
-      this.names = (await listDir(requestsDir)).filter((n) => !n.startsWith(".")).sort();
+      this.names = oldest((await listDir(requestsDir)).filter((n) => !n.startsWith(".")), CURSOR_SIZE);
       this.next = 0;
     }
     return this.names[this.next++];
