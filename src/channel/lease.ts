@@ -35,6 +35,7 @@ export interface Lease {
 }
 
 export const HOST = hostname();
+const leaseDirs = new Set<string>();
 
 export function leasePath(q: Queue, id: string): string {
   return join(q.dir, "leases", `${id}.json`);
@@ -57,11 +58,18 @@ export async function writeLease(
     lease_s: leaseS,
     attempt,
   };
-  await ensureDir(join(q.dir, "leases"));
-  await publishFile(join(q.dir, "tmp"), leasePath(q, id), `${JSON.stringify(lease, null, 2)}\n`, {
-    sync: false,
-    replace: true,
-  });
+  if (!leaseDirs.has(q.dir)) {
+    await ensureDir(join(q.dir, "leases"));
+    leaseDirs.add(q.dir); // one mkdir per queue per process, not one per claim
+  }
+  const data = `${JSON.stringify(lease, null, 2)}\n`;
+  await publishFile(join(q.dir, "tmp"), leasePath(q, id), data, { sync: false, replace: true }).catch(
+    async (err: unknown) => {
+      if (errnoCode(err) !== "ENOENT") throw err;
+      await ensureDir(join(q.dir, "leases")); // the channel was re-created since we cached its folder
+      await publishFile(join(q.dir, "tmp"), leasePath(q, id), data, { sync: false, replace: true });
+    },
+  );
   return lease;
 }
 

@@ -63,7 +63,7 @@ export class FsTransport implements Transport {
   /** Folders already checked by assertSafe… in this process. */
   private readonly checked = new Set<string>();
   /** Channel kinds seen by batch sends (a batch does not re-read channel.json per message). */
-  private readonly kinds = new Map<string, "queue" | "topic">();
+  private readonly kinds = new Map<string, { kind: "queue" | "topic"; at: number }>();
   /** `requests/` folders written by batch sends and not yet fsynced. */
   private readonly unsynced = new Set<string>();
 
@@ -119,10 +119,12 @@ export class FsTransport implements Transport {
 
   async send(message: Request, opts: { batch?: boolean | undefined } = {}): Promise<Request> {
     const q = await this.safe(queueOf(this.home, message.to));
-    let kind = this.kinds.get(message.to);
-    if (kind === undefined || !opts.batch) {
+    // The channel's kind decides queue vs topic delivery; re-read it at most every 2 s per process.
+    const known = this.kinds.get(message.to);
+    let kind = known?.kind;
+    if (known === undefined || (!opts.batch && Date.now() - known.at > 2000)) {
       kind = (await readChannelInfo(this.home, message.to)).kind;
-      this.kinds.set(message.to, kind);
+      this.kinds.set(message.to, { kind, at: Date.now() });
     }
     const batched = opts.batch === true && kind === "queue";
     const sent =
