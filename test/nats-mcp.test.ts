@@ -1,0 +1,61 @@
+/**
+ * `abq mcp` over the JetStream transport: the same tools, with ABQ_URL pointing at a real nats-server.
+ * An agent on one "machine" asks through MCP; a watcher on another answers.
+ */
+import { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from "vitest";
+import { CLI, parseJson, startNode } from "./helpers.ts";
+import { natsBusFactory } from "./nats/bus.ts";
+import { natsAvailable, type NatsServer, startServer } from "./nats/server.ts";
+import { fresh } from "./nats/shared-cases.ts";
+
+describe.skipIf(!natsAvailable())("abq mcp over NATS", () => {
+  let server: NatsServer;
+  beforeAll(async () => {
+    server = await startServer();
+  });
+  afterAll(async () => {
+    await server?.stop();
+  });
+
+  it("send, recv, respond and ask work as tools against JetStream", async () => {
+    const agent = natsBusFactory(() => server)({ ABQ_AGENT: "mcp/agent" });
+    const worker = natsBusFactory(() => server)({ ABQ_AGENT: "remote/worker" });
+    const ch = fresh("mcpnats");
+    const transport = new StdioClientTransport({
+      command: process.execPath,
+      args: [CLI, "mcp"],
+      env: Object.fromEntries(Object.entries(agent.env).filter((e): e is [string, string] => e[1] !== undefined)),
+      cwd: agent.root,
+      stderr: "pipe",
+    });
+    const client = new Client({ name: "abq-test", version: "1.0.0" });
+    await client.connect(transport);
+    onTestFinished(() => client.close());
+    const call = async (name: string, args: Record<string, unknown>): Promise<Record<string, unknown>> => {
+      const r = await client.callTool({ name, arguments: args });
+      const text = (r.content as { text: string }[])[0]?.text ?? "";
+      expect(r.isError, text).toBeFalsy();
+      return parseJson(text);
+    };
+
+    await call("abq_channel_create", { name: ch });
+    const sent = await call("abq_send", { channel: ch, type: "signal", content: "over jetstream" });
+    const got = await call("abq_recv", { channel: ch });
+    expect(got).toMatchObject({ claimed: true, message: { id: sent["id"], content: "over jetstream" } });
+    await call("abq_respond", { channel: ch, id: sent["id"], result: "seen" });
+
+    const watcher = startNode([CLI, "watch", ch, "--handler", `printf 'worker: %s' "$ABQ_MSG_CONTENT" && :`], {
+      env: worker.env,
+      timeoutMs: 60_000,
+    });
+    try {
+      const asked = await call("abq_ask", { channel: ch, type: "command", content: "ping", timeout: 30 });
+      expect(asked).toMatchObject({ answered: true, response: { status: "success", result: "worker: ping" } });
+    } finally {
+      watcher.child.kill("SIGTERM");
+      await watcher.done;
+    }
+  });
+});
