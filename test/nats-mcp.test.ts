@@ -5,7 +5,7 @@
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from "vitest";
-import { CLI, parseJson, startNode } from "./helpers.ts";
+import { CLI, parseJson, startNode, until } from "./helpers.ts";
 import { natsBusFactory } from "./nats/bus.ts";
 import { natsAvailable, type NatsServer, startServer } from "./nats/server.ts";
 import { fresh } from "./nats/shared-cases.ts";
@@ -56,6 +56,46 @@ describe.skipIf(!natsAvailable())("abq mcp over NATS", () => {
     } finally {
       watcher.child.kill("SIGTERM");
       await watcher.done;
+    }
+  });
+});
+
+describe.skipIf(!natsAvailable())("abq tail over NATS", () => {
+  let server: NatsServer;
+  beforeAll(async () => {
+    server = await startServer();
+  });
+  afterAll(async () => {
+    await server?.stop();
+  });
+
+  it("prints messages and answers as they arrive", async () => {
+    const bus = natsBusFactory(() => server)({ ABQ_AGENT: "tail/agent" });
+    const ch = fresh("tailnats");
+    expect((await bus.abq(["channel", "create", ch])).code).toBe(0);
+    // Traffic from before the tail starts is not shown: one message already answered.
+    const before = parseJson<{ id: string }>((await bus.abq(["send", ch, "signal", "before", "--json"])).stdout);
+    expect((await bus.abq(["recv", ch])).code).toBe(0);
+    expect((await bus.abq(["respond", ch, before.id, "--result", "old"])).code).toBe(0);
+    const tail = startNode([CLI, "tail", ch, "--json"], { env: bus.env, timeoutMs: 60_000 });
+    let out = "";
+    tail.child.stdout!.on("data", (d: Buffer) => (out += d.toString()));
+    try {
+      await new Promise((r) => setTimeout(r, 1500)); // let it take its first look
+      const sent = parseJson<{ id: string }>((await bus.abq(["send", ch, "command", "during", "--json"])).stdout);
+      await until(() => out.includes(sent.id), 20_000);
+      expect((await bus.abq(["recv", ch, "--json"])).stdout).toContain(sent.id);
+      await bus.abq(["respond", ch, sent.id, "--result", "done"]);
+      await until(() => out.includes('"kind":"response"'), 20_000);
+      const events = out
+        .trim()
+        .split("\n")
+        .map((l) => parseJson<{ kind: string; message?: { content: string } }>(l));
+      expect(events.some((e) => e.kind === "message" && e.message?.content === "during")).toBe(true);
+      expect(events.some((e) => e.message?.content === "before")).toBe(false);
+    } finally {
+      tail.child.kill("SIGINT");
+      await tail.done;
     }
   });
 });

@@ -26,6 +26,20 @@ export interface TailOptions extends CommonOptions {
 
 export async function* tail(opts: TailOptions): AsyncGenerator<TailEvent> {
   const channel = validateChannelName(await resolveAddress(opts.channel, opts.cwd));
+  const url = opts.url ?? process.env["ABQ_URL"];
+  if (opts.transport !== undefined || (url !== undefined && url !== "")) {
+    // Not the local files: follow through the transport's own listings.
+    const { openTransport } = await import("../api/options.ts");
+    const { tailTransport } = await import("./tail-generic.ts");
+    const { transport, owned } = await openTransport(opts);
+    try {
+      await transport.count(channel, "requests", { as: opts.as }); // fail now on a missing channel
+      yield* tailTransport(transport, channel, opts.as, opts.signal, opts.backstopMs);
+    } finally {
+      if (owned) await transport.close();
+    }
+    return;
+  }
   const q = queueOf(resolveHome(opts), channel, opts.as);
   await requireQueue(q);
   const maxBytes = resolveMaxBytes();
