@@ -42,7 +42,7 @@ export async function* tailTransport(
       const key = keyOf(m);
       if (seen.has(key)) continue;
       seen.add(key);
-      yield isResponse(m) ? { kind: "response", response: m } : { kind: "message", message: m as Request };
+      yield isResponse(m) ? { kind: "response", response: m } : { kind: "message", message: m };
     }
   }
 }
