@@ -19,6 +19,7 @@ const FIGURES = [
   ["B9", "./b9-ask.mjs"],
   ["B10", "./b10-rss.mjs"],
   ["batch", "./batch.mjs"],
+  ["NATS", "./nats.mjs"],
 ];
 
 const only = process.argv.slice(2).filter((a) => !a.startsWith("--"));

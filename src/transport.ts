@@ -138,7 +138,12 @@ export interface Transport {
     opts?: QueueOptions & { retry?: boolean | undefined; failure?: FailureInfo | undefined },
   ): Promise<"released" | "requeued" | "delayed" | "dead" | "gone">;
   /** Extend a lease we hold; E_CONFLICT when it was taken over. */
-  renew?(channel: string, id: string, token: string, opts?: QueueOptions): Promise<Lease>;
+  renew?(
+    channel: string,
+    id: string,
+    token: string,
+    opts?: QueueOptions & { handlerPgid?: number | undefined },
+  ): Promise<Lease>;
   /** Default TTL (seconds) for messages sent to `channel` without one. */
   defaultTtl?(channel: string): Promise<number>;
   /** The channel's supervision policy. */

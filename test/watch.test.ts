@@ -374,3 +374,29 @@ describe("handlers that leave processes behind", () => {
     expect((await shown(bus, id)).response).toMatchObject({ status: "success", result: "quick" });
   });
 });
+
+describe("orphaned handlers", () => {
+  it("when a SIGKILLed watcher's claim is taken back, its still-running handler (and children) are stopped", async () => {
+    const bus = makeBus();
+    const pids = tempDir();
+    await bus.abq(["channel", "create", "c", "--backoff", "0"]);
+    const w = startNode([CLI, "watch", "c", "--handler", join(HANDLERS, "spawner.sh")], {
+      env: { ...bus.env, PID_DIR: pids },
+    });
+    const id = await sendOne(bus, "c", "x");
+    await until(() => existsSync(join(pids, "handler")) && existsSync(join(pids, "child")), 10_000);
+    const handler = Number(readFileSync(join(pids, "handler"), "utf8"));
+    const child = Number(readFileSync(join(pids, "child"), "utf8"));
+    // The lease names the handler's process group once it runs.
+    await until(() =>
+      readFileSync(join(bus.home, "channels", "c", "leases", `${id}.json`), "utf8").includes("handler_pgid"),
+    );
+    w.child.kill("SIGKILL");
+    await w.done;
+    expect(alive(handler)).toBe(true); // an orphan: its watcher is gone, it is not
+    const r = await bus.abq(["requeue", "c", "--dead-owners", "--json"]);
+    expect(parseJson(r.stdout)).toMatchObject({ id, action: "requeued", reason: "owner process is gone" });
+    await until(() => !alive(handler) && !alive(child), 5000);
+    expect(dir(bus, "c", "requests")).toEqual([`${id}.json`]);
+  });
+});

@@ -8,12 +8,13 @@
  */
 import { promises as fs } from "node:fs";
 import { dirname, join } from "node:path";
+import { errnoCode, ioError } from "../protocol/errors.ts";
 import { isId } from "../protocol/ids.ts";
 import type { Claimed } from "../transport.ts";
 import { type AnswerHook, readFinalAnswer } from "./answers.ts";
 import { crashPoint } from "./faults.ts";
 import { serialize } from "./deliver.ts";
-import { ensureDir, listDir, pathExists, publishFile, syncDir, tryRename } from "./files.ts";
+import { ensureDir, pathExists, publishFile, syncDir, tryRename } from "./files.ts";
 import type { Queue } from "./paths.ts";
 import { readRequest, rejectFile } from "./read.ts";
 import { requireQueue } from "./registry.ts";
@@ -33,20 +34,41 @@ export const CURSOR_SIZE = 2048;
 export function oldest(names: string[], k: number): string[] {
   if (names.length <= k * 2) return names.sort();
   const kept: string[] = [];
-  for (const name of names) {
-    if (kept.length === k && name >= kept[k - 1]!) continue;
-    // Binary insertion into the sorted `kept`; drop the largest when full.
-    let lo = 0;
-    let hi = kept.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (kept[mid]! < name) lo = mid + 1;
-      else hi = mid;
-    }
-    kept.splice(lo, 0, name);
-    if (kept.length > k) kept.pop();
+  for (const name of names) keepOldest(kept, name, k);
+  return kept;
+}
+
+/**
+ * The `k` oldest message names in a folder, streamed (opendir) rather than listed whole, so a listing of
+ * 100 000 names never sits in memory at once.
+ */
+export async function oldestInDir(dir: string, k: number): Promise<string[]> {
+  let handle;
+  try {
+    handle = await fs.opendir(dir, { bufferSize: 512 });
+  } catch (err) {
+    if (errnoCode(err) === "ENOENT") return [];
+    throw ioError(`cannot list ${dir}`, err);
+  }
+  const kept: string[] = [];
+  for await (const entry of handle) {
+    if (!entry.name.startsWith(".")) keepOldest(kept, entry.name, k);
   }
   return kept;
+}
+
+/** Binary insertion of `name` into the sorted `kept`, holding at most `k` names. */
+function keepOldest(kept: string[], name: string, k: number): void {
+  if (kept.length === k && name >= kept[k - 1]!) return;
+  let lo = 0;
+  let hi = kept.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (kept[mid]! < name) lo = mid + 1;
+    else hi = mid;
+  }
+  kept.splice(lo, 0, name);
+  if (kept.length > k) kept.pop();
 }
 
 export class ClaimCursor {
@@ -55,7 +77,7 @@ export class ClaimCursor {
 
   async take(requestsDir: string): Promise<string | undefined> {
     if (this.next >= this.names.length) {
-      this.names = oldest((await listDir(requestsDir)).filter((n) => !n.startsWith(".")), CURSOR_SIZE);
+      this.names = await oldestInDir(requestsDir, CURSOR_SIZE);
       this.next = 0;
     }
     return this.names[this.next++];

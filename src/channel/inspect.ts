@@ -57,7 +57,8 @@ async function oldestAge(dir: string, names: string[]): Promise<number | null> {
       if (first === undefined || name < first) first = name;
     } else odd.push(name);
   }
-  let oldest = first !== undefined ? (idTime(first.slice(0, -5)) ?? Number.POSITIVE_INFINITY) : Number.POSITIVE_INFINITY;
+  let oldest =
+    first !== undefined ? (idTime(first.slice(0, -5)) ?? Number.POSITIVE_INFINITY) : Number.POSITIVE_INFINITY;
   for (const name of odd) {
     const st = await fs.stat(join(dir, name)).catch(() => undefined);
     if (st) oldest = Math.min(oldest, st.mtimeMs);

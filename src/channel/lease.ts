@@ -32,6 +32,8 @@ export interface Lease {
   deadline: string;
   lease_s: number;
   attempt: number;
+  /** Process group of the handler running the message (abq watch), so a takeover can stop it. */
+  handler_pgid?: number | undefined;
 }
 
 export const HOST = hostname();
@@ -83,10 +85,19 @@ export async function readLease(q: Queue, id: string): Promise<Lease | undefined
 }
 
 /** Extends a lease we still hold; false when it was revoked or taken over (the token differs). */
-export async function renewLease(q: Queue, id: string, token: string, leaseS?: number): Promise<Lease | undefined> {
+export async function renewLease(
+  q: Queue,
+  id: string,
+  token: string,
+  extra: { handlerPgid?: number | undefined } = {},
+): Promise<Lease | undefined> {
   const lease = await readLease(q, id);
   if (lease?.token !== token) return undefined;
-  const renewed = { ...lease, deadline: new Date(Date.now() + (leaseS ?? lease.lease_s) * 1000).toISOString() };
+  const renewed: Lease = {
+    ...lease,
+    deadline: new Date(Date.now() + lease.lease_s * 1000).toISOString(),
+    ...(extra.handlerPgid !== undefined ? { handler_pgid: extra.handlerPgid } : {}),
+  };
   await publishFile(join(q.dir, "tmp"), leasePath(q, id), `${JSON.stringify(renewed, null, 2)}\n`, {
     sync: false,
     replace: true,
@@ -104,6 +115,19 @@ export async function revokeLease(q: Queue, id: string): Promise<boolean> {
 
 export async function dropLease(q: Queue, id: string): Promise<void> {
   await fs.rm(leasePath(q, id), { force: true });
+}
+
+/**
+ * Stops what a dead owner left running: its handler's process group (on this host only). Its work is
+ * about to be handed to someone else, and an orphaned handler would do it a second time.
+ */
+export function stopOrphanedHandler(lease: Lease): void {
+  if (lease.handler_pgid === undefined || lease.owner.host !== HOST) return;
+  try {
+    process.kill(-lease.handler_pgid, "SIGKILL");
+  } catch {
+    // already gone
+  }
 }
 
 /** Is the lease's owner still running? Only knowable on this host; elsewhere the deadline decides. */

@@ -14,7 +14,7 @@ import { isId } from "../protocol/ids.ts";
 import { readFinalAnswer } from "./answers.ts";
 import { logEvent } from "./events.ts";
 import { listDir, tryRename, writeNewFile } from "./files.ts";
-import { HOST, leasePath, ownerAlive, readLease, revokeLease } from "./lease.ts";
+import { HOST, leasePath, ownerAlive, readLease, revokeLease, stopOrphanedHandler } from "./lease.ts";
 import type { Queue } from "./paths.ts";
 import { readPolicy } from "./policy.ts";
 import { retryOrDead } from "./retry.ts";
@@ -70,6 +70,7 @@ export async function requeueQueue(
       continue;
     }
     if (!(await takeOver(q, id, lease !== undefined))) continue; // another sweeper took it first
+    if (lease && alive === false) stopOrphanedHandler(lease); // its watcher died; the handler must not run on
     if (await readFinalAnswer(q.dir, id, 64 * 1024 * 1024)) {
       if (await tryRename(join(q.dir, "processing", name), join(q.dir, "archive", `${id}_request.json`))) {
         results.push({ ...base, action: "archived", reason: "already answered", owner });

@@ -173,8 +173,13 @@ export class FsTransport implements Transport {
     return respondWork(this.work, await this.queue(channel, opts), response, opts.lease);
   }
 
-  async renew(channel: string, id: string, token: string, opts: QueueOptions = {}): Promise<Lease> {
-    return renewWork(this.work, await this.queue(channel, opts), id, token);
+  async renew(
+    channel: string,
+    id: string,
+    token: string,
+    opts: QueueOptions & { handlerPgid?: number | undefined } = {},
+  ): Promise<Lease> {
+    return renewWork(this.work, await this.queue(channel, opts), id, token, { handlerPgid: opts.handlerPgid });
   }
 
   async release(

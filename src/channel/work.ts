@@ -81,8 +81,14 @@ export async function claimWork(ctx: WorkContext, q: Queue, cursor: ClaimCursor)
   }
 }
 
-export async function renewWork(ctx: WorkContext, q: Queue, id: string, token: string): Promise<Lease> {
-  const lease = await renewLease(q, id, token);
+export async function renewWork(
+  ctx: WorkContext,
+  q: Queue,
+  id: string,
+  token: string,
+  extra: { handlerPgid?: number | undefined } = {},
+): Promise<Lease> {
+  const lease = await renewLease(q, id, token, extra);
   if (!lease) throw leaseLost(id);
   await logEvent(q, "renewed", id, ctx.agent, { attempt: lease.attempt });
   return lease;

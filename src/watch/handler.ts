@@ -103,6 +103,8 @@ export interface RunOptions {
   env: Record<string, string>;
   /** Aborting kills the handler's process group at once (a second Ctrl-C). */
   signal?: AbortSignal | undefined;
+  /** Told the handler's pid (= its process group) once it runs. */
+  onStart?: ((pid: number) => void) | undefined;
 }
 
 export function handlerEnv(claimed: Claimed, home: string): Record<string, string> {
@@ -134,6 +136,7 @@ export async function runHandler(spec: HandlerSpec, claimed: Claimed, opts: RunO
     detached: true, // own process group, so a timeout can end the handler's children too
     maxBuffer: 64 * 1024 * 1024,
   });
+  if (child.pid !== undefined) opts.onStart?.(child.pid);
   let timedOut = false;
   const killGroup = (signal: NodeJS.Signals): void => {
     if (child.pid === undefined) return;

@@ -193,6 +193,8 @@ export class Watcher {
         timeoutMs: this.cfg.handlerTimeoutMs,
         env: handlerEnv(claimed, this.cfg.home),
         signal,
+        // Record the handler's process group in the lease: if this watcher dies, the sweep stops it.
+        onStart: (pid) => this.recordHandler(claimed, pid),
       });
     } finally {
       stopRenewing();
@@ -234,6 +236,14 @@ export class Watcher {
       return this.emit({ type: "warning", id: m.id, message: err instanceof Error ? err.message : String(err) });
     }
     this.emit({ ...base, type: "handled", status: ok ? "success" : "error", error: error ?? undefined });
+  }
+
+  private recordHandler(claimed: Claimed, pid: number): void {
+    const lease = claimed.lease;
+    if (!lease || !this.cfg.transport.renew) return;
+    this.cfg.transport
+      .renew(this.cfg.channel, lease.id, lease.token, { as: this.cfg.as, handlerPgid: pid })
+      .catch(() => undefined); // a lost lease shows at answer time
   }
 
   /** Renews the claim's lease every third of its length while the handler runs; returns the stopper. */
