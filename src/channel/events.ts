@@ -5,6 +5,7 @@
  */
 import { promises as fs } from "node:fs";
 import { join } from "node:path";
+import { fileModeFor } from "./files.ts";
 import type { Queue } from "./paths.ts";
 
 export type EventKind =
@@ -60,7 +61,7 @@ export async function logEvent(
     ...(extra.detail !== undefined ? { detail: extra.detail.slice(0, 1000) } : {}),
   };
   await fs
-    .appendFile(join(logDir(q), EVENTS_FILE), `${JSON.stringify(record)}\n`, { mode: 0o600 })
+    .appendFile(join(logDir(q), EVENTS_FILE), `${JSON.stringify(record)}\n`, { mode: await fileModeFor(logDir(q)) })
     .catch(() => undefined);
 }
 

@@ -45,8 +45,11 @@ export function stagingPath(tmpDir: string, finalName: string): string {
 
 /** Writes `data` to a new file (0600, exclusive create), fsynced when `sync`. */
 export async function writeNewFile(path: string, data: string, sync: boolean): Promise<void> {
-  const handle = await fs.open(path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, FILE_MODE);
+  const mode = await fileModeFor(dirname(path));
+  const handle = await fs.open(path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, mode);
   try {
+    // The umask may have narrowed a group channel's 0660; set it exactly.
+    if (mode !== FILE_MODE) await handle.chmod(mode);
     await handle.writeFile(data, "utf8");
     if (sync) await handle.sync();
   } finally {
@@ -139,5 +142,30 @@ export async function tryRename(from: string, to: string): Promise<boolean> {
 }
 
 export async function ensureDir(dir: string): Promise<void> {
-  await fs.mkdir(dir, { recursive: true, mode: DIR_MODE });
+  const made = await fs.mkdir(dir, { recursive: true, mode: DIR_MODE });
+  // Inside a group channel (setgid folders), new folders are shared with the group too.
+  if (made !== undefined && (await fileModeFor(dirname(dir))) === GROUP_FILE_MODE) await fs.chmod(dir, GROUP_DIR_MODE);
+}
+
+/** Files and folders of a channel shared with a Unix group (`channel create --group`). */
+export const GROUP_FILE_MODE = 0o660;
+export const GROUP_DIR_MODE = 0o2770;
+const modeCache = new Map<string, { mode: number; at: number }>();
+
+/** After folder modes changed (channel config --group), re-read them. */
+export function forgetModes(): void {
+  modeCache.clear();
+}
+
+/**
+ * The mode for new files in `dir`: 0660 when the folder is setgid (a group channel), else 0600. Read from
+ * the folder itself, so every writer, whoever created the channel, agrees; cached for a few seconds.
+ */
+export async function fileModeFor(dir: string): Promise<number> {
+  const hit = modeCache.get(dir);
+  if (hit && Date.now() - hit.at < 5000) return hit.mode;
+  const st = await fs.stat(dir).catch(() => undefined);
+  const mode = st !== undefined && (st.mode & 0o2000) !== 0 ? GROUP_FILE_MODE : FILE_MODE;
+  modeCache.set(dir, { mode, at: Date.now() });
+  return mode;
 }

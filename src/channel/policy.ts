@@ -29,6 +29,8 @@ export const PolicySchema = z.object({
   retry_errors: z.boolean().default(false),
   /** Set aside messages that are not signed by a known key. */
   require_signed: z.boolean().default(false),
+  /** Shared with a Unix group: folders 2770 (setgid), files 0660 (see `abq channel create --group`). */
+  group: z.boolean().default(false),
 });
 
 export type Policy = z.output<typeof PolicySchema>;

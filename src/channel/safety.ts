@@ -22,7 +22,9 @@ export async function assertSafeDir(path: string, what: string): Promise<void> {
     });
   }
   const uid = process.getuid?.();
-  if (uid !== undefined && st.uid !== uid) {
+  // Someone else's folder is fine only when it is shared with a group we are in (channel --group).
+  const sharedWithUs = (st.mode & 0o050) === 0o050 && (process.getgroups?.() ?? []).includes(st.gid);
+  if (uid !== undefined && st.uid !== uid && !sharedWithUs) {
     throw new AbqError("E_UNSAFE", `${what} ${path} is owned by uid ${st.uid}, not by you (uid ${uid})`, {
       hint: "use your own ABQ_HOME",
     });

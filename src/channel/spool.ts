@@ -22,6 +22,7 @@ import { type LifecycleEvent, logEvent, traceEvents } from "./events.ts";
 import { requeueQueue, type RequeueFilter, type RequeueResult } from "./requeue.ts";
 import { listDead, reviveDead } from "./retry.ts";
 import { assertSafeDir, assertSafeQueue } from "./safety.ts";
+import { applyGroupMode } from "./group.ts";
 import { sweepQueue, tidyChannels, type SweepReport } from "./sweep.ts";
 import type { Lease } from "./lease.ts";
 import { type PolicyInput, readPolicy, writePolicy } from "./policy.ts";
@@ -144,7 +145,10 @@ export class FsTransport implements Transport {
   async configure(channel: string, changes: PolicyInput) {
     const q = queueOf(this.home, validateChannelName(channel));
     await requireQueue(q);
-    return writePolicy(q.dir, changes);
+    const policy = await writePolicy(q.dir, changes);
+    if (changes.group !== undefined) await applyGroupMode(this.home, q.dir, changes.group);
+    this.checked.clear();
+    return policy;
   }
 
   async policy(channel: string) {

@@ -47,9 +47,12 @@ export async function runDoctor(home: string, opts: { fix: boolean; actor: strin
     add({ level: "error", check: "home", message: `${home} does not exist (run: abq init)` });
     return { home, channels: 0, findings, problems: 1 };
   }
-  await checkDir(home, "home", undefined, 0o700, uid, opts.fix, add);
-
   const channels = await listChannels(home);
+  // Group channels need the home reachable by the group (0750); otherwise it stays private.
+  let shared = false;
+  for (const info of channels) if ((await readPolicy(queueOf(home, info.name))).group) shared = true;
+  await checkDir(home, "home", undefined, shared ? 0o750 : 0o700, uid, opts.fix, add);
+
   const registry = (await fs.readFile(registryPath(home), "utf8").then(JSON.parse, () => undefined)) as
     { channels?: Record<string, unknown> } | undefined;
   const listed = Object.keys(registry?.channels ?? {})
@@ -71,7 +74,7 @@ export async function runDoctor(home: string, opts: { fix: boolean; actor: strin
   for (const info of channels) {
     const queues = [queueOf(home, info.name), ...(info.subscribers ?? []).map((s) => queueOf(home, info.name, s))];
     const policy = await readPolicy(queues[0]!);
-    await checkDir(queues[0]!.dir, "permissions", info.name, 0o700, uid, opts.fix, add);
+    await checkDir(queues[0]!.dir, "permissions", info.name, policy.group ? 0o2770 : 0o700, uid, opts.fix, add);
     for (const q of queues) await checkQueue(q, policy.lease_s, opts, add);
     const pending = (await listDir(join(queues[0]!.dir, "requests"))).filter((n) => !n.startsWith("."));
     if (pending.length > 0 && (await channelAlive(home, info.name)).length === 0) {
@@ -115,7 +118,8 @@ async function checkDir(
       channel,
       message: `${where} is a symbolic link; abq does not follow links inside the bus`,
     });
-  if (uid !== undefined && st.uid !== uid)
+  const sharedWithUs = (st.mode & 0o050) === 0o050 && (process.getgroups?.() ?? []).includes(st.gid);
+  if (uid !== undefined && st.uid !== uid && !sharedWithUs)
     return add({ level: "error", check, channel, message: `${where} is owned by uid ${st.uid}, not you (${uid})` });
   const mode = st.mode & 0o7777;
   if ((mode & 0o002) !== 0 || (mode & ~want & 0o077) !== 0) {

@@ -12,6 +12,7 @@ export interface PolicyFlags {
   retain?: number;
   retryErrors?: boolean;
   requireSigned?: boolean;
+  group?: boolean;
 }
 
 export function addPolicyFlags(cmd: Command): Command {
@@ -46,7 +47,9 @@ export function addPolicyFlags(cmd: Command): Command {
     .option("--retry-errors", "retry failed handlers (non-zero exit) instead of answering error")
     .option("--no-retry-errors", "answer error when a handler fails (default)")
     .option("--require-signed", "set aside messages not signed by a known key")
-    .option("--no-require-signed", "accept unsigned messages (default)");
+    .option("--no-require-signed", "accept unsigned messages (default)")
+    .option("--group", "share with your Unix group: folders 2770 (setgid), files 0660; chgrp the channel to the team")
+    .option("--no-group", "private to you: folders 0700, files 0600 (default)");
 }
 
 export function policyChanges(flags: PolicyFlags): PolicyInput {
@@ -59,5 +62,6 @@ export function policyChanges(flags: PolicyFlags): PolicyInput {
   if (flags.retain !== undefined) changes.retain_s = flags.retain;
   if (flags.retryErrors !== undefined) changes.retry_errors = flags.retryErrors;
   if (flags.requireSigned !== undefined) changes.require_signed = flags.requireSigned;
+  if (flags.group !== undefined) changes.group = flags.group;
   return changes;
 }
