@@ -8,6 +8,7 @@
 import type { Subscription } from "@nats-io/transport-node";
 import { KvWatchInclude } from "@nats-io/kv";
 import { AbqError } from "../protocol/errors.ts";
+import { WakeLatch } from "../wake.ts";
 import type { Response } from "../protocol/schema.ts";
 import type { WaitResponseOptions } from "../transport.ts";
 import { requireStream } from "./channels.ts";
@@ -15,10 +16,9 @@ import type { NatsContext } from "./context.ts";
 import { recordKey, requestSubjects } from "./names.ts";
 import { getRecord, updateRecord } from "./records.ts";
 
-/** Remembers a wake-up that came while nobody waited, so "empty, then wait" cannot sleep through one. */
+/** Wakes waiters on each publish to a channel (see WakeLatch for the "empty, then wait" guarantee). */
 export class Arrivals {
-  private dirty = false;
-  private wake: (() => void) | undefined;
+  private readonly latch = new WakeLatch();
   private sub: Subscription | undefined;
 
   static async subscribe(ctx: NatsContext, channel: string): Promise<Arrivals> {
@@ -29,33 +29,17 @@ export class Arrivals {
   }
 
   poke(): void {
-    this.dirty = true;
-    this.wake?.();
+    this.latch.poke();
   }
 
   wait(ms: number, signal?: AbortSignal): Promise<void> {
-    if (this.dirty || signal?.aborted === true) {
-      this.dirty = false;
-      return Promise.resolve();
-    }
-    return new Promise((resolve) => {
-      const done = (): void => {
-        clearTimeout(timer);
-        signal?.removeEventListener("abort", done);
-        this.wake = undefined;
-        this.dirty = false;
-        resolve();
-      };
-      const timer = setTimeout(done, Math.max(0, ms));
-      signal?.addEventListener("abort", done, { once: true });
-      this.wake = done;
-    });
+    return this.latch.wait(ms, signal);
   }
 
   close(): void {
     this.sub?.unsubscribe();
     this.sub = undefined;
-    this.wake?.();
+    this.latch.release();
   }
 }
 
