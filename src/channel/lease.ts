@@ -15,7 +15,7 @@ import { promises as fs } from "node:fs";
 import { hostname } from "node:os";
 import { join } from "node:path";
 import { errnoCode } from "../protocol/errors.ts";
-import { ensureDir, publishFile, tryRename } from "./files.ts";
+import { ensureDir, pathExists, publishFile, tryRename } from "./files.ts";
 import type { Queue } from "./paths.ts";
 
 export interface LeaseOwner {
@@ -102,6 +102,12 @@ export async function renewLease(
     sync: false,
     replace: true,
   });
+  // Answered or released meanwhile (by another process holding our token, e.g. the CLI): do not leave a
+  // lease behind for a message that is no longer claimed.
+  if (!(await pathExists(join(q.dir, "processing", `${id}.json`)))) {
+    await fs.rm(leasePath(q, id), { force: true });
+    return undefined;
+  }
   return renewed;
 }
 

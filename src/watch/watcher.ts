@@ -186,18 +186,17 @@ export class Watcher {
   private async handle(claimed: Claimed, signal: AbortSignal): Promise<void> {
     const m = claimed.message;
     const attempt = (typeof m["attempts"] === "number" ? m["attempts"] : 0) + 1;
-    const stopRenewing = this.keepLease(claimed);
+    const leaseKeeper = this.keepLease(claimed);
     let run: HandlerRun;
     try {
       run = await runHandler(this.cfg.handler, claimed, {
         timeoutMs: this.cfg.handlerTimeoutMs,
         env: handlerEnv(claimed, this.cfg.home),
         signal,
-        // Record the handler's process group in the lease: if this watcher dies, the sweep stops it.
-        onStart: (pid) => this.recordHandler(claimed, pid),
+        onStart: leaseKeeper.onStart,
       });
     } finally {
-      stopRenewing();
+      await leaseKeeper.stop();
     }
     if (signal.aborted) return this.putBack(m.id, "watcher killed while the handler ran");
     if (run.startError !== undefined) {
@@ -238,28 +237,35 @@ export class Watcher {
     this.emit({ ...base, type: "handled", status: ok ? "success" : "error", error: error ?? undefined });
   }
 
-  private recordHandler(claimed: Claimed, pid: number): void {
-    const lease = claimed.lease;
-    if (!lease || !this.cfg.transport.renew) return;
-    this.cfg.transport
-      .renew(this.cfg.channel, lease.id, lease.token, { as: this.cfg.as, handlerPgid: pid })
-      .catch(() => undefined); // a lost lease shows at answer time
-  }
-
-  /** Renews the claim's lease every third of its length while the handler runs; returns the stopper. */
-  private keepLease(claimed: Claimed): () => void {
+  /**
+   * Keeps the claim's lease alive while the handler runs: records the handler's process group once it
+   * starts (so the sweep can stop an orphan if this watcher dies) and renews every third of the lease.
+   * The stopper waits for any renewal still in flight, so none can land after the answer or release and
+   * bring back a lease that was dropped (or overwrite the next owner's).
+   */
+  private keepLease(claimed: Claimed): { onStart: (pid: number) => void; stop: () => Promise<void> } {
     const lease = claimed.lease;
     const renew = this.cfg.transport.renew?.bind(this.cfg.transport);
-    if (!lease || !renew) return () => undefined;
-    const timer = setInterval(
-      () => {
-        renew(this.cfg.channel, lease.id, lease.token, { as: this.cfg.as }).catch((err: unknown) =>
+    if (!lease || !renew) return { onStart: () => undefined, stop: () => Promise.resolve() };
+    let inFlight: Promise<unknown> = Promise.resolve();
+    let stopped = false;
+    const send = (extra: { handlerPgid?: number }): void => {
+      if (stopped) return;
+      inFlight = inFlight
+        .then(() => renew(this.cfg.channel, lease.id, lease.token, { as: this.cfg.as, ...extra }))
+        .catch((err: unknown) =>
           this.emit({ type: "warning", id: lease.id, message: err instanceof Error ? err.message : String(err) }),
         );
+    };
+    const timer = setInterval(() => send({}), Math.max(100, (lease.lease_s * 1000) / 3));
+    return {
+      onStart: (pid) => send({ handlerPgid: pid }),
+      stop: async () => {
+        stopped = true;
+        clearInterval(timer);
+        await inFlight;
       },
-      Math.max(100, (lease.lease_s * 1000) / 3),
-    );
-    return () => clearInterval(timer);
+    };
   }
 
   private answer(id: string, ok: boolean, result: string, error: string | null): Response {
