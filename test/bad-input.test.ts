@@ -496,3 +496,15 @@ describe("destructive commands need --yes without a terminal", () => {
     expect(existsSync(path(bus, "ch"))).toBe(false);
   });
 });
+
+describe("filesystem failures", () => {
+  it("a bus home that cannot be created is an I/O error (exit 6) in one line, not a crash", async () => {
+    const bus = makeBus();
+    const file = join(bus.root, "not-a-folder");
+    writeFileSync(file, "x");
+    const r = await bus.abq(["init"], { env: { ABQ_HOME: join(file, "home") } });
+    expect(r.code).toBe(6);
+    expect(r.stderr.trim().split("\n")).toHaveLength(1);
+    expect(r.stderr).toMatch(/^abq: ENOTDIR.*\(check the bus folder/);
+  });
+});

@@ -309,7 +309,20 @@ describe("status, ls, show, purge, schema", () => {
       (await bus.abq(["schema"])).stdout,
     );
     expect(Object.keys(req.properties).sort()).toEqual(
-      ["content", "from", "id", "reply_to", "timestamp", "to", "ttl", "type", "version"].sort(),
+      [
+        "attempts",
+        "content",
+        "from",
+        "id",
+        "in_reply_to",
+        "reply_to",
+        "signature",
+        "timestamp",
+        "to",
+        "ttl",
+        "type",
+        "version",
+      ].sort(),
     );
     expect(req.required).not.toContain("reply_to");
     const res = parseJson<{ properties: Record<string, unknown> }>((await bus.abq(["schema", "response"])).stdout);

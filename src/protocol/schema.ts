@@ -49,6 +49,22 @@ export const RequestSchema = z
     timestamp: Timestamp,
     ttl: z.number().int().nonnegative().describe(`Seconds the request stays valid (default ${DEFAULT_TTL}).`),
     reply_to: z.string().optional().describe("Optional channel that also receives the response as a message."),
+    // abq's optional extensions; seed tools ignore them.
+    attempts: z
+      .number()
+      .int()
+      .nonnegative()
+      .optional()
+      .describe("abq: deliveries that ended without an answer (retries, expired leases)."),
+    in_reply_to: z.string().optional().describe("abq: on a reply_to delivery, the id of the request it answers."),
+    signature: z
+      .looseObject({
+        alg: z.literal("ed25519"),
+        key: z.string().describe("Key id: the first 16 hex digits of the SHA-256 of the public key."),
+        sig: z.string().describe("Base64 ed25519 signature over the protocol fields, keys sorted."),
+      })
+      .optional()
+      .describe("abq: optional signature (abq send --sign)."),
   })
   .describe("An abq request message (protocol 1.0.0), stored as requests/<id>.json.");
 

@@ -19,6 +19,7 @@ import type { Request } from "../protocol/schema.ts";
 const SIGNED_FIELDS = ["id", "version", "type", "from", "to", "content", "timestamp", "ttl", "reply_to"] as const;
 
 export interface Signature {
+  [key: string]: unknown;
   alg: "ed25519";
   key: string;
   sig: string;

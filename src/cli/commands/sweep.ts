@@ -15,7 +15,7 @@ export function registerSweep(program: Command): void {
         .filter((r) => r.requeued.length + r.promoted + r.expired.length + r.stagingRemoved + r.pruned > 0)
         .map((r) => [
           r.subscriber !== undefined ? `${r.channel} (as ${r.subscriber})` : r.channel,
-          `requeued ${r.requeued.filter((x) => x.action !== "kept").length}`,
+          `requeued ${r.requeued.filter((x) => x.action !== "kept").length} (incl. delayed/dead)`,
           `retried ${r.promoted}`,
           `expired ${r.expired.length}`,
           `staging ${r.stagingRemoved}`,
