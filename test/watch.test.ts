@@ -257,15 +257,21 @@ describe("wake-ups", () => {
 });
 
 describe("stopping", () => {
-  it("SIGTERM lets a running handler finish and answer, then exits 0", async () => {
+  /** A watcher on channel `c` whose slow handler is running on one message (sleeping `seconds`). */
+  async function busyWatcher(seconds: string, extraArgs: string[] = []) {
     const bus = makeBus();
     const started = tempDir();
     await bus.abq(["channel", "create", "c"]);
-    const w = startNode([CLI, "watch", "c", "--handler", join(HANDLERS, "slow.sh")], {
-      env: { ...bus.env, STARTED_DIR: started, SLEEP_SECONDS: "1" },
+    const w = startNode([CLI, "watch", "c", "--handler", join(HANDLERS, "slow.sh"), ...extraArgs], {
+      env: { ...bus.env, STARTED_DIR: started, SLEEP_SECONDS: seconds },
     });
     const id = await sendOne(bus, "c", "x");
     await until(() => existsSync(join(started, id)), 10_000);
+    return { bus, w, id };
+  }
+
+  it("SIGTERM lets a running handler finish and answer, then exits 0", async () => {
+    const { bus, w, id } = await busyWatcher("1");
     w.child.kill("SIGTERM");
     const out = await w.done;
     expect(out.code).toBe(0);
@@ -273,14 +279,7 @@ describe("stopping", () => {
   });
 
   it("past the grace period the handler is killed and its message goes back, unanswered", async () => {
-    const bus = makeBus();
-    const started = tempDir();
-    await bus.abq(["channel", "create", "c"]);
-    const w = startNode([CLI, "watch", "c", "--handler", join(HANDLERS, "slow.sh"), "--grace", "0.3"], {
-      env: { ...bus.env, STARTED_DIR: started, SLEEP_SECONDS: "30" },
-    });
-    const id = await sendOne(bus, "c", "x");
-    await until(() => existsSync(join(started, id)), 10_000);
+    const { bus, w, id } = await busyWatcher("30", ["--grace", "0.3"]);
     w.child.kill("SIGINT");
     const out = await w.done;
     expect(out.code).toBe(0);
@@ -290,14 +289,7 @@ describe("stopping", () => {
   });
 
   it("a second signal stops at once", async () => {
-    const bus = makeBus();
-    const started = tempDir();
-    await bus.abq(["channel", "create", "c"]);
-    const w = startNode([CLI, "watch", "c", "--handler", join(HANDLERS, "slow.sh")], {
-      env: { ...bus.env, STARTED_DIR: started, SLEEP_SECONDS: "30" },
-    });
-    const id = await sendOne(bus, "c", "x");
-    await until(() => existsSync(join(started, id)), 10_000);
+    const { bus, w, id } = await busyWatcher("30");
     const t0 = Date.now();
     w.child.kill("SIGINT");
     await new Promise((r) => setTimeout(r, 200));
@@ -309,14 +301,7 @@ describe("stopping", () => {
   });
 
   it("a SIGKILLed watcher leaves its message in processing/ for recovery", async () => {
-    const bus = makeBus();
-    const started = tempDir();
-    await bus.abq(["channel", "create", "c"]);
-    const w = startNode([CLI, "watch", "c", "--handler", join(HANDLERS, "slow.sh")], {
-      env: { ...bus.env, STARTED_DIR: started, SLEEP_SECONDS: "30" },
-    });
-    const id = await sendOne(bus, "c", "x");
-    await until(() => existsSync(join(started, id)), 10_000);
+    const { bus, w, id } = await busyWatcher("30");
     w.child.kill("SIGKILL");
     expect((await w.done).signal).toBe("SIGKILL");
     expect(dir(bus, "c", "processing")).toEqual([`${id}.json`]);
