@@ -7,12 +7,11 @@
 import { z } from "zod";
 import { resolveHome } from "../channel/paths.ts";
 import { resolveAddress } from "../identity/address.ts";
-import { resolveIdentity } from "../identity/index.ts";
 import { AbqError } from "../protocol/errors.ts";
 import { newId } from "../protocol/ids.ts";
 import { DEFAULT_TTL, describeIssues, formatTimestamp, MESSAGE_TYPES, PROTOCOL_VERSION } from "../protocol/schema.ts";
 import type { Request } from "../protocol/schema.ts";
-import { type CommonOptions, withTransport } from "./options.ts";
+import { type CommonOptions, withTransport, callerAgent } from "./options.ts";
 import { validateChannelName } from "../channel/paths.ts";
 
 const BatchLine = z.strictObject({
@@ -36,7 +35,7 @@ export interface BatchOptions extends CommonOptions {
 
 export async function sendBatch(opts: BatchOptions): Promise<{ sent: number }> {
   const defaultChannel = validateChannelName(await resolveAddress(opts.channel, opts.cwd));
-  const agent = (await resolveIdentity({ cwd: opts.cwd })).agent;
+  const agent = await callerAgent(opts);
   const pwd = opts.cwd ?? process.cwd();
   const sign = opts.sign ? (await import("../security/sign.ts")).signMessage : undefined;
   return withTransport(

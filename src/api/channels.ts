@@ -7,8 +7,7 @@ import { jsonSchemaFor } from "../protocol/schema.ts";
 import { AbqError } from "../protocol/errors.ts";
 import { DEFAULT_POLICY, type Policy, type PolicyInput } from "../channel/policy.ts";
 import type { ChannelInfo, ChannelStatus, FoundMessage, ListEntry } from "../transport.ts";
-import { resolveIdentity } from "../identity/index.ts";
-import { type CommonOptions, ListInput, parseInput, withTransport } from "./options.ts";
+import { type CommonOptions, ListInput, parseInput, withTransport, callerAgent } from "./options.ts";
 
 export function init(opts: CommonOptions = {}): Promise<{ home: string; created: boolean }> {
   return withTransport(opts, (t) => t.init());
@@ -109,7 +108,7 @@ export async function purge(
   opts: CommonOptions & { channel: string; reason?: string | undefined; as?: string | undefined },
 ): Promise<string[]> {
   const channel = validateChannelName(opts.channel);
-  const agent = (await resolveIdentity({ cwd: opts.cwd })).agent;
+  const agent = await callerAgent(opts);
   return withTransport(opts, (t) => t.purge(channel, opts.reason ?? "purged", { as: opts.as }), agent);
 }
 

@@ -2,12 +2,12 @@
  * Liveness and health: `abq heartbeat`, `abq agents`, `abq check --channel X --alive`, and the doctor
  * (`abq check`). These read and write `$ABQ_HOME` directly: they are about this machine's bus.
  */
+import { callerAgent } from "./options.ts";
 import { resolveHome } from "../channel/paths.ts";
 import { queueOf, validateChannelName } from "../channel/paths.ts";
 import { pathExists } from "../channel/files.ts";
 import { join } from "node:path";
 import { runDoctor, type DoctorReport } from "../doctor/check.ts";
-import { resolveIdentity } from "../identity/index.ts";
 import {
   channelAlive,
   DEFAULT_HEARTBEAT_TTL_S,
@@ -35,7 +35,7 @@ export async function heartbeat(opts: CommonOptions & { name: string; ttl?: numb
   } catch {
     channel = undefined; // not a channel name: an agent's heartbeat
   }
-  const agent = (await resolveIdentity({ cwd: opts.cwd })).agent;
+  const agent = await callerAgent(opts);
   return writeHeartbeat(home, { name: opts.name, channel, agent, pid: process.ppid, watch: false, ttl_s: ttl });
 }
 
@@ -49,6 +49,6 @@ export async function consumers(opts: CommonOptions & { channel: string }): Prom
 }
 
 export async function doctor(opts: CommonOptions & { fix?: boolean | undefined } = {}): Promise<DoctorReport> {
-  const actor = (await resolveIdentity({ cwd: opts.cwd })).agent;
+  const actor = await callerAgent(opts);
   return runDoctor(resolveHome(opts), { fix: opts.fix ?? false, actor });
 }

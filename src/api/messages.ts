@@ -4,7 +4,6 @@
  */
 import { isAddress, resolveAddress } from "../identity/address.ts";
 import { resolveHome } from "../channel/paths.ts";
-import { resolveIdentity } from "../identity/index.ts";
 import { AbqError } from "../protocol/errors.ts";
 import { newId } from "../protocol/ids.ts";
 import { DEFAULT_TTL, formatTimestamp, PROTOCOL_VERSION } from "../protocol/schema.ts";
@@ -18,6 +17,7 @@ import {
   RespondInput,
   SendInput,
   withTransport,
+  callerAgent,
 } from "./options.ts";
 
 export interface SendOptions extends CommonOptions {
@@ -41,7 +41,7 @@ export async function send(opts: SendOptions): Promise<Request> {
   const channel = await resolveAddress(opts.channel, opts.cwd);
   const replyTo = opts.replyTo !== undefined ? await resolveAddress(opts.replyTo, opts.cwd) : undefined;
   const input = parseInput(SendInput, { ...opts, channel, replyTo });
-  const agent = (await resolveIdentity({ cwd: opts.cwd })).agent;
+  const agent = await callerAgent(opts);
   const message: Request = {
     id: newId(),
     version: PROTOCOL_VERSION,
@@ -89,7 +89,7 @@ export const BACKSTOP_MS = 250;
 export async function recv(opts: RecvOptions): Promise<Claimed> {
   const input = parseInput(RecvInput, { ...opts, channel: await resolveAddress(opts.channel, opts.cwd) });
   const q = { as: input.as };
-  const agent = (await resolveIdentity({ cwd: opts.cwd })).agent;
+  const agent = await callerAgent(opts);
   return withTransport(
     opts,
     async (t) => {
@@ -128,7 +128,7 @@ export interface RespondOptions extends CommonOptions {
 /** Answers a claimed message and archives it. Throws E_CONFLICT when it was answered already. */
 export async function respond(opts: RespondOptions): Promise<Response> {
   const input = parseInput(RespondInput, { ...opts, channel: await resolveAddress(opts.channel, opts.cwd) });
-  const agent = (await resolveIdentity({ cwd: opts.cwd })).agent;
+  const agent = await callerAgent(opts);
   const response: Response = {
     id: input.id,
     version: PROTOCOL_VERSION,
@@ -178,13 +178,13 @@ export async function ask(opts: AskOptions): Promise<{ request: Request; respons
 /** Withdraws a message that no consumer has claimed yet. */
 export async function cancel(opts: CommonOptions & { channel: string; id: string; as?: string }): Promise<void> {
   const channel = await resolveAddress(opts.channel, opts.cwd);
-  const agent = (await resolveIdentity({ cwd: opts.cwd })).agent;
+  const agent = await callerAgent(opts);
   await withTransport(opts, (t) => t.cancel(channel, opts.id, { as: opts.as }), agent);
 }
 
 /** Puts a claimed message back in its queue (for a consumer that cannot handle it now). */
 export async function release(opts: CommonOptions & { channel: string; id: string; as?: string }): Promise<void> {
   const channel = await resolveAddress(opts.channel, opts.cwd);
-  const agent = (await resolveIdentity({ cwd: opts.cwd })).agent;
+  const agent = await callerAgent(opts);
   await withTransport(opts, (t: Transport) => t.release(channel, opts.id, { as: opts.as }), agent);
 }

@@ -1,10 +1,10 @@
 /** Signing keys for `abq keygen` / `send --sign` (see src/security/sign.ts). */
+import { callerAgent } from "./options.ts";
 import { resolveHome } from "../channel/paths.ts";
-import { resolveIdentity } from "../identity/index.ts";
 import { generateKey } from "../security/sign.ts";
 import type { CommonOptions } from "./options.ts";
 
 export async function keygen(opts: CommonOptions = {}): Promise<{ keyid: string; publicKeyFile: string }> {
-  const agent = (await resolveIdentity({ cwd: opts.cwd })).agent;
+  const agent = await callerAgent(opts);
   return generateKey(resolveHome(opts), agent);
 }

@@ -7,10 +7,9 @@ import type { RequeueResult } from "../channel/requeue.ts";
 import type { SweepReport } from "../channel/sweep.ts";
 import type { LifecycleEvent } from "../channel/events.ts";
 import { resolveAddress } from "../identity/address.ts";
-import { resolveIdentity } from "../identity/index.ts";
 import { AbqError } from "../protocol/errors.ts";
 import type { Transport } from "../transport.ts";
-import { type CommonOptions, withTransport } from "./options.ts";
+import { type CommonOptions, withTransport, callerAgent } from "./options.ts";
 
 function need<K extends keyof Transport>(t: Transport, method: K): NonNullable<Transport[K]> {
   const fn = t[method];
@@ -18,14 +17,10 @@ function need<K extends keyof Transport>(t: Transport, method: K): NonNullable<T
   return (fn as (...args: unknown[]) => unknown).bind(t) as NonNullable<Transport[K]>;
 }
 
-async function agentOf(opts: CommonOptions): Promise<string> {
-  return (await resolveIdentity({ cwd: opts.cwd })).agent;
-}
-
 /** Requeues claims whose worker is gone (never a live owner's), or revives dead letters with `fromDead`. */
 export async function requeue(opts: CommonOptions & RequeueOptions): Promise<RequeueResult[]> {
   const channel = opts.channel !== undefined ? await resolveAddress(opts.channel, opts.cwd) : undefined;
-  return withTransport(opts, (t) => need(t, "requeue")({ ...opts, channel }), await agentOf(opts));
+  return withTransport(opts, (t) => need(t, "requeue")({ ...opts, channel }), await callerAgent(opts));
 }
 
 /** One cron-safe pass of all maintenance; see src/channel/sweep.ts. */
@@ -33,7 +28,7 @@ export async function sweep(
   opts: CommonOptions & { channel?: string | undefined; dryRun?: boolean | undefined },
 ): Promise<SweepReport[]> {
   const channel = opts.channel !== undefined ? await resolveAddress(opts.channel, opts.cwd) : undefined;
-  return withTransport(opts, (t) => need(t, "sweep")({ channel, dryRun: opts.dryRun }), await agentOf(opts));
+  return withTransport(opts, (t) => need(t, "sweep")({ channel, dryRun: opts.dryRun }), await callerAgent(opts));
 }
 
 export async function deadLetters(

@@ -49,17 +49,8 @@ export function channelDir(home: string, name: string): string {
   return join(channelsDir(home), validateChannelName(name));
 }
 
-export function stateDir(home: string, name: string, dir: StateDir | "tmp"): string {
-  return join(channelDir(home, name), dir);
-}
-
 export function registryPath(home: string): string {
   return join(home, "registry.json");
-}
-
-/** File of a request in a folder: `<id>.json`, or the archive's `<id>_request.json`. */
-export function requestFile(id: string, dir: StateDir): string {
-  return dir === "archive" ? `${id}_request.json` : `${id}.json`;
 }
 
 /**
@@ -84,9 +75,4 @@ export function validateSubscriberName(name: string): string {
     throw new AbqError("E_BAD_NAME", `invalid subscriber name '${name.slice(0, 70)}': use 1-64 of a-z 0-9 . _ -`);
   }
   return name;
-}
-
-/** "build", or "broadcast (as alice)": how messages name a queue. */
-export function queueLabel(q: Queue): string {
-  return q.subscriber === undefined ? `'${q.channel}'` : `'${q.channel}' (as ${q.subscriber})`;
 }

@@ -3,10 +3,9 @@
  * handler can start, and hand back a `Watcher` ready to `run()`.
  */
 import { z } from "zod";
-import { openTransport, parseInput, type CommonOptions } from "../api/options.ts";
+import { openTransport, parseInput, type CommonOptions, callerAgent } from "../api/options.ts";
 import { resolveHome, validateChannelName, validateSubscriberName } from "../channel/paths.ts";
 import { isAddress, resolveAddress } from "../identity/address.ts";
-import { resolveIdentity } from "../identity/index.ts";
 import { checkHandler, parseHandler } from "./handler.ts";
 import { Watcher, type WatchEvent } from "./watcher.ts";
 import { FsTransport } from "../channel/spool.ts";
@@ -67,7 +66,7 @@ export async function createWatcher(opts: WatchOptions): Promise<Watcher> {
   const input = parseInput(WatchInput, { ...opts, channel });
   const handler = parseHandler(input.handler, opts.cwd ?? process.cwd());
   await checkHandler(handler);
-  const agent = (await resolveIdentity({ cwd: opts.cwd })).agent;
+  const agent = await callerAgent(opts);
   const { transport, owned } = await openTransport(opts, agent);
   if (isAddress(opts.channel)) await transport.createChannel(channel);
   // Fail now (not inside the loop) on a missing channel or subscriber.
