@@ -4,6 +4,8 @@
  */
 export { send, recv, respond, ask, cancel, release, BACKSTOP_MS } from "./api/messages.ts";
 export type { SendOptions, RecvOptions, RespondOptions, AskOptions } from "./api/messages.ts";
+export { sendBatch } from "./api/batch.ts";
+export type { BatchOptions } from "./api/batch.ts";
 export {
   init,
   createChannel,
@@ -35,8 +37,8 @@ export {
   isId,
   idTime,
   formatTimestamp,
-  RequestSchema,
-  ResponseSchema,
+  requestSchema,
+  responseSchema,
   PROTOCOL_VERSION,
   MESSAGE_TYPES,
   RESPONSE_STATUSES,

@@ -4,7 +4,8 @@
  * "channel"?}` (channel defaults to the command's). A bad line stops the batch with its line number;
  * the lines before it are sent (and reported), nothing after it is.
  */
-import { z } from "zod";
+import * as z from "../protocol/zod.ts";
+import { lazy } from "../protocol/zod.ts";
 import { resolveHome } from "../channel/paths.ts";
 import { resolveAddress } from "../identity/address.ts";
 import { AbqError } from "../protocol/errors.ts";
@@ -14,13 +15,15 @@ import type { Request } from "../protocol/schema.ts";
 import { type CommonOptions, withTransport, callerAgent } from "./options.ts";
 import { validateChannelName } from "../channel/paths.ts";
 
-const BatchLine = z.strictObject({
-  type: z.enum(MESSAGE_TYPES, { error: `unknown type: use one of ${MESSAGE_TYPES.join(", ")}` }),
-  content: z.string().default(""),
-  ttl: z.number().int().nonnegative().optional(),
-  reply_to: z.string().optional(),
-  channel: z.string().optional(),
-});
+const batchLine = lazy(() =>
+  z.strictObject({
+    type: z.enum(MESSAGE_TYPES, { error: `unknown type: use one of ${MESSAGE_TYPES.join(", ")}` }),
+    content: z._default(z.string(), ""),
+    ttl: z.optional(z.int().check(z.nonnegative())),
+    reply_to: z.optional(z.string()),
+    channel: z.optional(z.string()),
+  }),
+);
 
 export interface BatchOptions extends CommonOptions {
   /** Default channel for lines that name none. */
@@ -61,7 +64,7 @@ export async function sendBatch(opts: BatchOptions): Promise<{ sent: number }> {
           } catch {
             throw batchError(lineNo, sent, "not JSON");
           }
-          const parsed = BatchLine.safeParse(json);
+          const parsed = batchLine().safeParse(json);
           if (!parsed.success) throw batchError(lineNo, sent, describeIssues(parsed.error));
           const line = parsed.data;
           const channel =

@@ -3,11 +3,11 @@
  * `abq purge` and `abq schema`.
  */
 import { validateChannelName, validateSubscriberName } from "../channel/paths.ts";
-import { jsonSchemaFor } from "../protocol/schema.ts";
+import { jsonSchemaFor } from "../protocol/json-schema.ts";
 import { AbqError } from "../protocol/errors.ts";
-import { DEFAULT_POLICY, type Policy, type PolicyInput } from "../channel/policy.ts";
+import { defaultPolicy, type Policy, type PolicyInput } from "../channel/policy.ts";
 import type { ChannelInfo, ChannelStatus, FoundMessage, ListEntry } from "../transport.ts";
-import { type CommonOptions, ListInput, parseInput, withTransport, callerAgent } from "./options.ts";
+import { type CommonOptions, listInput, parseInput, withTransport, callerAgent } from "./options.ts";
 
 export function init(opts: CommonOptions = {}): Promise<{ home: string; created: boolean }> {
   return withTransport(opts, (t) => t.init());
@@ -37,7 +37,7 @@ export function configureChannel(opts: CommonOptions & { name: string; policy: P
 /** A channel's policy, defaults filled in. */
 export function channelPolicy(opts: CommonOptions & { name: string }): Promise<Policy> {
   const name = validateChannelName(opts.name);
-  return withTransport(opts, async (t) => (t.policy ? t.policy(name) : DEFAULT_POLICY));
+  return withTransport(opts, async (t) => (t.policy ? t.policy(name) : defaultPolicy()));
 }
 
 /** Subscribes `name` to a topic (idempotent): from now on it gets its own copy of every message. */
@@ -86,14 +86,14 @@ export interface ListOptions extends CommonOptions {
 }
 
 export function list(opts: ListOptions): Promise<ListEntry[]> {
-  const input = parseInput(ListInput, opts);
+  const input = parseInput(listInput(), opts);
   return withTransport(opts, (t) =>
     t.list(input.channel, input.state, { limit: input.limit, oldestFirst: input.oldestFirst, as: input.as }),
   );
 }
 
 export function count(opts: ListOptions): Promise<number> {
-  const input = parseInput(ListInput, opts);
+  const input = parseInput(listInput(), opts);
   return withTransport(opts, (t) => t.count(input.channel, input.state, { as: input.as }));
 }
 

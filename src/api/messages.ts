@@ -10,12 +10,12 @@ import { DEFAULT_TTL, formatTimestamp, PROTOCOL_VERSION } from "../protocol/sche
 import type { MessageType, Request, Response, ResponseStatus } from "../protocol/schema.ts";
 import type { Claimed, Transport } from "../transport.ts";
 import {
-  AskInput,
+  askInput,
   type CommonOptions,
   parseInput,
-  RecvInput,
-  RespondInput,
-  SendInput,
+  recvInput,
+  respondInput,
+  sendInput,
   withTransport,
   callerAgent,
 } from "./options.ts";
@@ -40,7 +40,7 @@ export interface SendOptions extends CommonOptions {
 export async function send(opts: SendOptions): Promise<Request> {
   const channel = await resolveAddress(opts.channel, opts.cwd);
   const replyTo = opts.replyTo !== undefined ? await resolveAddress(opts.replyTo, opts.cwd) : undefined;
-  const input = parseInput(SendInput, { ...opts, channel, replyTo });
+  const input = parseInput(sendInput(), { ...opts, channel, replyTo });
   const agent = await callerAgent(opts);
   const message: Request = {
     id: newId(),
@@ -87,7 +87,7 @@ export const BACKSTOP_MS = 250;
 
 /** Claims the oldest pending message. Throws E_EMPTY (nothing there) or E_TIMEOUT (waited in vain). */
 export async function recv(opts: RecvOptions): Promise<Claimed> {
-  const input = parseInput(RecvInput, { ...opts, channel: await resolveAddress(opts.channel, opts.cwd) });
+  const input = parseInput(recvInput(), { ...opts, channel: await resolveAddress(opts.channel, opts.cwd) });
   const q = { as: input.as };
   const agent = await callerAgent(opts);
   return withTransport(
@@ -127,7 +127,7 @@ export interface RespondOptions extends CommonOptions {
 
 /** Answers a claimed message and archives it. Throws E_CONFLICT when it was answered already. */
 export async function respond(opts: RespondOptions): Promise<Response> {
-  const input = parseInput(RespondInput, { ...opts, channel: await resolveAddress(opts.channel, opts.cwd) });
+  const input = parseInput(respondInput(), { ...opts, channel: await resolveAddress(opts.channel, opts.cwd) });
   const agent = await callerAgent(opts);
   const response: Response = {
     id: input.id,
@@ -160,7 +160,7 @@ export interface AskOptions extends SendOptions {
  * timeout throws (E_TIMEOUT; the request stays queued and can be withdrawn with `cancel`).
  */
 export async function ask(opts: AskOptions): Promise<{ request: Request; response: Response }> {
-  const { timeout } = parseInput(AskInput, opts);
+  const { timeout } = parseInput(askInput(), opts);
   const request = await send(opts);
   opts.onSent?.(request);
   return withTransport(opts, async (t) => {

@@ -2,12 +2,13 @@
  * Options of the public functions, validated once at the boundary (zod) and resolved to defaults, so the
  * code below can trust them. Shapes and names match the CLI's flags.
  */
-import { z } from "zod";
 import { validateChannelName, validateSubscriberName } from "../channel/paths.ts";
 import { FsTransport } from "../channel/spool.ts";
 import { AbqError } from "../protocol/errors.ts";
 import { ID_PATTERN } from "../protocol/ids.ts";
 import { describeIssues, MESSAGE_TYPES, RESPONSE_STATUSES } from "../protocol/schema.ts";
+import * as z from "../protocol/zod.ts";
+import { lazy } from "../protocol/zod.ts";
 import type { ListState, Transport } from "../transport.ts";
 import { resolveIdentity } from "../identity/index.ts";
 
@@ -27,64 +28,96 @@ export interface CommonOptions {
   url?: string | undefined;
 }
 
-const channelName = z.string().transform((name) => validateChannelName(name));
-const messageId = z.string().regex(ID_PATTERN, "is not a message id (expected req_<hex>)");
-const seconds = z.number().nonnegative().finite();
+const channelName = (): z.ZodMiniPipe<z.ZodMiniString, z.ZodMiniTransform<string, string>> =>
+  z.pipe(
+    z.string(),
+    z.transform((name: string) => validateChannelName(name)),
+  );
+const messageId = (): z.ZodMiniString =>
+  z.string().check(z.regex(ID_PATTERN, "is not a message id (expected req_<hex>)"));
+const seconds = (): z.ZodMiniNumber => z.number().check(z.nonnegative());
 
-export const SendInput = z.object({
-  channel: channelName,
-  type: z.enum(MESSAGE_TYPES, { error: `unknown type: use one of ${MESSAGE_TYPES.join(", ")}` }),
-  content: z.string().default(""),
-  /** Default: the channel's policy ttl_s (300 unless configured). */
-  ttl: z.number().int("must be whole seconds").nonnegative().optional(),
-  replyTo: channelName.optional(),
-  create: z.boolean().default(false),
-});
+export const sendInput = lazy(() =>
+  z.object({
+    channel: channelName(),
+    type: z.enum(MESSAGE_TYPES, { error: `unknown type: use one of ${MESSAGE_TYPES.join(", ")}` }),
+    content: z._default(z.string(), ""),
+    /** Default: the channel's policy ttl_s (300 unless configured). */
+    ttl: z.optional(z.int("must be whole seconds").check(z.nonnegative())),
+    replyTo: z.optional(channelName()),
+    create: z._default(z.boolean(), false),
+  }),
+);
 
-const subscriberName = z.string().transform((name) => validateSubscriberName(name));
+const subscriberName = (): z.ZodMiniPipe<z.ZodMiniString, z.ZodMiniTransform<string, string>> =>
+  z.pipe(
+    z.string(),
+    z.transform((name: string) => validateSubscriberName(name)),
+  );
 
-export const RecvInput = z.object({
-  channel: channelName,
-  as: subscriberName.optional(),
-  wait: z.boolean().default(false),
-  /** Seconds to wait with `wait`; default 30 (the seed's fixed wait). */
-  timeout: seconds.default(30),
-  signal: z.instanceof(AbortSignal).optional(),
-});
+export const recvInput = lazy(() =>
+  z.object({
+    channel: channelName(),
+    as: z.optional(subscriberName()),
+    wait: z._default(z.boolean(), false),
+    /** Seconds to wait with `wait`; default 30 (the seed's fixed wait). */
+    timeout: z._default(seconds(), 30),
+    signal: z.optional(z.instanceof(AbortSignal)),
+  }),
+);
 
-export const AskInput = z.object({
-  /** Seconds to wait for the answer; default 30. */
-  timeout: seconds.default(30),
-});
+export const askInput = lazy(() =>
+  z.object({
+    /** Seconds to wait for the answer; default 30. */
+    timeout: z._default(seconds(), 30),
+  }),
+);
 
-export const RespondInput = z.object({
-  channel: channelName,
-  as: subscriberName.optional(),
-  id: messageId,
-  status: z
-    .enum(RESPONSE_STATUSES, { error: `unknown status: use one of ${RESPONSE_STATUSES.join(", ")}` })
-    .default("success"),
-  result: z.string().default(""),
-  error: z.string().nullable().default(null),
-});
+export const respondInput = lazy(() =>
+  z.object({
+    channel: channelName(),
+    as: z.optional(subscriberName()),
+    id: messageId(),
+    status: z._default(
+      z.enum(RESPONSE_STATUSES, { error: `unknown status: use one of ${RESPONSE_STATUSES.join(", ")}` }),
+      "success",
+    ),
+    result: z._default(z.string(), ""),
+    error: z._default(z.nullable(z.string()), null),
+  }),
+);
 
-export const ListInput = z.object({
-  channel: channelName,
-  as: subscriberName.optional(),
-  state: z
-    .enum(["requests", "pending", "processing", "claimed", "responses", "archive", "done", "rejected"], {
-      error: "unknown state: use requests, processing, responses, archive or rejected",
-    })
-    .default("requests")
-    .transform((s): ListState => STATE_ALIASES[s] ?? (s as ListState)),
-  limit: z.number().int().positive().default(20),
-  oldestFirst: z.boolean().default(false),
-});
+const LIST_STATES = [
+  "requests",
+  "pending",
+  "processing",
+  "claimed",
+  "responses",
+  "archive",
+  "done",
+  "rejected",
+] as const;
+
+export const listInput = lazy(() =>
+  z.object({
+    channel: channelName(),
+    as: z.optional(subscriberName()),
+    state: z.pipe(
+      z._default(
+        z.enum(LIST_STATES, { error: "unknown state: use requests, processing, responses, archive or rejected" }),
+        "requests",
+      ),
+      z.transform((s: (typeof LIST_STATES)[number]): ListState => STATE_ALIASES[s] ?? (s as ListState)),
+    ),
+    limit: z._default(z.int().check(z.positive()), 20),
+    oldestFirst: z._default(z.boolean(), false),
+  }),
+);
 
 const STATE_ALIASES: Record<string, ListState> = { pending: "requests", claimed: "processing", done: "archive" };
 
 /** zod parse that turns failures into one-line E_USAGE errors (E_BAD_NAME for channel names). */
-export function parseInput<S extends z.ZodType>(schema: S, value: unknown): z.output<S> {
+export function parseInput<S extends z.ZodMiniType>(schema: S, value: unknown): z.output<S> {
   // A bad channel name throws E_BAD_NAME from inside the transform; it passes through safeParse as is.
   const result = schema.safeParse(value);
   if (result.success) return result.data;

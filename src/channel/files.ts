@@ -2,7 +2,7 @@
  * The few filesystem moves the lifecycle is built from: stage-and-publish, fsync a folder, read a file
  * with a size cap. Kept in one place so every caller gets the same durability and permissions.
  */
-import { randomBytes } from "node:crypto";
+import { randomHex } from "../protocol/random.ts";
 import { constants, promises as fs } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import { AbqError, errnoCode, ioError } from "../protocol/errors.ts";
@@ -40,7 +40,7 @@ export async function syncDir(dir: string): Promise<void> {
 
 /** A staging path in `tmpDir` that no other process (or call) can pick. */
 export function stagingPath(tmpDir: string, finalName: string): string {
-  return join(tmpDir, `${finalName}.${process.pid}.${randomBytes(6).toString("hex")}.tmp`);
+  return join(tmpDir, `${finalName}.${process.pid}.${randomHex(6)}.tmp`);
 }
 
 /** Writes `data` to a new file (0600, exclusive create), fsynced when `sync`. */

@@ -10,7 +10,7 @@
  * A claimed message without a lease (a crash between claim and lease write, or a seed claim) counts
  * as leased from the claim's ctime for the default lease length.
  */
-import { randomBytes } from "node:crypto";
+import { randomHex } from "../protocol/random.ts";
 import { promises as fs } from "node:fs";
 import { hostname } from "node:os";
 import { join } from "node:path";
@@ -53,7 +53,7 @@ export async function writeLease(
   const now = Date.now();
   const lease: Lease = {
     id,
-    token: randomBytes(8).toString("hex"),
+    token: randomHex(8),
     owner,
     claimed_at: new Date(now).toISOString(),
     deadline: new Date(now + leaseS * 1000).toISOString(),
@@ -113,7 +113,7 @@ export async function renewLease(
 
 /** Takes the lease away (for a requeue). Only one of several concurrent revokers gets true. */
 export async function revokeLease(q: Queue, id: string): Promise<boolean> {
-  const graveyard = join(q.dir, "leases", `.revoked-${id}-${process.pid}-${randomBytes(3).toString("hex")}`);
+  const graveyard = join(q.dir, "leases", `.revoked-${id}-${process.pid}-${randomHex(3)}`);
   if (!(await tryRename(leasePath(q, id), graveyard))) return false;
   await fs.rm(graveyard, { force: true });
   return true;

@@ -4,39 +4,40 @@
  */
 import { promises as fs } from "node:fs";
 import { join } from "node:path";
-import { z } from "zod";
 import { AbqError } from "../protocol/errors.ts";
 import { DEFAULT_TTL } from "../protocol/schema.ts";
+import * as z from "../protocol/zod.ts";
+import { lazy } from "../protocol/zod.ts";
 import { publishFile } from "./files.ts";
 import type { Queue } from "./paths.ts";
 
-export const PolicySchema = z.object({
-  /** Deliveries before a message is dead-lettered (handler exit 75, failures with retry_errors, expired leases). */
-  max_attempts: z.number().int().min(1).default(5),
-  /** First retry delay in seconds; doubles per attempt up to backoff_max_s. */
-  backoff_s: z.number().nonnegative().default(1),
-  backoff_max_s: z.number().nonnegative().default(300),
-  /** Seconds a claim is held before the sweep may requeue it (watch renews it while the handler runs). */
-  lease_s: z.number().positive().default(300),
-  /** TTL in seconds given to messages sent without --ttl (0 = never expire). */
-  ttl_s: z.number().int().nonnegative().default(DEFAULT_TTL),
-  /** Seconds answered/archived/dead files are kept before the sweep prunes them (0 = forever). */
-  retain_s: z
-    .number()
-    .nonnegative()
-    .default(7 * 24 * 3600),
-  /** Retry failed handlers (non-zero exit) like exit 75, instead of answering `error` at once. */
-  retry_errors: z.boolean().default(false),
-  /** Set aside messages that are not signed by a known key. */
-  require_signed: z.boolean().default(false),
-  /** Shared with a Unix group: folders 2770 (setgid), files 0660 (see `abq channel create --group`). */
-  group: z.boolean().default(false),
-});
+export const policySchema = lazy(() =>
+  z.object({
+    /** Deliveries before a message is dead-lettered (handler exit 75, failures with retry_errors, expired leases). */
+    max_attempts: z._default(z.int().check(z.minimum(1)), 5),
+    /** First retry delay in seconds; doubles per attempt up to backoff_max_s. */
+    backoff_s: z._default(z.number().check(z.nonnegative()), 1),
+    backoff_max_s: z._default(z.number().check(z.nonnegative()), 300),
+    /** Seconds a claim is held before the sweep may requeue it (watch renews it while the handler runs). */
+    lease_s: z._default(z.number().check(z.positive()), 300),
+    /** TTL in seconds given to messages sent without --ttl (0 = never expire). */
+    ttl_s: z._default(z.int().check(z.nonnegative()), DEFAULT_TTL),
+    /** Seconds answered/archived/dead files are kept before the sweep prunes them (0 = forever). */
+    retain_s: z._default(z.number().check(z.nonnegative()), 7 * 24 * 3600),
+    /** Retry failed handlers (non-zero exit) like exit 75, instead of answering `error` at once. */
+    retry_errors: z._default(z.boolean(), false),
+    /** Set aside messages that are not signed by a known key. */
+    require_signed: z._default(z.boolean(), false),
+    /** Shared with a Unix group: folders 2770 (setgid), files 0660 (see `abq channel create --group`). */
+    group: z._default(z.boolean(), false),
+  }),
+);
 
-export type Policy = z.output<typeof PolicySchema>;
-export type PolicyInput = z.input<typeof PolicySchema>;
+export type Policy = z.output<ReturnType<typeof policySchema>>;
+export type PolicyInput = z.input<ReturnType<typeof policySchema>>;
 
-export const DEFAULT_POLICY: Policy = PolicySchema.parse({});
+/** Every field at its default (what a channel without a config gets). */
+export const defaultPolicy = lazy((): Policy => policySchema().parse({}));
 
 const cache = new Map<string, { at: number; policy: Policy }>();
 /** A policy read is cached this long per process; `channel config` takes effect within it. */
@@ -46,10 +47,10 @@ export async function readPolicy(q: Queue): Promise<Policy> {
   const dir = q.subscriber === undefined ? q.dir : join(q.dir, "..", "..");
   const hit = cache.get(dir);
   if (hit && Date.now() - hit.at < CACHE_MS) return hit.policy;
-  let policy = DEFAULT_POLICY;
+  let policy = defaultPolicy();
   try {
     const raw = JSON.parse(await fs.readFile(join(dir, "channel.json"), "utf8")) as { policy?: unknown };
-    const parsed = PolicySchema.safeParse(raw.policy ?? {});
+    const parsed = policySchema().safeParse(raw.policy ?? {});
     if (parsed.success) policy = parsed.data;
   } catch {
     // no config (seed-made channel) or unreadable: defaults
@@ -62,7 +63,7 @@ export async function readPolicy(q: Queue): Promise<Policy> {
 export async function writePolicy(channelPath: string, changes: PolicyInput): Promise<Policy> {
   const file = join(channelPath, "channel.json");
   const raw = (await fs.readFile(file, "utf8").then(JSON.parse, () => ({}))) as Record<string, unknown>;
-  const merged = PolicySchema.safeParse({ ...(raw["policy"] as object | undefined), ...changes });
+  const merged = policySchema().safeParse({ ...(raw["policy"] as object | undefined), ...changes });
   if (!merged.success) throw new AbqError("E_USAGE", `invalid policy: ${merged.error.issues[0]?.message ?? "?"}`);
   raw["policy"] = merged.data;
   await publishFile(join(channelPath, "tmp"), file, `${JSON.stringify(raw, null, 2)}\n`, {

@@ -6,7 +6,7 @@ import { promises as fs } from "node:fs";
 import { basename, join } from "node:path";
 import { AbqError, errnoCode, ioError } from "../protocol/errors.ts";
 import { newId } from "../protocol/ids.ts";
-import { describeIssues, formatTimestamp, RequestSchema, ResponseSchema } from "../protocol/schema.ts";
+import { describeIssues, formatTimestamp, requestSchema, responseSchema } from "../protocol/schema.ts";
 import type { Request, Response } from "../protocol/schema.ts";
 import { ensureDir, readBounded, writeNewFile } from "./files.ts";
 
@@ -16,7 +16,7 @@ export type Parsed<T> = { ok: true; value: T } | { ok: false; problem: string };
 export async function readRequest(path: string, maxBytes: number, expectedId?: string): Promise<Parsed<Request>> {
   const text = await readOrProblem(path, maxBytes);
   if (!text.ok) return text;
-  const parsed = parseWith(text.value, RequestSchema);
+  const parsed = parseWith(text.value, requestSchema());
   if (parsed.ok && expectedId !== undefined && parsed.value.id !== expectedId) {
     return { ok: false, problem: `file name says ${expectedId} but the message id is ${parsed.value.id}` };
   }
@@ -25,7 +25,7 @@ export async function readRequest(path: string, maxBytes: number, expectedId?: s
 
 export async function readResponse(path: string, maxBytes: number): Promise<Parsed<Response>> {
   const text = await readOrProblem(path, maxBytes);
-  return text.ok ? parseWith(text.value, ResponseSchema) : text;
+  return text.ok ? parseWith(text.value, responseSchema()) : text;
 }
 
 async function readOrProblem(path: string, maxBytes: number): Promise<Parsed<string>> {

@@ -7,7 +7,7 @@
  * derived from the request id and the answer's time, so when a crash forces the delivery to be redone
  * (recovery), the same id comes out and an already-delivered reply is recognised and not sent twice.
  */
-import { createHash } from "node:crypto";
+import { sha256Hex } from "../protocol/random.ts";
 import { join } from "node:path";
 import { PROTOCOL_VERSION } from "../protocol/schema.ts";
 import type { Request, Response } from "../protocol/schema.ts";
@@ -17,7 +17,7 @@ import type { Queue } from "./paths.ts";
 export function replyId(requestId: string, answeredAt: string): string {
   const ms = Date.parse(answeredAt);
   const time = (Number.isFinite(ms) ? ms : 0).toString(16).padStart(12, "0").slice(-12);
-  const tail = createHash("sha256").update(requestId).digest("hex").slice(0, 20);
+  const tail = sha256Hex(requestId).slice(0, 20);
   return `req_${time}${tail}`;
 }
 

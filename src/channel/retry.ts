@@ -8,7 +8,7 @@
  * it becomes due, and `promoteDue` moves it back to `requests/` then. Each step is one rename; a crash
  * between steps leaves the message claimed without a lease, which the sweep requeues later.
  */
-import { randomBytes } from "node:crypto";
+import { randomHex } from "../protocol/random.ts";
 import { promises as fs } from "node:fs";
 import { join } from "node:path";
 import { formatTimestamp } from "../protocol/schema.ts";
@@ -38,7 +38,7 @@ export async function retryOrDead(
   // Take the message itself first: of several processes retrying it at once (sweeps racing each other or
   // a worker), exactly one wins this rename; the rest see "gone". A dot-name keeps it out of listings;
   // a crash right after leaves it for the sweep to put back (`restoreRetries`).
-  const mine = join(q.dir, "processing", `${RETRY_PREFIX}${id}.${process.pid}.${randomBytes(3).toString("hex")}`);
+  const mine = join(q.dir, "processing", `${RETRY_PREFIX}${id}.${process.pid}.${randomHex(3)}`);
   if (!(await tryRename(join(q.dir, "processing", `${id}.json`), mine))) return { outcome: "gone", attempts: 0 };
   // The message is ours alone now. Drop its lease before it can be claimed again: dropped any later, it
   // could delete the lease of the next worker who claims it.

@@ -1,7 +1,8 @@
 /**
  * The CLI entry: builds the commander program from one small module per command and maps every outcome
- * to an exit code (src/cli/exit.ts). Command modules import the library only inside their actions, so
- * `abq --help` and each command load just what they use.
+ * to an exit code (src/cli/exit.ts). Command modules import the library (src/index.ts) only inside their
+ * actions; in the bundle (scripts/bundle.mjs) that is one chunk, so `abq --help` loads commander and the
+ * command modules alone, and a command that works loads the library once.
  */
 import { readFileSync } from "node:fs";
 import { Command, CommanderError, Option } from "commander";
@@ -33,7 +34,40 @@ import { registerWait } from "./commands/wait.ts";
 import { registerWatch } from "./commands/watch.ts";
 import { registerBridge } from "../nats/bridge-command.ts";
 
-export function buildProgram(): Command {
+/** Every command, in the order `abq --help` lists them. */
+const COMMANDS: Record<string, (program: Command) => void> = {
+  init: registerInit,
+  channel: registerChannel,
+  send: registerSend,
+  recv: registerRecv,
+  respond: registerRespond,
+  ask: registerAsk,
+  watch: registerWatch,
+  bridge: registerBridge,
+  cancel: registerCancel,
+  subscribe: registerSubscribe,
+  tail: registerTail,
+  requeue: registerRequeue,
+  sweep: registerSweep,
+  dead: registerDead,
+  trace: registerTrace,
+  heartbeat: registerHeartbeat,
+  keygen: registerKeygen,
+  wait: registerWait,
+  check: registerCheck,
+  mcp: registerMcp,
+  status: registerStatus,
+  ls: registerLs,
+  show: registerShow,
+  purge: registerPurge,
+  schema: registerSchema,
+};
+
+/**
+ * The commander program. Given the command being run, only that command is defined: building all of
+ * them costs a few ms per call, and only `abq --help` (and suggestions for a mistyped name) needs them.
+ */
+export function buildProgram(only?: string): Command {
   const program = new Command("abq")
     .description("A zero-daemon message bus for AI agents, on plain files (protocol 1.0.0)")
     .version(readVersion(), "-V, --version", "print the abq version")
@@ -44,37 +78,21 @@ export function buildProgram(): Command {
     .showSuggestionAfterError(true)
     .exitOverride()
     .configureOutput({ outputError: () => undefined }); // we print usage errors ourselves, in one line
-  for (const register of [
-    registerInit,
-    registerChannel,
-    registerSend,
-    registerRecv,
-    registerRespond,
-    registerAsk,
-    registerWatch,
-    registerBridge,
-    registerCancel,
-    registerSubscribe,
-    registerTail,
-    registerRequeue,
-    registerSweep,
-    registerDead,
-    registerTrace,
-    registerHeartbeat,
-    registerKeygen,
-    registerWait,
-    registerCheck,
-    registerMcp,
-    registerStatus,
-    registerLs,
-    registerShow,
-    registerPurge,
-    registerSchema,
-  ]) {
-    register(program);
-  }
+  const one = only !== undefined && Object.hasOwn(COMMANDS, only) ? COMMANDS[only] : undefined;
+  for (const register of one !== undefined ? [one] : Object.values(COMMANDS)) register(program);
   for (const cmd of allCommands(program)) cmd.exitOverride().configureOutput({ outputError: () => undefined });
   return program;
+}
+
+/** The command word in `argv` (after node, the script and any global options), if any. */
+function commandName(argv: string[]): string | undefined {
+  for (let i = 2; i < argv.length; i++) {
+    const arg = argv[i] ?? "";
+    if (arg === "--home" || arg === "--url") i++;
+    else if (!arg.startsWith("-")) return arg;
+    else if (!arg.startsWith("--home=") && !arg.startsWith("--url=")) return undefined;
+  }
+  return undefined;
 }
 
 function allCommands(cmd: Command): Command[] {
@@ -83,7 +101,7 @@ function allCommands(cmd: Command): Command[] {
 
 /** Runs the CLI and returns the exit code (the caller sets `process.exitCode`). */
 export async function main(argv: string[]): Promise<number> {
-  const program = buildProgram();
+  const program = buildProgram(commandName(argv));
   const json = argv.includes("--json");
   try {
     if (argv.length <= 2) {
@@ -103,7 +121,11 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
+/** Set by the bundler (scripts/bundle.mjs); undefined when this module runs from tsc's output. */
+declare const ABQ_BUNDLED_VERSION: string | undefined;
+
 function readVersion(): string {
+  if (typeof ABQ_BUNDLED_VERSION === "string") return ABQ_BUNDLED_VERSION;
   // dist/src/cli/main.js and src/cli/main.ts both sit under the package root; look upwards for it.
   for (const up of ["../../package.json", "../../../package.json"]) {
     try {

@@ -8,7 +8,7 @@
  * Names longer than 64 characters keep their first 55 and end in `-` + 8 hex digits of the agent's
  * SHA-256, so they stay unique and valid. Inbox channels are created on first use.
  */
-import { createHash } from "node:crypto";
+import { sha256Hex } from "../protocol/random.ts";
 import { AbqError } from "../protocol/errors.ts";
 import { resolveIdentity } from "./index.ts";
 
@@ -21,7 +21,7 @@ export function inboxName(agent: string): string {
     .replace(/^[._-]+|[._-]+$/g, "");
   const name = `inbox.${slug || "anonymous"}`;
   if (name.length <= 64) return name;
-  return `${name.slice(0, 55).replace(/[._-]+$/, "")}-${createHash("sha256").update(agent).digest("hex").slice(0, 8)}`;
+  return `${name.slice(0, 55).replace(/[._-]+$/, "")}-${sha256Hex(agent).slice(0, 8)}`;
 }
 
 export function isAddress(name: string): boolean {

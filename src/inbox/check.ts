@@ -5,8 +5,9 @@
  * Cost of one check on the filesystem spool: one readdir of the pending folder, plus reading the few
  * files it lists (at most `limit`); a second readdir (the total) only when more than `limit` are pending.
  */
-import { z } from "zod";
-import { type CommonOptions, parseInput, RecvInput, withTransport } from "../api/options.ts";
+import * as z from "../protocol/zod.ts";
+import { lazy } from "../protocol/zod.ts";
+import { type CommonOptions, parseInput, recvInput, withTransport } from "../api/options.ts";
 import { isAddress, resolveAddress } from "../identity/address.ts";
 import { isAbqError } from "../protocol/errors.ts";
 import type { Request } from "../protocol/schema.ts";
@@ -46,9 +47,11 @@ export interface CheckInboxOptions extends CommonOptions {
 }
 
 /** Channel and subscriber are validated exactly as `recv` validates them. */
-export const CheckInput = RecvInput.pick({ channel: true, as: true }).extend({
-  limit: z.number().int().positive().default(DEFAULT_LIST_LIMIT),
-});
+export const checkInput = lazy(() =>
+  z.extend(z.pick(recvInput(), { channel: true, as: true }), {
+    limit: z._default(z.int().check(z.positive()), DEFAULT_LIST_LIMIT),
+  }),
+);
 
 /**
  * Summarises pending mail without claiming any. An `@self` / `@parent` inbox that was never used counts
@@ -56,7 +59,7 @@ export const CheckInput = RecvInput.pick({ channel: true, as: true }).extend({
  */
 export async function checkInbox(opts: CheckInboxOptions): Promise<InboxSummary> {
   const channel = await resolveAddress(opts.channel, opts.cwd);
-  const input = parseInput(CheckInput, { ...opts, channel });
+  const input = parseInput(checkInput(), { ...opts, channel });
   return withTransport(opts, async (t) => {
     try {
       return await pendingIn(t, input.channel, input.as, input.limit);

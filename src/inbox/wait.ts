@@ -3,10 +3,12 @@
  * (with the same short backstop as `recv --wait`, since events can be lost), so an idle wait costs nothing.
  */
 import { BACKSTOP_MS } from "../api/messages.ts";
-import { type CommonOptions, parseInput, RecvInput, withTransport } from "../api/options.ts";
+import { type CommonOptions, parseInput, recvInput, withTransport } from "../api/options.ts";
 import { isAddress, resolveAddress } from "../identity/address.ts";
 import { AbqError } from "../protocol/errors.ts";
-import { CheckInput, type InboxSummary, pendingIn } from "./check.ts";
+import * as z from "../protocol/zod.ts";
+import { lazy } from "../protocol/zod.ts";
+import { checkInput, type InboxSummary, pendingIn } from "./check.ts";
 
 export interface WaitForMailOptions extends CommonOptions {
   /** Channel name, or `@self` / `@parent` (created if needed, like `recv`). */
@@ -21,12 +23,12 @@ export interface WaitForMailOptions extends CommonOptions {
   signal?: AbortSignal | undefined;
 }
 
-const WaitInput = CheckInput.extend({ timeout: RecvInput.shape.timeout.unwrap().optional() });
+const waitInput = lazy(() => z.extend(checkInput(), { timeout: z.optional(recvInput().shape.timeout.def.innerType) }));
 
 /** Resolves with the summary once something is pending; throws E_TIMEOUT when `timeout` runs out first. */
 export async function waitForMail(opts: WaitForMailOptions): Promise<InboxSummary> {
   const channel = await resolveAddress(opts.channel, opts.cwd);
-  const input = parseInput(WaitInput, { ...opts, channel });
+  const input = parseInput(waitInput(), { ...opts, channel });
   const q = { as: input.as };
   return withTransport(opts, async (t) => {
     if (isAddress(opts.channel)) await t.createChannel(input.channel);

@@ -9,43 +9,47 @@
  */
 import type { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
-import { z } from "zod";
+import { z as classic } from "zod";
 import { count, createChannel, list, listChannels, show, status } from "../api/channels.ts";
 import { ask, cancel, recv, respond, send } from "../api/messages.ts";
 import { requeue } from "../api/supervise.ts";
 import {
-  AskInput,
+  askInput,
   type CommonOptions,
-  ListInput,
+  listInput,
   parseInput,
-  RecvInput,
-  RespondInput,
-  SendInput,
+  recvInput,
+  respondInput,
+  sendInput,
 } from "../api/options.ts";
 import { resolveHome } from "../channel/paths.ts";
 import { resolveIdentity } from "../identity/index.ts";
 import { isAbqError } from "../protocol/errors.ts";
 import type { Request, Response } from "../protocol/schema.ts";
+import * as z from "../protocol/zod.ts";
+import { described as d } from "../protocol/zod.ts";
 
 // Channel arguments also take `@self` / `@parent`, which the library resolves before it validates the
-// name; so tools take the input side of the library's channel schema (a string) and let the call check it.
-const channel = SendInput.shape.channel.in.describe(
+// name; so tools take a plain string and let the call check it.
+const channel = d(
+  z.string(),
   "channel name (1-64 of a-z 0-9 . _ -), or @self (your own inbox) / @parent (the main branch's inbox)",
 );
-const as = RecvInput.shape.as.describe("act on this topic subscriber's own copies");
-const id = RespondInput.shape.id.describe("message id, req_<hex>");
+const as = d(recvInput().shape.as, "act on this topic subscriber's own copies");
+const id = d(respondInput().shape.id, "message id, req_<hex>");
 
 const SendTool = z.strictObject({
   channel,
-  type: SendInput.shape.type.describe("signal (a notice), command (do this), eval (compute this), status (report)"),
-  content: SendInput.shape.content.describe("the payload text (often JSON)"),
-  ttl: SendInput.shape.ttl.describe("seconds the message stays valid (default: the channel's, 300)"),
-  reply_to: SendInput.shape.replyTo.unwrap().in.optional().describe("channel (or @self) that also gets the answer"),
-  create: SendInput.shape.create.describe("create the channel if it does not exist"),
+  type: d(sendInput().shape.type, "signal (a notice), command (do this), eval (compute this), status (report)"),
+  content: d(sendInput().shape.content, "the payload text (often JSON)"),
+  ttl: d(sendInput().shape.ttl, "seconds the message stays valid (default: the channel's, 300)"),
+  reply_to: d(z.optional(z.string()), "channel (or @self) that also gets the answer"),
+  create: d(sendInput().shape.create, "create the channel if it does not exist"),
 });
 
-const AskTool = SendTool.extend({
-  timeout: AskInput.shape.timeout.describe(
+const AskTool = z.extend(SendTool, {
+  timeout: d(
+    askInput().shape.timeout,
     "seconds to wait for the answer; then the result says answered: false (keep it below your client's tool timeout)",
   ),
 });
@@ -53,48 +57,51 @@ const AskTool = SendTool.extend({
 const RecvTool = z.strictObject({
   channel,
   as,
-  wait: RecvInput.shape.wait.describe("wait for a message to arrive (up to timeout)"),
-  timeout: RecvInput.shape.timeout.describe("seconds to wait with wait: true"),
+  wait: d(recvInput().shape.wait, "wait for a message to arrive (up to timeout)"),
+  timeout: d(recvInput().shape.timeout, "seconds to wait with wait: true"),
 });
 
 const RespondTool = z.strictObject({
   channel,
   id,
   as,
-  status: RespondInput.shape.status.describe("success, error, or pending (a progress note; keeps the message claimed)"),
-  result: RespondInput.shape.result.describe("the answer text"),
-  error: RespondInput.shape.error.describe("what went wrong, with status: error"),
+  status: d(respondInput().shape.status, "success, error, or pending (a progress note; keeps the message claimed)"),
+  result: d(respondInput().shape.result, "the answer text"),
+  error: d(respondInput().shape.error, "what went wrong, with status: error"),
 });
 
 const LsTool = z.strictObject({
   channel,
-  state: ListInput.shape.state.describe(
+  state: d(
+    listInput().shape.state,
     "requests (alias pending), processing (claimed), responses, archive (done) or rejected",
   ),
-  limit: ListInput.shape.limit.describe("most messages to return"),
-  oldest: ListInput.shape.oldestFirst.describe("oldest first (default newest first)"),
+  limit: d(listInput().shape.limit, "most messages to return"),
+  oldest: d(listInput().shape.oldestFirst, "oldest first (default newest first)"),
   as,
 });
 
 const CancelTool = z.strictObject({ channel, id, as });
 
+const optionalBool = (text: string): z.ZodMiniOptional<z.ZodMiniBoolean> => d(z.optional(z.boolean()), text);
+
 const RequeueTool = z.strictObject({
-  channel: channel.optional().describe("one channel (default: all)"),
-  id: id.optional(),
-  dead_owners: z.boolean().optional().describe("also claims whose owner process on this host has exited"),
-  from_dead: z.boolean().optional().describe("revive dead letters instead of requeueing claims"),
-  dry_run: z.boolean().optional().describe("say what would happen, change nothing"),
+  channel: d(z.optional(channel), "one channel (default: all)"),
+  id: z.optional(id),
+  dead_owners: optionalBool("also claims whose owner process on this host has exited"),
+  from_dead: optionalBool("revive dead letters instead of requeueing claims"),
+  dry_run: optionalBool("say what would happen, change nothing"),
 });
 
 const ShowTool = z.strictObject({
   id,
-  channel: channel.optional().describe("look only in this channel (default: all)"),
+  channel: d(z.optional(channel), "look only in this channel (default: all)"),
 });
 
 const ChannelCreateTool = z.strictObject({
-  name: z.string().describe("channel name: 1-64 of a-z 0-9 . _ -"),
-  description: z.string().optional().describe("what the channel is for"),
-  topic: z.boolean().default(false).describe("a topic: every subscriber gets its own copy of each message"),
+  name: d(z.string(), "channel name: 1-64 of a-z 0-9 . _ -"),
+  description: d(z.optional(z.string()), "what the channel is for"),
+  topic: d(z._default(z.boolean(), false), "a topic: every subscriber gets its own copy of each message"),
 });
 
 const NoArgs = z.strictObject({});
@@ -104,11 +111,12 @@ const NoArgs = z.strictObject({});
  * ("Input validation error: …", without a code). So each tool is registered with a schema that advertises
  * exactly the JSON Schema of its zod input but accepts any object, and the tool validates with
  * `parseInput` (what the library and so the CLI use): a bad argument comes back as the CLI words it.
+ * The registered schema is classic zod, which is what the SDK reads.
  */
-function advertised(schema: z.ZodObject): z.ZodObject {
+function advertised(schema: z.ZodMiniObject): classic.ZodObject {
   const json: Record<string, unknown> = { ...z.toJSONSchema(schema, { io: "input", target: "draft-7" }) };
   delete json["$schema"]; // the SDK states its own
-  return z.looseObject({}).meta(json);
+  return classic.looseObject({}).meta(json);
 }
 
 function ok(value: object): CallToolResult {
@@ -129,7 +137,7 @@ export function toolError(err: unknown): CallToolResult {
   return { isError: true, content: [{ type: "text", text: `internal error, this is a bug: ${detail}` }] };
 }
 
-interface ToolSpec<S extends z.ZodObject> {
+interface ToolSpec<S extends z.ZodMiniObject> {
   description: string;
   input: S;
   annotations?: { readOnlyHint?: boolean; destructiveHint?: boolean; idempotentHint?: boolean };
@@ -144,8 +152,8 @@ interface ToolExtra {
 
 /** Registers every tool on `server`; `common` carries `--home`. The caller's identity is `cwd`'s git context. */
 export function registerTools(server: McpServer, common: CommonOptions): string[] {
-  const tools: Record<string, ToolSpec<z.ZodObject>> = {};
-  const add = <S extends z.ZodObject>(name: string, spec: ToolSpec<S>): void => {
+  const tools: Record<string, ToolSpec<z.ZodMiniObject>> = {};
+  const add = <S extends z.ZodMiniObject>(name: string, spec: ToolSpec<S>): void => {
     tools[name] = spec;
   };
 

@@ -5,7 +5,7 @@
  * a late ack racing the redelivery), it is acked and skipped instead of being handed out twice.
  */
 import { hostname } from "node:os";
-import { RequestSchema, formatTimestamp } from "../protocol/schema.ts";
+import { requestSchema, formatTimestamp } from "../protocol/schema.ts";
 import type { Request } from "../protocol/schema.ts";
 import { describeIssues } from "../protocol/schema.ts";
 import { requireConsumer } from "./channels.ts";
@@ -159,7 +159,7 @@ function parseRequest(text: string, subjectId: string): Request | string {
   } catch {
     return "not JSON";
   }
-  const parsed = RequestSchema.safeParse(json);
+  const parsed = requestSchema().safeParse(json);
   if (!parsed.success) return describeIssues(parsed.error);
   if (parsed.data.id !== subjectId) return `id ${parsed.data.id} does not match its subject (${subjectId})`;
   return parsed.data;

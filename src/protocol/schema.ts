@@ -1,5 +1,5 @@
 /**
- * The wire format, protocol 1.0.0 (aygp-dr/abq). These zod schemas are the single source of truth: the
+ * The wire format, protocol 1.0.0 (aygp-dr/abq). These zod schemas (built on first use) are the single source of truth: the
  * types below are inferred from them, `abq schema` prints the JSON Schema generated from them, and every
  * message read from disk is checked against them before anyone acts on it.
  *
@@ -7,7 +7,8 @@
  * round trip); writing produces exactly the seed's fields, so seed tools with `additionalProperties: false`
  * still accept our files.
  */
-import { z } from "zod";
+import * as z from "./zod.ts";
+import { described, lazy } from "./zod.ts";
 import { ID_PATTERN } from "./ids.ts";
 
 import { DEFAULT_TTL, MESSAGE_TYPES, PROTOCOL_VERSION, RESPONSE_STATUSES } from "./constants.ts";
@@ -15,78 +16,94 @@ import { DEFAULT_TTL, MESSAGE_TYPES, PROTOCOL_VERSION, RESPONSE_STATUSES } from 
 export { DEFAULT_TTL, MESSAGE_TYPES, PROTOCOL_VERSION, RESPONSE_STATUSES };
 export type { MessageType, ResponseStatus } from "./constants.ts";
 
-const Id = z
-  .string()
-  .regex(ID_PATTERN, "must look like req_<hex>")
-  .describe("Message id: `req_` + lowercase hex; sorts by send time.");
+const id = (): z.ZodMiniString => z.string().check(z.regex(ID_PATTERN, "must look like req_<hex>"));
 
 /** Any 1.x version: minor and patch releases stay wire-compatible by definition. */
-const Version = z
-  .string()
-  .regex(/^1\.\d+\.\d+$/, "must be a 1.x protocol version")
-  .describe(`Protocol version; abq writes "${PROTOCOL_VERSION}".`);
+const version = (): z.ZodMiniString =>
+  described(
+    z.string().check(z.regex(/^1\.\d+\.\d+$/, "must be a 1.x protocol version")),
+    `Protocol version; abq writes "${PROTOCOL_VERSION}".`,
+  );
 
-const Timestamp = z
-  .string()
-  .regex(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:?\d{2})?$/, "must be an ISO-8601 date-time")
-  .refine((s) => !Number.isNaN(Date.parse(s)), "must be a real date")
-  .describe("ISO-8601 UTC send time, e.g. 2026-11-21T04:46:12.614000+00:00 (sender's clock).");
+const timestamp = (): z.ZodMiniString =>
+  described(
+    z.string().check(
+      z.regex(
+        /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:?\d{2})?$/,
+        "must be an ISO-8601 date-time",
+      ),
+      z.refine((s) => !Number.isNaN(Date.parse(s)), "must be a real date"),
+    ),
+    "ISO-8601 UTC send time, e.g. 2026-11-21T04:46:12.614000+00:00 (sender's clock).",
+  );
 
-export const RequestSchema = z
-  .looseObject({
-    id: Id,
-    version: Version,
-    type: z.enum(MESSAGE_TYPES).describe("What the receiver should do with the content."),
-    from: z
-      .looseObject({
-        agent: z.string().min(1).describe("Sender identity, usually host/org/repo/branch from git."),
-        pid: z.number().int().nonnegative().describe("Sender process id."),
-        pwd: z.string().describe("Sender working directory."),
-      })
-      .describe("Who sent the message (self-declared)."),
-    to: z.string().describe("The channel the message was sent to."),
-    content: z.string().describe("Payload; by convention often JSON text. May be empty."),
-    timestamp: Timestamp,
-    ttl: z.number().int().nonnegative().describe(`Seconds the request stays valid (default ${DEFAULT_TTL}).`),
-    reply_to: z.string().optional().describe("Optional channel that also receives the response as a message."),
-    // abq's optional extensions; seed tools ignore them.
-    attempts: z
-      .number()
-      .int()
-      .nonnegative()
-      .optional()
-      .describe("abq: deliveries that ended without an answer (retries, expired leases)."),
-    in_reply_to: z.string().optional().describe("abq: on a reply_to delivery, the id of the request it answers."),
-    signature: z
-      .looseObject({
-        alg: z.literal("ed25519"),
-        key: z.string().describe("Key id: the first 16 hex digits of the SHA-256 of the public key."),
-        sig: z.string().describe("Base64 ed25519 signature over the protocol fields, keys sorted."),
-      })
-      .optional()
-      .describe("abq: optional signature (abq send --sign)."),
-  })
-  .describe("An abq request message (protocol 1.0.0), stored as requests/<id>.json.");
+const count = (): z.ZodMiniNumberFormat => z.int().check(z.nonnegative());
 
-export const ResponseSchema = z
-  .looseObject({
-    id: Id.describe("Id of the request this answers."),
-    version: Version,
-    status: z.enum(RESPONSE_STATUSES).describe("success | error are final; pending is a progress note."),
-    from: z
-      .looseObject({
-        agent: z.string().min(1).describe("Responder identity."),
-        pid: z.number().int().nonnegative().describe("Responder process id."),
-      })
-      .describe("Who answered (self-declared)."),
-    result: z.string().describe('Handler output or answer text (default "").'),
-    error: z.string().nullable().describe("Error text when status is error, else null."),
-    timestamp: Timestamp,
-  })
-  .describe("An abq response message (protocol 1.0.0), stored as responses/<id>.json.");
+/** The request schema (built on first use). */
+export const requestSchema = lazy(() =>
+  described(
+    z.looseObject({
+      id: described(id(), "Message id: `req_` + lowercase hex; sorts by send time."),
+      version: version(),
+      type: described(z.enum(MESSAGE_TYPES), "What the receiver should do with the content."),
+      from: described(
+        z.looseObject({
+          agent: described(z.string().check(z.minLength(1)), "Sender identity, usually host/org/repo/branch from git."),
+          pid: described(count(), "Sender process id."),
+          pwd: described(z.string(), "Sender working directory."),
+        }),
+        "Who sent the message (self-declared).",
+      ),
+      to: described(z.string(), "The channel the message was sent to."),
+      content: described(z.string(), "Payload; by convention often JSON text. May be empty."),
+      timestamp: timestamp(),
+      ttl: described(count(), `Seconds the request stays valid (default ${DEFAULT_TTL}).`),
+      reply_to: described(z.optional(z.string()), "Optional channel that also receives the response as a message."),
+      // abq's optional extensions; seed tools ignore them.
+      attempts: described(
+        z.optional(count()),
+        "abq: deliveries that ended without an answer (retries, expired leases).",
+      ),
+      in_reply_to: described(z.optional(z.string()), "abq: on a reply_to delivery, the id of the request it answers."),
+      signature: described(
+        z.optional(
+          z.looseObject({
+            alg: z.literal("ed25519"),
+            key: described(z.string(), "Key id: the first 16 hex digits of the SHA-256 of the public key."),
+            sig: described(z.string(), "Base64 ed25519 signature over the protocol fields, keys sorted."),
+          }),
+        ),
+        "abq: optional signature (abq send --sign).",
+      ),
+    }),
+    "An abq request message (protocol 1.0.0), stored as requests/<id>.json.",
+  ),
+);
 
-export type Request = z.infer<typeof RequestSchema>;
-export type Response = z.infer<typeof ResponseSchema>;
+/** The response schema (built on first use). */
+export const responseSchema = lazy(() =>
+  described(
+    z.looseObject({
+      id: described(id(), "Id of the request this answers."),
+      version: version(),
+      status: described(z.enum(RESPONSE_STATUSES), "success | error are final; pending is a progress note."),
+      from: described(
+        z.looseObject({
+          agent: described(z.string().check(z.minLength(1)), "Responder identity."),
+          pid: described(count(), "Responder process id."),
+        }),
+        "Who answered (self-declared).",
+      ),
+      result: described(z.string(), 'Handler output or answer text (default "").'),
+      error: described(z.nullable(z.string()), "Error text when status is error, else null."),
+      timestamp: timestamp(),
+    }),
+    "An abq response message (protocol 1.0.0), stored as responses/<id>.json.",
+  ),
+);
+
+export type Request = z.infer<ReturnType<typeof requestSchema>>;
+export type Response = z.infer<ReturnType<typeof responseSchema>>;
 
 /**
  * The seed's timestamp form: UTC with microseconds and `+00:00` (Python's isoformat), which both Python's
@@ -97,14 +114,11 @@ export function formatTimestamp(ms: number = Date.now()): string {
 }
 
 /** One-line summary of why a value failed a schema, e.g. `type: expected one of signal|command|…`. */
-export function describeIssues(error: z.ZodError): string {
+export function describeIssues(error: {
+  issues: readonly { path: readonly PropertyKey[]; message: string }[];
+}): string {
   return error.issues
     .slice(0, 3)
-    .map((issue) => (issue.path.length > 0 ? `${issue.path.join(".")}: ${issue.message}` : issue.message))
+    .map((issue) => (issue.path.length > 0 ? `${issue.path.map(String).join(".")}: ${issue.message}` : issue.message))
     .join("; ");
-}
-
-/** JSON Schema (draft 2020-12) for `abq schema`, generated from the zod schemas above. */
-export function jsonSchemaFor(kind: "request" | "response"): unknown {
-  return z.toJSONSchema(kind === "request" ? RequestSchema : ResponseSchema, { io: "input" });
 }

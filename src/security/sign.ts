@@ -9,7 +9,7 @@
  *
  *   "signature": { "alg": "ed25519", "key": "<keyid>", "sig": "<base64>" }
  */
-import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, sign, verify } from "node:crypto";
+import { nodeCrypto } from "../protocol/random.ts";
 import { promises as fs } from "node:fs";
 import { join } from "node:path";
 import { ensureDir, writeNewFile } from "../channel/files.ts";
@@ -46,6 +46,7 @@ function stableStringify(value: unknown): string {
 }
 
 export async function generateKey(home: string, agent: string): Promise<{ keyid: string; publicKeyFile: string }> {
+  const { createHash, generateKeyPairSync } = nodeCrypto();
   const { publicKey, privateKey } = generateKeyPairSync("ed25519");
   const pubPem = publicKey.export({ type: "spki", format: "pem" }).toString();
   const keyid = createHash("sha256")
@@ -78,6 +79,7 @@ export async function signMessage(home: string, message: Request, keyid?: string
   const pem = await fs.readFile(join(dir, `${id}.key`), "utf8").catch(() => {
     throw new AbqError("E_USAGE", `signing key ${id} not found in ${dir}`, { hint: "make one with: abq keygen" });
   });
+  const { createPrivateKey, sign } = nodeCrypto();
   const sig = sign(null, signedBytes(message), createPrivateKey(pem)).toString("base64");
   const signature: Signature = { alg: "ed25519", key: id, sig };
   return { ...message, signature };
@@ -99,6 +101,7 @@ export async function verifyMessage(home: string, message: Request): Promise<Ver
     if (errnoCode(err) === "ENOENT") return { ok: false, problem: `signed by unknown key ${s.key}` };
     throw err;
   }
+  const { createPublicKey, verify } = nodeCrypto();
   const good = verify(null, signedBytes(message), createPublicKey(pem), Buffer.from(s.sig, "base64"));
   return good
     ? { ok: true, key: s.key }

@@ -2,7 +2,8 @@
  * The library side of `abq watch`: validate options once, resolve the channel and the caller, check the
  * handler can start, and hand back a `Watcher` ready to `run()`.
  */
-import { z } from "zod";
+import * as z from "../protocol/zod.ts";
+import { lazy } from "../protocol/zod.ts";
 import { openTransport, parseInput, type CommonOptions, callerAgent } from "../api/options.ts";
 import { resolveHome, validateChannelName, validateSubscriberName } from "../channel/paths.ts";
 import { isAddress, resolveAddress } from "../identity/address.ts";
@@ -46,24 +47,31 @@ export interface WatchOptions extends CommonOptions {
   onEvent?: ((event: WatchEvent) => void) | undefined;
 }
 
-const WatchInput = z.object({
-  channel: z.string().transform((n) => validateChannelName(n)),
-  handler: z.string().min(1, "give a handler: --handler <program or command line>"),
-  as: z
-    .string()
-    .transform((n) => validateSubscriberName(n))
-    .optional(),
-  concurrency: z.number().int("must be a whole number").min(1).max(256).default(1),
-  pollMs: z.number().int().min(10, "must be at least 10 ms").optional(),
-  timeout: z.number().positive().optional(),
-  once: z.boolean().default(false),
-  grace: z.number().nonnegative().default(10),
-});
+const watchInput = lazy(() =>
+  z.object({
+    channel: z.pipe(
+      z.string(),
+      z.transform((n: string) => validateChannelName(n)),
+    ),
+    handler: z.string().check(z.minLength(1, "give a handler: --handler <program or command line>")),
+    as: z.optional(
+      z.pipe(
+        z.string(),
+        z.transform((n: string) => validateSubscriberName(n)),
+      ),
+    ),
+    concurrency: z._default(z.int("must be a whole number").check(z.minimum(1), z.maximum(256)), 1),
+    pollMs: z.optional(z.int().check(z.minimum(10, "must be at least 10 ms"))),
+    timeout: z.optional(z.number().check(z.positive())),
+    once: z._default(z.boolean(), false),
+    grace: z._default(z.number().check(z.nonnegative()), 10),
+  }),
+);
 
 /** Builds a watcher; `run()` it, `stop()` it. The transport it opened closes when `run()` ends. */
 export async function createWatcher(opts: WatchOptions): Promise<Watcher> {
   const channel = await resolveAddress(opts.channel, opts.cwd);
-  const input = parseInput(WatchInput, { ...opts, channel });
+  const input = parseInput(watchInput(), { ...opts, channel });
   const handler = parseHandler(input.handler, opts.cwd ?? process.cwd());
   await checkHandler(handler);
   const agent = await callerAgent(opts);

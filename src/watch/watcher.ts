@@ -169,12 +169,12 @@ export class Watcher {
   private start(claimed: Claimed): void {
     const abort = new AbortController();
     const promise = this.handle(claimed, abort.signal)
-      .catch((err: unknown) => {
-        this.emit({
-          type: "warning",
-          id: claimed.message.id,
-          message: err instanceof Error ? err.message : String(err),
-        });
+      .catch(async (err: unknown) => {
+        const message = err instanceof Error ? err.message : String(err);
+        this.emit({ type: "warning", id: claimed.message.id, message });
+        // Never leave a claim behind for the lease to expire: back to the queue as a failed attempt, so
+        // a failure that repeats ends in dead/ with its reason instead of looping.
+        await this.putBack(claimed.message.id, "watcher error", { reason: "watcher error", error: message });
       })
       .finally(() => {
         this.inflight.delete(claimed.message.id);

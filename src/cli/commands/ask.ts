@@ -38,7 +38,7 @@ export async function askAndPrint(
   content: string | undefined,
   opts: AskFlags,
 ): Promise<void> {
-  const { ask } = await import("../../api/messages.ts");
+  const { ask } = await import("../../index.ts");
   const controller = new AbortController();
   const stop = (): void => controller.abort();
   process.once("SIGINT", stop);

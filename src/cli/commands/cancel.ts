@@ -8,7 +8,7 @@ export function registerCancel(program: Command): void {
     .option("--as <subscriber>", "withdraw a topic subscriber's copy")
     .option("--json", "print {channel, id, cancelled: true} as JSON")
     .action(async (channel: string, id: string, opts: { as?: string; json?: boolean }, cmd: Command) => {
-      const { cancel } = await import("../../api/messages.ts");
+      const { cancel } = await import("../../index.ts");
       await cancel({ ...commonOptions(cmd), channel, id, ...(opts.as !== undefined ? { as: opts.as } : {}) });
       if (opts.json) printJson({ channel, id, cancelled: true });
       else printText(`Cancelled: ${id}`);

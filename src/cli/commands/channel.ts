@@ -19,7 +19,7 @@ export function registerChannel(program: Command): void {
       opts: PolicyFlags & { description?: string; topic?: boolean; json?: boolean },
       cmd: Command,
     ) => {
-      const { configureChannel, createChannel } = await import("../../api/channels.ts");
+      const { configureChannel, createChannel } = await import("../../index.ts");
       const common = commonOptions(cmd);
       const { info, created } = await createChannel({
         ...common,
@@ -41,7 +41,7 @@ export function registerChannel(program: Command): void {
       .description("show or change a channel's supervision policy (retries, backoff, leases, TTL, retention)")
       .option("--json", "print the policy as JSON"),
   ).action(async (name: string, opts: PolicyFlags & { json?: boolean }, cmd: Command) => {
-    const { channelPolicy, configureChannel } = await import("../../api/channels.ts");
+    const { channelPolicy, configureChannel } = await import("../../index.ts");
     const common = commonOptions(cmd);
     const changes = policyChanges(opts);
     const policy =
@@ -58,7 +58,7 @@ export function registerChannel(program: Command): void {
     .description("list channels")
     .option("--json", "print one JSON object per channel (NDJSON)")
     .action(async (opts: { json?: boolean }, cmd: Command) => {
-      const { listChannels } = await import("../../api/channels.ts");
+      const { listChannels } = await import("../../index.ts");
       const channels = await listChannels(commonOptions(cmd));
       if (opts.json) printNdjson(channels);
       else if (channels.length > 0) printText(channels.map((c) => c.name).join("\n"));
@@ -69,7 +69,7 @@ export function registerChannel(program: Command): void {
     .description("show a channel's description and message counts")
     .option("--json", "print as JSON")
     .action(async (name: string, opts: { json?: boolean }, cmd: Command) => {
-      const { channelInfo } = await import("../../api/channels.ts");
+      const { channelInfo } = await import("../../index.ts");
       const info = await channelInfo({ ...commonOptions(cmd), name });
       if (opts.json) return printJson(info);
       const s = info.status;
@@ -96,7 +96,7 @@ export function registerChannel(program: Command): void {
     .option("-y, --yes", "delete even if messages are pending or claimed")
     .option("--json", "print the removed channel's last counts as JSON")
     .action(async (name: string, opts: { yes?: boolean; json?: boolean }, cmd: Command) => {
-      const { channelInfo, removeChannel } = await import("../../api/channels.ts");
+      const { channelInfo, removeChannel } = await import("../../index.ts");
       const common = commonOptions(cmd);
       const { status } = await channelInfo({ ...common, name });
       if (!opts.yes && status.pending + status.processing > 0) {

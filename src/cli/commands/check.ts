@@ -56,7 +56,7 @@ async function checkAliveMode(opts: CheckFlags, cmd: Command): Promise<void> {
       hint: "abq check --channel jobs --alive",
     });
   }
-  const { consumers } = await import("../../api/liveness.ts");
+  const { consumers } = await import("../../index.ts");
   const live = await consumers({ ...commonOptions(cmd), channel: opts.channel });
   if (opts.json) printJson({ channel: opts.channel, alive: live.length > 0, consumers: live });
   else
@@ -67,7 +67,7 @@ async function checkAliveMode(opts: CheckFlags, cmd: Command): Promise<void> {
 }
 
 async function doctorMode(opts: CheckFlags, cmd: Command): Promise<void> {
-  const { doctor } = await import("../../api/liveness.ts");
+  const { doctor } = await import("../../index.ts");
   const report = await doctor({ ...commonOptions(cmd), fix: opts.fix ?? false });
   if (opts.json) printJson(report);
   else {
@@ -87,7 +87,7 @@ async function doctorMode(opts: CheckFlags, cmd: Command): Promise<void> {
 }
 
 async function checkInboxMode(channel: string, opts: CheckFlags, cmd: Command): Promise<void> {
-  const { checkInbox } = await import("../../inbox/check.ts");
+  const { checkInbox } = await import("../../index.ts");
   const { reminderBlock, summaryLine } = await import("../../inbox/format.ts");
   const query = { ...commonOptions(cmd), channel, as: opts.as, limit: opts.limit };
   if (opts.inject) {

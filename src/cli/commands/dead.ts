@@ -10,7 +10,7 @@ export function registerDead(program: Command): void {
     .option("--as <subscriber>", "a topic subscriber's dead letters")
     .option("--json", "one JSON object per message (NDJSON)")
     .action(async (channel: string, opts: { as?: string; json?: boolean }, cmd: Command) => {
-      const { deadLetters } = await import("../../api/supervise.ts");
+      const { deadLetters } = await import("../../index.ts");
       const dead = await deadLetters({ ...commonOptions(cmd), channel, as: opts.as });
       if (opts.json) return printNdjson(dead);
       if (dead.length === 0) return printText(`No dead letters in ${channel}`);

@@ -11,7 +11,7 @@ export function registerHeartbeat(program: Command): void {
     .addOption(new Option("--ttl <seconds>", "how long this heartbeat counts (default 30)").argParser(parseSeconds))
     .option("--json", "print the heartbeat as JSON")
     .action(async (name: string, opts: { ttl?: number; json?: boolean }, cmd: Command) => {
-      const { heartbeat } = await import("../../api/liveness.ts");
+      const { heartbeat } = await import("../../index.ts");
       const hb = await heartbeat({ ...commonOptions(cmd), name, ttl: opts.ttl });
       if (opts.json) printJson(hb);
       else printText(`Alive: ${name}${hb.channel !== undefined ? " (channel consumer)" : ""} until ${hb.expires}`);
@@ -22,7 +22,7 @@ export function registerHeartbeat(program: Command): void {
     .description("list heartbeats: who is (or was) alive on this bus")
     .option("--json", "one JSON object per heartbeat (NDJSON)")
     .action(async (opts: { json?: boolean }, cmd: Command) => {
-      const { agents } = await import("../../api/liveness.ts");
+      const { agents } = await import("../../index.ts");
       const list = await agents(commonOptions(cmd));
       if (opts.json) return printNdjson(list);
       if (list.length === 0) return printText("No heartbeats");

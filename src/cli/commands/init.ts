@@ -7,7 +7,7 @@ export function registerInit(program: Command): void {
     .description("create the bus directory (mode 0700), registry.json and the broadcast channel")
     .option("--json", "print the result as JSON")
     .action(async (opts: { json?: boolean }, cmd: Command) => {
-      const { init } = await import("../../api/channels.ts");
+      const { init } = await import("../../index.ts");
       const result = await init(commonOptions(cmd));
       if (opts.json) printJson(result);
       else printText(`${result.created ? "Initialized" : "Already initialized"}: ${result.home}`);

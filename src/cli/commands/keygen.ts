@@ -7,7 +7,7 @@ export function registerKeygen(program: Command): void {
     .description("make an ed25519 signing key for `send --sign`; its .pub file in $ABQ_HOME/keys marks it trusted")
     .option("--json", "print {keyid, publicKeyFile} as JSON")
     .action(async (opts: { json?: boolean }, cmd: Command) => {
-      const { keygen } = await import("../../api/security.ts");
+      const { keygen } = await import("../../index.ts");
       const key = await keygen(commonOptions(cmd));
       if (opts.json) printJson(key);
       else printText(`Key ${key.keyid}: sign with \`abq send --sign\`; public key ${key.publicKeyFile}`);

@@ -24,7 +24,7 @@ export function registerLs(program: Command): void {
     .option("--as <subscriber>", "list a topic subscriber's copies")
     .option("--json", "one JSON object per message (NDJSON)")
     .action(async (channel: string, state: string | undefined, opts: LsFlags, cmd: Command) => {
-      const { count, list } = await import("../../api/channels.ts");
+      const { count, list } = await import("../../index.ts");
       const query = {
         ...commonOptions(cmd),
         channel,

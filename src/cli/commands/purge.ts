@@ -1,4 +1,3 @@
-import { createInterface } from "node:readline/promises";
 import type { Command } from "commander";
 import { AbqError } from "../../protocol/errors.ts";
 import { commonOptions, printJson, printText } from "../output.ts";
@@ -11,7 +10,7 @@ export function registerPurge(program: Command): void {
     .option("--reason <text>", "why, recorded in archive/<id>_reason.json", "purged")
     .option("--json", "print {channel, purged: [ids]} as JSON")
     .action(async (channel: string, opts: { yes?: boolean; reason: string; json?: boolean }, cmd: Command) => {
-      const { count, purge } = await import("../../api/channels.ts");
+      const { count, purge } = await import("../../index.ts");
       const common = commonOptions(cmd);
       if (!opts.yes) {
         const pending = await count({ ...common, channel, state: "requests" });
@@ -30,6 +29,7 @@ export function registerPurge(program: Command): void {
 /** Asks on the terminal; without one (scripts, CI) there is nobody to ask, so the answer is no. */
 async function confirm(question: string): Promise<boolean> {
   if (!process.stdin.isTTY) return false;
+  const { createInterface } = await import("node:readline/promises");
   const rl = createInterface({ input: process.stdin, output: process.stderr });
   try {
     return /^y(es)?$/i.test((await rl.question(question)).trim());

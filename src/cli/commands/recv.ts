@@ -18,7 +18,7 @@ export function registerRecv(program: Command): void {
         opts: { wait?: boolean; timeout?: number; as?: string; json?: boolean },
         cmd: Command,
       ) => {
-        const { recv } = await import("../../api/messages.ts");
+        const { recv } = await import("../../index.ts");
         const controller = new AbortController();
         const stop = (): void => controller.abort();
         process.once("SIGINT", stop);

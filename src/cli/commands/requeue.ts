@@ -27,7 +27,7 @@ export function registerRequeue(program: Command): void {
     .option("--dry-run", "say what would happen, change nothing")
     .option("--json", "one JSON object per message (NDJSON)")
     .action(async (channel: string | undefined, opts: RequeueFlags, cmd: Command) => {
-      const { requeue } = await import("../../api/supervise.ts");
+      const { requeue } = await import("../../index.ts");
       const results = await requeue({
         ...commonOptions(cmd),
         channel,

@@ -26,7 +26,7 @@ export function registerRespond(program: Command): void {
     )
     .option("--json", "print the response as stored")
     .action(async (channel: string, id: string, opts: RespondFlags, cmd: Command) => {
-      const { respond } = await import("../../api/messages.ts");
+      const { respond } = await import("../../index.ts");
       const response = await respond({
         ...commonOptions(cmd),
         channel,

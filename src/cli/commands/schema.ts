@@ -11,7 +11,7 @@ export function registerSchema(program: Command): void {
       if (which !== "request" && which !== "response") {
         throw new AbqError("E_USAGE", `unknown schema '${which}': use request or response`);
       }
-      const { schema } = await import("../../api/channels.ts");
+      const { schema } = await import("../../index.ts");
       printJson(schema(which));
     });
 }

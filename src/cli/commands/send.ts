@@ -40,7 +40,7 @@ export function registerSend(program: Command): void {
           const { askAndPrint } = await import("./ask.ts");
           return askAndPrint(cmd, channel, type, content, opts);
         }
-        const { send } = await import("../../api/messages.ts");
+        const { send } = await import("../../index.ts");
         const message = await send({
           ...commonOptions(cmd),
           channel,
@@ -64,7 +64,7 @@ async function sendBatchFromStdin(
   opts: SendFlags,
 ): Promise<void> {
   if (type !== undefined) throw new AbqError("E_USAGE", "--batch takes types from its input lines, not an argument");
-  const { sendBatch } = await import("../../api/batch.ts");
+  const { sendBatch } = await import("../../index.ts");
   const { createInterface } = await import("node:readline");
   // Take the iterator now: it buffers lines from here on. Attached later (after sendBatch's awaits), the
   // lines of a short input would already have gone by.

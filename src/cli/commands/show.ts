@@ -8,7 +8,7 @@ export function registerShow(program: Command): void {
     .option("--channel <name>", "look only in this channel")
     .option("--json", "print {channel, state, request, response, files} as JSON")
     .action(async (id: string, opts: { channel?: string; json?: boolean }, cmd: Command) => {
-      const { show } = await import("../../api/channels.ts");
+      const { show } = await import("../../index.ts");
       const found = await show({ ...commonOptions(cmd), id, channel: opts.channel });
       if (opts.json) return printJson(found);
       const lines = [`ID: ${id}`, `Channel: ${found.channel}`, `State: ${found.state}`];

@@ -7,9 +7,9 @@ export function registerStatus(program: Command): void {
     .description("message counts per channel, and who you are")
     .option("--json", "print {home, agent, channels: [...]} as JSON")
     .action(async (opts: { json?: boolean }, cmd: Command) => {
-      const { status } = await import("../../api/channels.ts");
-      const { resolveIdentity } = await import("../../identity/index.ts");
-      const { resolveHome } = await import("../../channel/paths.ts");
+      const { status } = await import("../../index.ts");
+      const { resolveIdentity } = await import("../../index.ts");
+      const { resolveHome } = await import("../../index.ts");
       const common = commonOptions(cmd);
       const [channels, identity] = await Promise.all([status(common), resolveIdentity()]);
       const home = resolveHome(common);

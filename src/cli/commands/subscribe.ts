@@ -7,7 +7,7 @@ export function registerSubscribe(program: Command): void {
     .description("give <subscriber> its own copy of every message published to <topic> from now on")
     .option("--json", "print {topic, subscriber, created} as JSON")
     .action(async (topic: string, subscriber: string, opts: { json?: boolean }, cmd: Command) => {
-      const { subscribe } = await import("../../api/channels.ts");
+      const { subscribe } = await import("../../index.ts");
       const { created } = await subscribe({ ...commonOptions(cmd), topic, name: subscriber });
       if (opts.json) printJson({ topic, subscriber, created });
       else
@@ -18,7 +18,7 @@ export function registerSubscribe(program: Command): void {
     .command("unsubscribe <topic> <subscriber>")
     .description("remove a subscriber and the copies it has not handled")
     .action(async (topic: string, subscriber: string, _opts: unknown, cmd: Command) => {
-      const { unsubscribe } = await import("../../api/channels.ts");
+      const { unsubscribe } = await import("../../index.ts");
       await unsubscribe({ ...commonOptions(cmd), topic, name: subscriber });
       printText(`Unsubscribed: ${subscriber} from ${topic}`);
     });

@@ -8,7 +8,7 @@ export function registerSweep(program: Command): void {
     .option("--dry-run", "say what would happen, change nothing")
     .option("--json", "one JSON report per queue (NDJSON)")
     .action(async (channel: string | undefined, opts: { dryRun?: boolean; json?: boolean }, cmd: Command) => {
-      const { sweep } = await import("../../api/supervise.ts");
+      const { sweep } = await import("../../index.ts");
       const reports = await sweep({ ...commonOptions(cmd), channel, dryRun: opts.dryRun });
       if (opts.json) return printNdjson(reports);
       const rows = reports

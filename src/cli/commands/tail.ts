@@ -8,7 +8,7 @@ export function registerTail(program: Command): void {
     .option("--as <subscriber>", "follow a topic subscriber's copies")
     .option("--json", "NDJSON: {kind: message|response, ...}")
     .action(async (channel: string, opts: { as?: string; json?: boolean }, cmd: Command) => {
-      const { tail } = await import("../../watch/tail.ts");
+      const { tail } = await import("../../index.ts");
       const controller = new AbortController();
       const stop = (): void => controller.abort();
       process.once("SIGINT", stop);

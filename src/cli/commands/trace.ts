@@ -8,7 +8,7 @@ export function registerTrace(program: Command): void {
     .option("--channel <name>", "look only in this channel's log")
     .option("--json", "one JSON event per line (NDJSON)")
     .action(async (id: string, opts: { channel?: string; json?: boolean }, cmd: Command) => {
-      const { trace } = await import("../../api/supervise.ts");
+      const { trace } = await import("../../index.ts");
       const events = await trace({ ...commonOptions(cmd), id, channel: opts.channel });
       if (opts.json) return printNdjson(events);
       printText(

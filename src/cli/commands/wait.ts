@@ -20,7 +20,7 @@ export function registerWait(program: Command): void {
     .option("--as <subscriber>", "wait for a topic subscriber's copies")
     .option("--json", "print {channel, pending, messages: [...]} as JSON")
     .action(async (channel: string, opts: WaitFlags, cmd: Command) => {
-      const { waitForMail } = await import("../../inbox/wait.ts");
+      const { waitForMail } = await import("../../index.ts");
       const { summaryLine } = await import("../../inbox/format.ts");
       const controller = new AbortController();
       const stop = (): void => controller.abort();

@@ -36,7 +36,7 @@ export function registerWatch(program: Command): void {
     .option("--once", "handle what is waiting, then exit (for cron)")
     .option("--json", "NDJSON events on stdout instead of log lines on stderr")
     .action(async (channel: string, opts: WatchFlags, cmd: Command) => {
-      const { createWatcher } = await import("../../watch/index.ts");
+      const { createWatcher } = await import("../../index.ts");
       const watcher = await createWatcher({
         ...commonOptions(cmd),
         channel,

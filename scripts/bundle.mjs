@@ -1,0 +1,99 @@
+// Bundles the CLI (bin/abq.ts) into dist/bin/. Why: Node resolves, reads and compiles ES modules one at
+// a time, and the unbundled CLI loaded ~165 of them per `abq send` (README "Performance"). The bundle is
+// CommonJS (dist/bin/package.json says so): Node loads it with synchronous require(), which is several ms
+// cheaper per call than its ES module loader, and its chunks can use the compile cache.
+//
+// The chunks are chosen by hand: `abq.js` holds the command line (commander and the command modules,
+// enough for --help); `chunks/core-*.js` holds the library and the parts of zod and ulid it uses, loaded
+// in one piece by the first command that does work; rarely used parts (execa for watch, the NATS and
+// MCP glue) get chunks of their own, and the big clients they use (NATS, the MCP SDK, simple-git)
+// (and execa) stay in node_modules. The library itself (dist/src, from tsc) stays unbundled for importers.
+import { chmodSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { readFile } from "node:fs/promises";
+import { rolldown } from "rolldown";
+
+const BUNDLED = new Set(["commander", "ulid", "zod"]);
+// errors and constants are what the command line itself needs (exit codes, --help text), so they go
+// with it rather than pulling the whole core into `abq --help`.
+const CLI = /\/src\/(cli\/|nats\/bridge-command\.ts|protocol\/(errors|constants)\.ts)|\/node_modules\/commander\//;
+const CORE = /\/src\/(?!cli\/|nats\/|mcp\/)|\/node_modules\/(zod|ulid)\//;
+const root = new URL("..", import.meta.url).pathname;
+const pkg = JSON.parse(await readFile(`${root}package.json`, "utf8"));
+
+const packageName = (id) => (id.startsWith("@") ? id.split("/").slice(0, 2).join("/") : id.split("/")[0]);
+
+// Two dependencies load a Node built-in at start-up that abq's calls never use: commander loads
+// node:child_process (~2 ms, with net and streams) for executable subcommands, which abq has none of;
+// ulid loads node:crypto (~2 ms) for its default generator, which abq replaces (src/protocol/ids.ts).
+// In the bundle both are loaded on first use instead. The build fails if either source line changes.
+const LAZY_BUILTINS = [
+  {
+    file: "/commander/lib/command.js",
+    line: "const childProcess = require('node:child_process');",
+    lazy: "const childProcess = { spawn: (...a) => require('node:child_process').spawn(...a) };",
+  },
+  {
+    file: "/ulid/dist/node/index.js",
+    line: "import crypto from 'node:crypto';",
+    lazy: "const crypto = { get randomBytes() { return process.getBuiltinModule('node:crypto').randomBytes; } };",
+  },
+];
+const lazyBuiltins = {
+  name: "lazy-builtins",
+  transform(code, id) {
+    const patch = LAZY_BUILTINS.find((p) => id.endsWith(p.file));
+    if (patch === undefined) return null;
+    if (!code.includes(patch.line))
+      throw new Error(`${patch.file} changed: update LAZY_BUILTINS in scripts/bundle.mjs`);
+    // One line for one line, so the rest keeps its line numbers.
+    return { code: code.replace(patch.line, patch.lazy), map: null };
+  },
+};
+
+rmSync(`${root}dist/bin`, { recursive: true, force: true });
+const bundle = await rolldown({
+  cwd: root,
+  input: { abq: `${root}bin/abq.ts` },
+  preserveEntrySignatures: false, // the entry exports nothing; let chunks be arranged freely
+  platform: "node",
+  logLevel: "warn",
+  // The core group deliberately keeps modules together that are also imported dynamically.
+  checks: { ineffectiveDynamicImport: false },
+  // Packages stay external unless listed above (`zod` means zod/mini; classic zod is only used by the
+  // MCP glue, next to the SDK that reads its schemas, so that import stays external).
+  external: (id) =>
+    !id.startsWith(".") &&
+    !id.startsWith("/") &&
+    !id.startsWith("\0") &&
+    (id === "zod" || !BUNDLED.has(packageName(id))),
+  plugins: [lazyBuiltins],
+  transform: { define: { ABQ_BUNDLED_VERSION: JSON.stringify(pkg.version) } },
+});
+await bundle.write({
+  dir: `${root}dist/bin`,
+  format: "cjs",
+  // External packages are loaded with require() too (Node >= 20.19 requires ES modules): code that V8
+  // restores from the compile cache (bin/compile-cache.ts) cannot run import().
+  dynamicImportInCjs: false,
+  entryFileNames: "[name].js",
+  chunkFileNames: "chunks/[name]-[hash].js",
+  sourcemap: true,
+  codeSplitting: {
+    includeDependenciesRecursively: false,
+    groups: [
+      { name: "cli", test: CLI, priority: 2 },
+      { name: "core", test: CORE, priority: 1 },
+    ],
+  },
+});
+await bundle.close();
+
+// Code restored from the compile cache cannot run import() ("A dynamic import callback was not
+// specified"), so no chunk may contain one.
+for (const name of readdirSync(`${root}dist/bin/chunks`).filter((f) => f.endsWith(".js"))) {
+  const code = readFileSync(`${root}dist/bin/chunks/${name}`, "utf8");
+  const line = code.split("\n").find((l) => /(^|[^.\w])import\(/.test(l) && !/^\s*(\/\/|\*)/.test(l));
+  if (line !== undefined) throw new Error(`dist/bin/chunks/${name} calls import(): ${line.trim()}`);
+}
+chmodSync(`${root}dist/bin/abq.js`, 0o755);
+writeFileSync(`${root}dist/bin/package.json`, `${JSON.stringify({ type: "commonjs" })}\n`);

@@ -1,0 +1,52 @@
+/**
+ * Random bytes and hashes without loading node:crypto up front. Loading node:crypto costs ~2 ms (it
+ * brings all of Node's crypto layer), and a CLI call usually needs only ~20 random bytes for an id and a
+ * staging-file name. Those come from the kernel's CSPRNG directly (/dev/urandom, the same source
+ * node:crypto seeds from), read 256 bytes at a time; node:crypto is loaded when something really needs
+ * it (hashes, signatures) or where /dev/urandom cannot be opened.
+ */
+import type * as Crypto from "node:crypto";
+import { closeSync, openSync, readSync } from "node:fs";
+
+/** node:crypto, loaded on first use. */
+export function nodeCrypto(): typeof Crypto {
+  return process.getBuiltinModule("node:crypto");
+}
+
+const pool = Buffer.alloc(256);
+let used = pool.length;
+
+function refill(): void {
+  used = 0;
+  try {
+    const fd = openSync("/dev/urandom", "r");
+    try {
+      if (readSync(fd, pool, 0, pool.length, null) === pool.length) return;
+    } finally {
+      closeSync(fd);
+    }
+  } catch {
+    // no /dev/urandom (a sandbox, another OS): the next line covers it
+  }
+  nodeCrypto().randomFillSync(pool);
+}
+
+/** `n` bytes from the CSPRNG (a copy; callers may keep it). */
+export function randomBytes(n: number): Buffer {
+  const out = Buffer.alloc(n);
+  for (let i = 0; i < n; i++) {
+    if (used === pool.length) refill();
+    out[i] = pool[used++] ?? 0;
+  }
+  return out;
+}
+
+/** `n` random bytes as lowercase hex (2n characters). */
+export function randomHex(n: number): string {
+  return randomBytes(n).toString("hex");
+}
+
+/** SHA-256 of `text`, lowercase hex. */
+export function sha256Hex(text: string): string {
+  return nodeCrypto().createHash("sha256").update(text).digest("hex");
+}
