@@ -2,11 +2,13 @@
 import { join } from "node:path";
 import { installCompileCache } from "./compile-cache.ts";
 
+// The command word (`abq [--home x] send …` → "send"), naming the compile cache to use.
+const word = process.argv.slice(2).find((a, i, all) => !a.startsWith("-") && !/^--(home|url)$/.test(all[i - 1] ?? ""));
+
 // The rest of the CLI is loaded after the cache is in place (the bundle turns this import into a
 // require). No top-level await: chunks loaded later must never wait on this module to finish.
-installCompileCache(join(__dirname, "chunks"));
-void import("../src/cli/main.ts")
-  .then(({ main }) => main(process.argv))
-  .then((code) => {
-    process.exitCode = code;
-  });
+(globalThis as Record<symbol, unknown>)[Symbol.for("abq.cli")] = true; // see src/protocol/zod.ts
+installCompileCache(join(__dirname, "chunks"), word !== undefined && /^[a-z]{1,20}$/.test(word) ? word : "abq");
+void import("../src/cli/main.ts").then(async ({ main }) => {
+  process.exitCode = await main(process.argv);
+});

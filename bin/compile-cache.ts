@@ -2,9 +2,15 @@
  * A V8 code cache for the CLI's own chunks (dist/bin/chunks). Node compiles every script it loads from
  * scratch, and compiling abq's bundled JavaScript is about a third of what a CLI call costs above a bare
  * `node` start (README "Performance"). Node 22 can keep compiled code (`module.enableCompileCache()`);
- * Node 20 cannot, so here each chunk is compiled with the code V8 produced on an earlier run
- * (`<chunk>.js.cache`, written next to it at exit, best effort: a read-only install simply compiles as
- * before). V8 checks the source and its own version and flags, and a cache it rejects is rewritten.
+ * Node 20 cannot, so here each chunk is compiled with the code V8 produced on an earlier run of the
+ * same command (`<chunk>.js.<command>.cache`), written at exit by the first run that finds none: it
+ * holds the functions that command ran. One cache per command, because V8 restores a cache in time
+ * proportional to its size: a cache holding every command's code made `abq send` slower than none.
+ * The build writes the caches of the everyday commands (scripts/bundle.mjs); others are written on first
+ * use, best effort (a read-only install simply compiles as before).
+ *
+ * V8 rejects a cache made by another V8 version or other flags (it is then rewritten), but it checks the
+ * source only by length; what keeps a cache with its own code is the content hash in every chunk's name.
  */
 import { readFileSync, renameSync, writeFileSync } from "node:fs";
 import Module from "node:module";
@@ -16,7 +22,8 @@ interface Loadable {
   _compile: (this: Loadable, content: string, filename: string) => unknown;
 }
 
-export function installCompileCache(chunkDir: string): void {
+/** `command` names the cache: the command word being run, or "abq" for none. */
+export function installCompileCache(chunkDir: string, command: string): void {
   if (process.env["ABQ_COMPILE_CACHE"] === "0") return;
   const builtin = (Module as { enableCompileCache?: () => unknown }).enableCompileCache;
   if (typeof builtin === "function") {
@@ -28,7 +35,7 @@ export function installCompileCache(chunkDir: string): void {
   const stale: { script: vm.Script; file: string }[] = [];
   proto._compile = function (this: Loadable, content: string, filename: string): unknown {
     if (!filename.startsWith(chunkDir)) return compile.call(this, content, filename);
-    const file = `${filename}.cache`;
+    const file = `${filename}.${command}.cache`;
     let cachedData: Buffer | undefined;
     try {
       cachedData = readFileSync(file);

@@ -8,7 +8,10 @@
 // in one piece by the first command that does work; rarely used parts (execa for watch, the NATS and
 // MCP glue) get chunks of their own, and the big clients they use (NATS, the MCP SDK, simple-git)
 // (and execa) stay in node_modules. The library itself (dist/src, from tsc) stays unbundled for importers.
-import { chmodSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { readFile } from "node:fs/promises";
 import { rolldown } from "rolldown";
 
@@ -78,6 +81,7 @@ await bundle.write({
   entryFileNames: "[name].js",
   chunkFileNames: "chunks/[name]-[hash].js",
   sourcemap: true,
+  minify: { compress: true, mangle: false },
   codeSplitting: {
     includeDependenciesRecursively: false,
     groups: [
@@ -88,6 +92,37 @@ await bundle.write({
 });
 await bundle.close();
 
+// Writes the compile caches (bin/compile-cache.ts) of the everyday commands, one process per command on
+// a scratch bus, so a fresh build starts every one of them from compiled code.
+const WARM_UP = [
+  ["--help"],
+  ["init"],
+  ["channel", "create", "warm"],
+  ["send", "warm", "command", "one"],
+  ["send", "warm", "command", "two"],
+  ["status"],
+  ["ls", "warm"],
+  ["check", "--inbox", "warm"],
+  ["recv", "warm"],
+  ["respond", "warm", "req_0", "done"],
+  ["show", "req_0"],
+];
+function warmCompileCache() {
+  const home = mkdtempSync(join(tmpdir(), "abq-warm-"));
+  try {
+    const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith("ABQ_")));
+    env.ABQ_HOME = home;
+    // Exit codes are not checked (respond and show of req_0 fail on purpose: error paths get cached too).
+    for (const args of WARM_UP)
+      spawnSync(process.execPath, [`${root}dist/bin/abq.js`, ...args], { env, cwd: root, stdio: "ignore" });
+    const caches = readdirSync(`${root}dist/bin/chunks`).filter((f) => f.endsWith(".cache"));
+    if (caches.length < WARM_UP.length)
+      throw new Error(`compile-cache warm-up wrote only ${caches.length} cache files`);
+  } finally {
+    rmSync(home, { recursive: true, force: true });
+  }
+}
+
 // Code restored from the compile cache cannot run import() ("A dynamic import callback was not
 // specified"), so no chunk may contain one.
 for (const name of readdirSync(`${root}dist/bin/chunks`).filter((f) => f.endsWith(".js"))) {
@@ -97,3 +132,5 @@ for (const name of readdirSync(`${root}dist/bin/chunks`).filter((f) => f.endsWit
 }
 chmodSync(`${root}dist/bin/abq.js`, 0o755);
 writeFileSync(`${root}dist/bin/package.json`, `${JSON.stringify({ type: "commonjs" })}\n`);
+
+warmCompileCache();

@@ -6,7 +6,7 @@
  * and consumed from its head across calls (`ClaimCursor`): ids sort by send time, so the head is the oldest
  * message, and a long backlog costs one `readdir` per pass instead of one per message.
  */
-import { promises as fs } from "node:fs";
+import * as fs from "../fsp.ts";
 import { dirname, join } from "node:path";
 import { errnoCode, ioError } from "../protocol/errors.ts";
 import { isId } from "../protocol/ids.ts";

@@ -3,7 +3,7 @@
  * O_APPEND (a line under 4 KiB lands whole even with many writers). `abq trace <id>` reads it back. The
  * sweep rotates it to `events.1.jsonl` past 4 MiB, so at most two files (~8 MiB) are kept.
  */
-import { promises as fs } from "node:fs";
+import * as fs from "../fsp.ts";
 import { join } from "node:path";
 import { fileModeFor } from "./files.ts";
 import type { Queue } from "./paths.ts";

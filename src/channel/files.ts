@@ -3,7 +3,8 @@
  * with a size cap. Kept in one place so every caller gets the same durability and permissions.
  */
 import { randomHex } from "../protocol/random.ts";
-import { constants, promises as fs } from "node:fs";
+import { constants } from "node:fs";
+import * as fs from "../fsp.ts";
 import { basename, dirname, join } from "node:path";
 import { AbqError, errnoCode, ioError } from "../protocol/errors.ts";
 import { type CrashPoint, crashPoint } from "./faults.ts";
@@ -30,11 +31,11 @@ export function resolveMaxBytes(): number {
 
 /** fsync a directory so a rename into it survives power loss. */
 export async function syncDir(dir: string): Promise<void> {
-  const handle = await fs.open(dir, constants.O_RDONLY | constants.O_DIRECTORY);
+  const fd = await fs.open(dir, constants.O_RDONLY | constants.O_DIRECTORY);
   try {
-    await handle.sync();
+    await fs.fsync(fd);
   } finally {
-    await handle.close();
+    await fs.close(fd);
   }
 }
 
@@ -46,14 +47,14 @@ export function stagingPath(tmpDir: string, finalName: string): string {
 /** Writes `data` to a new file (0600, exclusive create), fsynced when `sync`. */
 export async function writeNewFile(path: string, data: string, sync: boolean): Promise<void> {
   const mode = await fileModeFor(dirname(path));
-  const handle = await fs.open(path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, mode);
+  const fd = await fs.open(path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, mode);
   try {
     // The umask may have narrowed a group channel's 0660; set it exactly.
-    if (mode !== FILE_MODE) await handle.chmod(mode);
-    await handle.writeFile(data, "utf8");
-    if (sync) await handle.sync();
+    if (mode !== FILE_MODE) await fs.fchmod(fd, mode);
+    await fs.writeFile(fd, data, "utf8");
+    if (sync) await fs.fsync(fd);
   } finally {
-    await handle.close();
+    await fs.close(fd);
   }
 }
 
@@ -95,18 +96,18 @@ export async function publishFile(
 
 /** Reads a whole file, refusing (without reading) one larger than `maxBytes`. */
 export async function readBounded(path: string, maxBytes: number): Promise<string> {
-  const handle = await fs.open(path, constants.O_RDONLY | constants.O_NOFOLLOW);
+  const fd = await fs.open(path, constants.O_RDONLY | constants.O_NOFOLLOW);
   try {
-    const st = await handle.stat();
+    const st = await fs.fstat(fd);
     if (!st.isFile())
       throw new AbqError("E_BAD_MESSAGE", st.isDirectory() ? "is a directory" : "is not a regular file");
     const size = st.size;
     if (size > maxBytes) {
       throw new AbqError("E_TOO_LARGE", `file is ${size} bytes, over the ${maxBytes}-byte cap (ABQ_MAX_BYTES)`);
     }
-    return await handle.readFile("utf8");
+    return await fs.readFile(fd, "utf8");
   } finally {
-    await handle.close();
+    await fs.close(fd);
   }
 }
 

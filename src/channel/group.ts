@@ -9,7 +9,7 @@
  * `chgrp team ~/.abq ~/.abq/channels && chgrp -R team ~/.abq/channels/shared`, and teammates use
  * `ABQ_HOME=/home/you/.abq`.
  */
-import { promises as fs } from "node:fs";
+import * as fs from "../fsp.ts";
 import { join } from "node:path";
 import { DIR_MODE, FILE_MODE, forgetModes, GROUP_DIR_MODE, GROUP_FILE_MODE } from "./files.ts";
 

@@ -2,7 +2,7 @@
  * Read-only views of the spool: counts, listings, and finding one message in any state. Counting never
  * parses files, and a listing reads only the files it prints, so `status` stays fast on a deep backlog.
  */
-import { promises as fs } from "node:fs";
+import * as fs from "../fsp.ts";
 import { join } from "node:path";
 import { AbqError, errnoCode } from "../protocol/errors.ts";
 import { idTime, isId } from "../protocol/ids.ts";

@@ -11,7 +11,7 @@
  * as leased from the claim's ctime for the default lease length.
  */
 import { randomHex } from "../protocol/random.ts";
-import { promises as fs } from "node:fs";
+import * as fs from "../fsp.ts";
 import { hostname } from "node:os";
 import { join } from "node:path";
 import { errnoCode } from "../protocol/errors.ts";

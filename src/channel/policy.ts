@@ -2,7 +2,7 @@
  * Per-channel policy, stored in `channels/<name>/channel.json` under `policy` and set with
  * `abq channel create|config`. Every field has a default, so seed-made channels (no file) work as is.
  */
-import { promises as fs } from "node:fs";
+import * as fs from "../fsp.ts";
 import { join } from "node:path";
 import { AbqError } from "../protocol/errors.ts";
 import { DEFAULT_TTL } from "../protocol/schema.ts";

@@ -2,7 +2,7 @@
  * Reading message files: bounded, parsed, validated, with one-line reasons for everything that is wrong.
  * Also sets aside files that are not messages (`rejected/`), so nothing is ever deleted for being bad.
  */
-import { promises as fs } from "node:fs";
+import * as fs from "../fsp.ts";
 import { basename, join } from "node:path";
 import { AbqError, errnoCode, ioError } from "../protocol/errors.ts";
 import { newId } from "../protocol/ids.ts";

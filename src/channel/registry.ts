@@ -5,7 +5,7 @@
  * and written atomically, so concurrent `channel create` calls cannot lose a channel: the worst a race
  * can do is leave the file briefly behind the folders, and the next change (or `abq init`) heals it.
  */
-import { promises as fs } from "node:fs";
+import * as fs from "../fsp.ts";
 import { dirname, join } from "node:path";
 import { AbqError, errnoCode, ioError } from "../protocol/errors.ts";
 import { formatTimestamp, PROTOCOL_VERSION } from "../protocol/schema.ts";

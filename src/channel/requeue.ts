@@ -8,7 +8,7 @@
  * A claim that was already answered (a respond that crashed before archiving) is archived instead.
  * Safe to run from several cron jobs at once and while watchers work; running it twice changes nothing.
  */
-import { promises as fs } from "node:fs";
+import * as fs from "../fsp.ts";
 import { join } from "node:path";
 import { isId } from "../protocol/ids.ts";
 import { readFinalAnswer } from "./answers.ts";

@@ -9,7 +9,7 @@
  * between steps leaves the message claimed without a lease, which the sweep requeues later.
  */
 import { randomHex } from "../protocol/random.ts";
-import { promises as fs } from "node:fs";
+import * as fs from "../fsp.ts";
 import { join } from "node:path";
 import { formatTimestamp } from "../protocol/schema.ts";
 import { serialize } from "./deliver.ts";

@@ -4,7 +4,7 @@
  * checks the home and each channel's folders the first time a process uses them, and stops with
  * E_UNSAFE (exit 9) and the command that fixes it.
  */
-import { promises as fs } from "node:fs";
+import * as fs from "../fsp.ts";
 import { join } from "node:path";
 import { AbqError, errnoCode } from "../protocol/errors.ts";
 

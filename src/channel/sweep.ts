@@ -11,7 +11,7 @@
  *
  * Every step is a rename or an idempotent delete, so sweeps may overlap each other and running watchers.
  */
-import { promises as fs } from "node:fs";
+import * as fs from "../fsp.ts";
 import { join } from "node:path";
 import { logEvent, rotateEvents } from "./events.ts";
 import { listDir, pathExists, tryRename } from "./files.ts";

@@ -18,7 +18,7 @@
  * Copies are hard links of one read-only (0400) inode: no byte is duplicated, and no handler can edit
  * another subscriber's copy in place.
  */
-import { promises as fs } from "node:fs";
+import * as fs from "../fsp.ts";
 import { join } from "node:path";
 import { AbqError, errnoCode, ioError } from "../protocol/errors.ts";
 import { idTime } from "../protocol/ids.ts";

@@ -3,7 +3,7 @@
  * promoting due retries), renew, answer (fenced by the lease token), and give back (retry, backoff, dead
  * letter). spool.ts exposes these through the Transport interface.
  */
-import { promises as fs } from "node:fs";
+import * as fs from "../fsp.ts";
 import { join } from "node:path";
 import { AbqError } from "../protocol/errors.ts";
 import type { Request, Response } from "../protocol/schema.ts";

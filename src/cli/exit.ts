@@ -4,6 +4,7 @@
  */
 import { AbqError, errnoCode, isAbqError } from "../protocol/errors.ts";
 import type { ErrorCode } from "../protocol/errors.ts";
+import { writeOut } from "./output.ts";
 
 export const EXIT = {
   OK: 0,
@@ -50,13 +51,13 @@ export function reportError(err: unknown, json: boolean): number {
   const code = exitCodeFor(err);
   if (isAbqError(err)) {
     if (json) {
-      process.stderr.write(`${JSON.stringify({ error: { code: err.code, message: err.message, hint: err.hint } })}\n`);
+      writeOut(2, `${JSON.stringify({ error: { code: err.code, message: err.message, hint: err.hint } })}\n`);
     } else {
-      process.stderr.write(`abq: ${err.message}${err.hint !== undefined ? ` (${err.hint})` : ""}\n`);
+      writeOut(2, `abq: ${err.message}${err.hint !== undefined ? ` (${err.hint})` : ""}\n`);
     }
     return code;
   }
   const detail = err instanceof Error ? (err.stack ?? err.message) : String(err);
-  process.stderr.write(`abq: internal error, this is a bug: ${detail}\n`);
+  writeOut(2, `abq: internal error, this is a bug: ${detail}\n`);
   return code;
 }

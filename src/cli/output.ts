@@ -2,19 +2,38 @@
  * Printing. With `--json` stdout carries one JSON document (or NDJSON for lists) and nothing else;
  * human text goes to stdout too, and diagnostics to stderr.
  */
+import { writeSync } from "node:fs";
 import type { Command } from "commander";
+import { errnoCode } from "../protocol/errors.ts";
 import type { CommonOptions } from "../api/options.ts";
 
 export function printJson(value: unknown): void {
-  process.stdout.write(`${JSON.stringify(value)}\n`);
+  writeOut(1, `${JSON.stringify(value)}\n`);
 }
 
 export function printNdjson(values: unknown[]): void {
-  process.stdout.write(values.map((v) => `${JSON.stringify(v)}\n`).join(""));
+  writeOut(1, values.map((v) => `${JSON.stringify(v)}\n`).join(""));
 }
 
 export function printText(text: string): void {
-  process.stdout.write(text.endsWith("\n") ? text : `${text}\n`);
+  writeOut(1, text.endsWith("\n") ? text : `${text}\n`);
+}
+
+/**
+ * Writes to stdout (1) or stderr (2) with write(2) directly. The first use of `process.stdout` builds a
+ * stream for the file, pipe or terminal behind it, about 2 ms of a CLI call; a command that prints one
+ * result needs none of that. A non-blocking pipe that is full (EAGAIN) gets the rest through the stream,
+ * which waits for it to drain.
+ */
+export function writeOut(fd: 1 | 2, text: string): void {
+  const bytes = Buffer.from(text, "utf8");
+  let done = 0;
+  try {
+    while (done < bytes.length) done += writeSync(fd, bytes, done);
+  } catch (err) {
+    if (errnoCode(err) !== "EAGAIN") throw err;
+    (fd === 1 ? process.stdout : process.stderr).write(bytes.subarray(done));
+  }
 }
 
 /** Options shared by every command (`--home`), from the command's and the program's flags. */

@@ -4,7 +4,7 @@
  * staging files, torn files → rejected/, orphaned and stale leases, registry drift, missing folders).
  * Never deletes a message.
  */
-import { promises as fs } from "node:fs";
+import * as fs from "../fsp.ts";
 import { join } from "node:path";
 import { listDir } from "../channel/files.ts";
 import { readLease } from "../channel/lease.ts";

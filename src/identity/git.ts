@@ -4,7 +4,7 @@
  * processes. Layouts the fast path does not understand (GIT_DIR in the environment, reftable refs, odd
  * `.git` files) are answered by the git CLI through simple-git instead.
  */
-import { promises as fs } from "node:fs";
+import * as fs from "../fsp.ts";
 import { dirname, join, resolve } from "node:path";
 
 export interface GitState {

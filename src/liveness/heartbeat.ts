@@ -9,7 +9,7 @@
  * so a SIGKILLed watcher stops counting at once. `abq check --channel X --alive` asks "is anyone
  * consuming X?", the question the seed's supervisor loop asks.
  */
-import { promises as fs } from "node:fs";
+import * as fs from "../fsp.ts";
 import { join } from "node:path";
 import { ensureDir, listDir, publishFile } from "../channel/files.ts";
 import { HOST, ownerAlive } from "../channel/lease.ts";

@@ -4,6 +4,7 @@
  */
 import { type Command, Option } from "commander";
 import { AbqError } from "../protocol/errors.ts";
+import { preferSmallHeap } from "../cli/memory.ts";
 import { commonOptions, printJson } from "../cli/output.ts";
 import { parseCount } from "../cli/commands/parse.ts";
 
@@ -14,6 +15,7 @@ export function registerBridge(program: Command): void {
     .addOption(new Option("-j, --jobs <n>", "requests in flight at once (default 64)").argParser(parseCount))
     .option("--json", "NDJSON events on stdout instead of log lines on stderr")
     .action(async (channel: string, opts: { jobs?: number; json?: boolean }, cmd: Command) => {
+      preferSmallHeap();
       const common = commonOptions(cmd);
       const url = common.url ?? process.env["ABQ_URL"] ?? "";
       if (!/^(nats|tls):\/\//.test(url)) {

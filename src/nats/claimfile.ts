@@ -11,7 +11,8 @@
  * (or answer in memory) should not pay for it. Reading `path` is synchronous, hence the sync writes;
  * messages are small, so they block the loop for microseconds.
  */
-import { mkdirSync, promises as fs, renameSync, writeFileSync } from "node:fs";
+import { mkdirSync, renameSync, writeFileSync } from "node:fs";
+import * as fs from "../fsp.ts";
 import { join } from "node:path";
 import { serialize } from "../channel/deliver.ts";
 import { ioError } from "../protocol/errors.ts";

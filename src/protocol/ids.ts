@@ -7,7 +7,7 @@
  * when compared as plain strings, so a folder listing sorted by name is a queue in send order even when seed
  * and abq senders share a channel.
  */
-import { randomBytes } from "./random.ts";
+import { randomByte } from "./random.ts";
 import { monotonicFactory, ulidToUUID } from "ulid";
 
 /** Ids we accept from disk or the command line: the seed's pattern, with a length cap to keep paths sane. */
@@ -18,7 +18,7 @@ let factory: ((seedTime?: number) => string) | undefined;
 // ulid's default generator reads globalThis.crypto, whose first use loads Node's whole WebCrypto layer;
 // random.ts gives the same kernel CSPRNG bytes for a fraction of the cost.
 function randomByteFraction(): number {
-  return (randomBytes(1)[0] ?? 0) / 256;
+  return randomByte() / 256;
 }
 
 export function newId(now: number = Date.now()): string {

@@ -31,13 +31,16 @@ function refill(): void {
   nodeCrypto().randomFillSync(pool);
 }
 
+/** One byte from the CSPRNG. */
+export function randomByte(): number {
+  if (used === pool.length) refill();
+  return pool[used++] ?? 0;
+}
+
 /** `n` bytes from the CSPRNG (a copy; callers may keep it). */
 export function randomBytes(n: number): Buffer {
   const out = Buffer.alloc(n);
-  for (let i = 0; i < n; i++) {
-    if (used === pool.length) refill();
-    out[i] = pool[used++] ?? 0;
-  }
+  for (let i = 0; i < n; i++) out[i] = randomByte();
   return out;
 }
 

@@ -7,6 +7,10 @@ import { config, globalRegistry, type ZodMiniType } from "zod/mini";
 import en from "zod/v4/locales/en.js";
 
 config(en());
+// A CLI call parses a handful of values, and compiling a parser for each schema (zod's JIT) costs more
+// than it saves there (~1 ms per call). The CLI entry (bin/abq.ts) raises this flag; library users keep
+// zod's default, since the setting is global to their zod.
+if ((globalThis as Record<symbol, unknown>)[Symbol.for("abq.cli")] === true) config({ jitless: true });
 
 // Importers write `import * as z from ".../zod.ts"` and use `z.object(…)`: a namespace import whose
 // members are only read lets the bundler drop every zod function the CLI never calls.

@@ -10,7 +10,7 @@
  *   "signature": { "alg": "ed25519", "key": "<keyid>", "sig": "<base64>" }
  */
 import { nodeCrypto } from "../protocol/random.ts";
-import { promises as fs } from "node:fs";
+import * as fs from "../fsp.ts";
 import { join } from "node:path";
 import { ensureDir, writeNewFile } from "../channel/files.ts";
 import { AbqError, errnoCode } from "../protocol/errors.ts";

@@ -21,7 +21,8 @@
  * A handler's exit ends its run: output written more than 0.5 s later by processes it left in the
  * background is not read (and they are not killed).
  */
-import { constants, promises as fs } from "node:fs";
+import { constants } from "node:fs";
+import * as fs from "../fsp.ts";
 import { delimiter, isAbsolute, join, resolve } from "node:path";
 import { AbqError } from "../protocol/errors.ts";
 import type { Claimed } from "../transport.ts";

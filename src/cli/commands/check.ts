@@ -12,7 +12,7 @@
 import { type Command, Option } from "commander";
 import { AbqError } from "../../protocol/errors.ts";
 import { reportError } from "../exit.ts";
-import { commonOptions, printJson, printText } from "../output.ts";
+import { commonOptions, printJson, printText, writeOut } from "../output.ts";
 import { parseCount } from "./parse.ts";
 
 interface CheckFlags {
@@ -96,7 +96,7 @@ async function checkInboxMode(channel: string, opts: CheckFlags, cmd: Command): 
     try {
       const summary = await checkInbox(query);
       if (opts.json) printJson(summary);
-      else process.stdout.write(reminderBlock(summary));
+      else writeOut(1, reminderBlock(summary));
     } catch (err) {
       reportError(err, opts.json ?? false);
     }

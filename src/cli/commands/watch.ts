@@ -1,5 +1,6 @@
 import { type Command, Option } from "commander";
 import type { WatchEvent } from "../../watch/watcher.ts";
+import { preferSmallHeap } from "../memory.ts";
 import { commonOptions, oneLine, printJson } from "../output.ts";
 import { parseCount, parseSeconds } from "./parse.ts";
 
@@ -36,6 +37,7 @@ export function registerWatch(program: Command): void {
     .option("--once", "handle what is waiting, then exit (for cron)")
     .option("--json", "NDJSON events on stdout instead of log lines on stderr")
     .action(async (channel: string, opts: WatchFlags, cmd: Command) => {
+      preferSmallHeap();
       const { createWatcher } = await import("../../index.ts");
       const watcher = await createWatcher({
         ...commonOptions(cmd),

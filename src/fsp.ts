@@ -1,0 +1,30 @@
+/**
+ * The promise-returning file calls abq uses, built on node:fs's callback API. Node's own `fs/promises`
+ * loads streams, readline and file-watching modules the first time it is touched, ~1.2 ms of every CLI
+ * call (README "Performance"); these load nothing. Modules import it as `* as fs` and call `fs.stat(…)`
+ * as they would `fs/promises`; file descriptors replace FileHandle objects.
+ */
+import * as fs from "node:fs";
+import { promisify } from "node:util";
+
+export const access = promisify(fs.access);
+export const appendFile = promisify(fs.appendFile);
+export const chmod = promisify(fs.chmod);
+export const close = promisify(fs.close);
+export const fchmod = promisify(fs.fchmod);
+export const fstat = promisify(fs.fstat);
+export const fsync = promisify(fs.fsync);
+export const link = promisify(fs.link);
+export const lstat = promisify(fs.lstat);
+export const mkdir = promisify(fs.mkdir);
+export const open = promisify(fs.open);
+export const opendir = promisify(fs.opendir);
+export const readdir = promisify(fs.readdir);
+export const readFile = promisify(fs.readFile);
+export const rename = promisify(fs.rename);
+export const rm = promisify(fs.rm);
+export const rmdir = promisify(fs.rmdir);
+export const stat = promisify(fs.stat);
+export const unlink = promisify(fs.unlink);
+export const utimes = promisify(fs.utimes);
+export const writeFile = promisify(fs.writeFile);

@@ -1,0 +1,91 @@
+/**
+ * What the CLI does to start fast must never change what it does: the compile cache (bin/compile-cache.ts)
+ * may be missing, damaged or switched off, and results written straight to a pipe (src/cli/output.ts)
+ * must arrive whole however slowly the reader drains them.
+ */
+import { spawn } from "node:child_process";
+import { cpSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { makeBus, ROOT, runNode, tempDir } from "./helpers.ts";
+
+/** A private copy of the built CLI (dist/bin), so changing its caches cannot disturb other tests. */
+function copyOfCli(): { cli: string; chunks: string } {
+  const dir = tempDir("abq-cli-copy-");
+  cpSync(join(ROOT, "dist", "bin"), dir, { recursive: true });
+  const chunks = join(dir, "chunks");
+  for (const f of readdirSync(chunks)) if (f.endsWith(".cache")) rmSync(join(chunks, f));
+  return { cli: join(dir, "abq.js"), chunks };
+}
+
+const cachesOf = (chunks: string, command: string): string[] =>
+  readdirSync(chunks).filter((f) => f.endsWith(`.${command}.cache`));
+
+describe("compile cache", () => {
+  it("is written per command on first use, and a damaged cache is ignored and rewritten", async () => {
+    const bus = makeBus();
+    const { cli, chunks } = copyOfCli();
+    const abq = (args: string[], env: NodeJS.ProcessEnv = {}) =>
+      runNode([cli, ...args], { cwd: bus.root, env: { ...bus.env, ...env } });
+
+    expect((await abq(["channel", "create", "c"])).code).toBe(0);
+    expect(cachesOf(chunks, "send")).toEqual([]);
+    const first = await abq(["send", "c", "signal", "one"]);
+    expect(first.code, first.stderr).toBe(0);
+    const written = cachesOf(chunks, "send");
+    expect(written.length).toBe(2); // the command-line chunk and the library chunk
+
+    for (const f of written) writeFileSync(join(chunks, f), "not a V8 code cache");
+    const second = await abq(["send", "c", "signal", "two"]);
+    expect(second.code, second.stderr).toBe(0);
+    expect(second.stderr).toBe("");
+    for (const f of written) expect(statSync(join(chunks, f)).size).toBeGreaterThan(1000);
+
+    const third = await abq(["send", "c", "signal", "three"]);
+    expect(third.code, third.stderr).toBe(0);
+    const ls = await abq(["ls", "c", "--json"]);
+    expect(ls.stdout.trim().split("\n")).toHaveLength(3);
+  });
+
+  it("ABQ_COMPILE_CACHE=0 neither reads nor writes caches", async () => {
+    const bus = makeBus();
+    const { cli, chunks } = copyOfCli();
+    const r = await runNode([cli, "status"], { cwd: bus.root, env: { ...bus.env, ABQ_COMPILE_CACHE: "0" } });
+    expect(r.code, r.stderr).toBe(0);
+    expect(cachesOf(chunks, "status")).toEqual([]);
+  });
+});
+
+describe("output", () => {
+  it("a 3 MB result arrives whole through a pipe its reader leaves full for a while", async () => {
+    const bus = makeBus();
+    const content = "x".repeat(3 * 1024 * 1024);
+    expect((await bus.abq(["send", "big", "command", "-", "--create"], { input: content })).code).toBe(0);
+    const child = spawn(process.execPath, [join(ROOT, "dist", "bin", "abq.js"), "recv", "big", "--json"], {
+      cwd: bus.root,
+      env: bus.env,
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    const parts: Buffer[] = [];
+    child.stdout.on("data", (d: Buffer) => parts.push(d));
+    // The pipe fills up; abq must wait for it (write(2) blocks, or on a non-blocking pipe EAGAIN hands the
+    // rest to process.stdout), never lose or cut its output.
+    child.stdout.pause();
+    await new Promise((r) => setTimeout(r, 300));
+    child.stdout.resume();
+    const code = await new Promise<number | null>((r) => child.on("close", r));
+    expect(code).toBe(0);
+    const out = JSON.parse(Buffer.concat(parts).toString("utf8")) as { content: string };
+    expect(out.content).toBe(content);
+  });
+});
+
+describe("bundle", () => {
+  it("dist/bin is CommonJS whose chunks never call import()", () => {
+    expect(JSON.parse(readFileSync(join(ROOT, "dist", "bin", "package.json"), "utf8"))).toEqual({ type: "commonjs" });
+    for (const f of readdirSync(join(ROOT, "dist", "bin", "chunks")).filter((n) => n.endsWith(".js"))) {
+      const code = readFileSync(join(ROOT, "dist", "bin", "chunks", f), "utf8");
+      expect(/(^|[^.\w])import\(/m.test(code.replace(/^\s*(\/\/|\*).*$/gm, "")), f).toBe(false);
+    }
+  });
+});
