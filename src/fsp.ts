@@ -19,6 +19,7 @@ export const lstat = promisify(fs.lstat);
 export const mkdir = promisify(fs.mkdir);
 export const open = promisify(fs.open);
 export const opendir = promisify(fs.opendir);
+export const read = promisify(fs.read);
 export const readdir = promisify(fs.readdir);
 export const readFile = promisify(fs.readFile);
 export const rename = promisify(fs.rename);
@@ -28,3 +29,12 @@ export const stat = promisify(fs.stat);
 export const unlink = promisify(fs.unlink);
 export const utimes = promisify(fs.utimes);
 export const writeFile = promisify(fs.writeFile);
+
+/** unlink(2), where "already gone" counts as done: `rm({ force: true })` without its two stat calls. */
+export async function removeFile(path: string): Promise<void> {
+  try {
+    await unlink(path);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
+  }
+}

@@ -89,7 +89,7 @@ export async function publishFile(
     if (opts.replace) await fs.rename(staged, target);
     else await fs.link(staged, target);
   } finally {
-    if (!opts.replace) await fs.rm(staged, { force: true });
+    if (!opts.replace) await fs.removeFile(staged);
   }
   if (opts.sync && opts.deferDirSync !== true) await syncDir(dirname(target));
 }
@@ -105,7 +105,22 @@ export async function readBounded(path: string, maxBytes: number): Promise<strin
     if (size > maxBytes) {
       throw new AbqError("E_TOO_LARGE", `file is ${size} bytes, over the ${maxBytes}-byte cap (ABQ_MAX_BYTES)`);
     }
-    return await fs.readFile(fd, "utf8");
+    // One positional read of the size fstat gave (readFile would fstat again). Message files are
+    // published whole and never rewritten; if this one grew anyway, the spare byte shows it and
+    // readFile takes the whole of it.
+    const buf = Buffer.allocUnsafe(size + 1);
+    let got = 0;
+    while (got < buf.length) {
+      const { bytesRead } = await fs.read(fd, buf, got, buf.length - got, got);
+      if (bytesRead === 0) break;
+      got += bytesRead;
+    }
+    if (got <= size) return buf.toString("utf8", 0, got);
+    const whole = await fs.readFile(fd);
+    if (whole.length > maxBytes) {
+      throw new AbqError("E_TOO_LARGE", `file is ${whole.length} bytes, over the ${maxBytes}-byte cap (ABQ_MAX_BYTES)`);
+    }
+    return whole.toString("utf8");
   } finally {
     await fs.close(fd);
   }

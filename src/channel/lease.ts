@@ -105,7 +105,7 @@ export async function renewLease(
   // Answered or released meanwhile (by another process holding our token, e.g. the CLI): do not leave a
   // lease behind for a message that is no longer claimed.
   if (!(await pathExists(join(q.dir, "processing", `${id}.json`)))) {
-    await fs.rm(leasePath(q, id), { force: true });
+    await fs.removeFile(leasePath(q, id));
     return undefined;
   }
   return renewed;
@@ -115,12 +115,12 @@ export async function renewLease(
 export async function revokeLease(q: Queue, id: string): Promise<boolean> {
   const graveyard = join(q.dir, "leases", `.revoked-${id}-${process.pid}-${randomHex(3)}`);
   if (!(await tryRename(leasePath(q, id), graveyard))) return false;
-  await fs.rm(graveyard, { force: true });
+  await fs.removeFile(graveyard);
   return true;
 }
 
 export async function dropLease(q: Queue, id: string): Promise<void> {
-  await fs.rm(leasePath(q, id), { force: true });
+  await fs.removeFile(leasePath(q, id));
 }
 
 /**

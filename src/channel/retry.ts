@@ -59,7 +59,7 @@ export async function retryOrDead(
     await ensureDir(join(q.dir, "dead"));
     await fs.rename(mine, join(q.dir, "dead", `${id}.json`));
     const note = { id, ...failure, attempts, max_attempts: policy.max_attempts, by, at: formatTimestamp() };
-    await fs.rm(join(q.dir, "dead", `${id}.reason.json`), { force: true });
+    await fs.removeFile(join(q.dir, "dead", `${id}.reason.json`));
     await writeNewFile(join(q.dir, "dead", `${id}.reason.json`), `${JSON.stringify(note, null, 2)}\n`, false);
     return { outcome: "dead", attempts };
   }
@@ -140,7 +140,7 @@ export async function reviveDead(q: Queue, ids: string[] | undefined, sync: bool
       // not JSON: revive it as it is; the claim will set it aside with a reason
     }
     if (await tryRename(path, join(q.dir, "requests", `${id}.json`))) {
-      await fs.rm(join(q.dir, "dead", `${id}.reason.json`), { force: true });
+      await fs.removeFile(join(q.dir, "dead", `${id}.reason.json`));
       revived.push(id);
     }
   }

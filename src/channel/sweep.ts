@@ -90,7 +90,7 @@ async function removeOlderThan(
     const path = join(dir, name);
     const st = await fs.lstat(path).catch(() => undefined);
     if (!st || !st.isFile() || st.mtimeMs >= cutoff) continue;
-    if (!dryRun) await fs.rm(path, { force: true });
+    if (!dryRun) await fs.removeFile(path);
     removed++;
   }
   return removed;
@@ -107,7 +107,7 @@ async function removeStrayLeases(q: Queue, now: number): Promise<void> {
     if (await pathExists(join(q.dir, "processing", name))) continue;
     const lease = await readLease(q, id);
     if (lease && Date.parse(lease.deadline) > now) continue;
-    if (!(await pathExists(join(q.dir, "processing", name)))) await fs.rm(join(q.dir, "leases", name), { force: true });
+    if (!(await pathExists(join(q.dir, "processing", name)))) await fs.removeFile(join(q.dir, "leases", name));
   }
 }
 

@@ -173,7 +173,7 @@ async function checkQueue(
   }
   if (stale.length > 0) {
     const fixed = opts.fix
-      ? await Promise.all(stale.map((n) => fs.rm(join(q.dir, "tmp", n), { force: true }))).then(() => true)
+      ? await Promise.all(stale.map((n) => fs.removeFile(join(q.dir, "tmp", n)))).then(() => true)
       : undefined;
     add({
       level: "warn",
@@ -212,7 +212,7 @@ async function checkQueue(
   );
   if (strayLeases.length > 0) {
     const fixed = opts.fix
-      ? await Promise.all(strayLeases.map((n) => fs.rm(join(q.dir, "leases", n), { force: true }))).then(() => true)
+      ? await Promise.all(strayLeases.map((n) => fs.removeFile(join(q.dir, "leases", n)))).then(() => true)
       : undefined;
     add({
       level: "warn",

@@ -68,7 +68,7 @@ export async function removeHeartbeat(
   home: string,
   hb: Pick<Heartbeat, "name" | "watch" | "host" | "pid">,
 ): Promise<void> {
-  await fs.rm(heartbeatFile(home, hb), { force: true });
+  await fs.removeFile(heartbeatFile(home, hb));
 }
 
 export async function listHeartbeats(home: string): Promise<HeartbeatStatus[]> {
