@@ -138,6 +138,7 @@ export class Watcher {
   private async loop(): Promise<void> {
     const q = { as: this.cfg.as };
     const interval = this.cfg.pollMs ?? this.cfg.backstopMs;
+    let nextTick = performance.now() + interval;
     for (;;) {
       let empty = false;
       while (this.state === "running" && this.inflight.size < this.cfg.concurrency) {
@@ -155,8 +156,13 @@ export class Watcher {
       if (this.state !== "running") return;
       if (this.cfg.once && empty && this.inflight.size === 0) return;
       const signal = this.wakeSignal.signal;
-      if (this.cfg.pollMs !== undefined) await sleep(interval, signal);
-      else if (empty) await this.cfg.transport.waitForChange(this.cfg.channel, interval, signal, q);
+      if (this.cfg.pollMs !== undefined) {
+        // Polls keep a fixed rate: a handler finishing (a poke) fills its slot at once, but does not push
+        // the next poll back, which would stretch the period by the handler's run time.
+        const now = performance.now();
+        while (nextTick <= now) nextTick += interval;
+        await sleep(nextTick - now, signal);
+      } else if (empty) await this.cfg.transport.waitForChange(this.cfg.channel, interval, signal, q);
       else await sleep(interval, signal); // all slots busy: a handler finishing pokes us
       if (this.wakeSignal.signal.aborted) this.wakeSignal = new AbortController();
     }
