@@ -2,7 +2,8 @@
 import { join } from "node:path";
 import { installCompileCache } from "./compile-cache.ts";
 
-// The command word (`abq [--home x] send …` → "send"), naming the compile cache to use.
+// The command word (`abq [--home x] send …` → "send"), naming the compile cache to use. (src/cli/main.ts
+// finds it too, for commander; this copy exists because nothing of the CLI may load before the cache.)
 const word = process.argv.slice(2).find((a, i, all) => !a.startsWith("-") && !/^--(home|url)$/.test(all[i - 1] ?? ""));
 
 // The rest of the CLI is loaded after the cache is in place (the bundle turns this import into a

@@ -78,6 +78,24 @@ describe("output", () => {
     const out = JSON.parse(Buffer.concat(parts).toString("utf8")) as { content: string };
     expect(out.content).toBe(content);
   });
+  it("a reader that leaves early (`abq ls --json | head -1`) ends abq quietly with exit 0", async () => {
+    const bus = makeBus();
+    const lines = Array.from({ length: 40 }, (_, i) =>
+      JSON.stringify({ type: "signal", content: `${i} ${"x".repeat(60_000)}` }),
+    );
+    expect((await bus.abq(["send", "many", "--batch", "--create"], { input: `${lines.join("\n")}\n` })).code).toBe(0);
+    const child = spawn(process.execPath, [join(ROOT, "dist", "bin", "abq.js"), "ls", "many", "--json", "-n", "40"], {
+      cwd: bus.root,
+      env: bus.env,
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let stderr = "";
+    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+    child.stdout.once("data", () => child.stdout.destroy()); // like head: read a little, close the pipe
+    const code = await new Promise<number | null>((r) => child.on("close", r));
+    expect(stderr).toBe("");
+    expect(code).toBe(0);
+  });
 });
 
 describe("bundle", () => {

@@ -26,15 +26,21 @@ export function printText(text: string): void {
  * which waits for it to drain.
  */
 export function writeOut(fd: 1 | 2, text: string): void {
+  if (gone.has(fd)) return;
   const bytes = Buffer.from(text, "utf8");
   let done = 0;
   try {
     while (done < bytes.length) done += writeSync(fd, bytes, done);
   } catch (err) {
-    if (errnoCode(err) !== "EAGAIN") throw err;
-    (fd === 1 ? process.stdout : process.stderr).write(bytes.subarray(done));
+    const code = errnoCode(err);
+    // The reader left (`abq ls --json | head -1`): like any Unix filter, stop writing, quietly.
+    if (code === "EPIPE") gone.add(fd);
+    else if (code === "EAGAIN") (fd === 1 ? process.stdout : process.stderr).write(bytes.subarray(done));
+    else throw err;
   }
 }
+
+const gone = new Set<number>();
 
 /** Options shared by every command (`--home`), from the command's and the program's flags. */
 export function commonOptions(cmd: Command): CommonOptions {
