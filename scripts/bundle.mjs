@@ -3,11 +3,11 @@
 // CommonJS (dist/bin/package.json says so): Node loads it with synchronous require(), which is several ms
 // cheaper per call than its ES module loader, and its chunks can use the compile cache.
 //
-// The chunks are chosen by hand: `abq.js` holds the command line (commander and the command modules,
-// enough for --help); `chunks/core-*.js` holds the library and the parts of zod and ulid it uses, loaded
-// in one piece by the first command that does work; rarely used parts (execa for watch, the NATS and
-// MCP glue) get chunks of their own, and the big clients they use (NATS, the MCP SDK, simple-git)
-// (and execa) stay in node_modules. The library itself (dist/src, from tsc) stays unbundled for importers.
+// The chunks are chosen by hand: `chunks/cli-*.js` holds the command line (commander and the command
+// modules, enough for --help); `chunks/core-*.js` holds the library and the parts of zod and ulid it uses,
+// loaded in one piece by the first command that does work; the NATS and MCP glue get chunks of their own.
+// The packages behind them (NATS, the MCP SDK, simple-git) and execa stay in node_modules. The library
+// itself (dist/src, from tsc) stays unbundled for importers.
 import { spawnSync } from "node:child_process";
 import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
