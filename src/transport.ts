@@ -168,6 +168,8 @@ export interface Transport {
     opts: { limit: number; oldestFirst: boolean } & QueueOptions,
   ): Promise<ListEntry[]>;
   count(channel: string, state: ListState, opts?: QueueOptions): Promise<number>;
+  /** Throws E_NO_CHANNEL (or the subscriber's error) unless the channel (and subscriber) exist; reads no messages. */
+  requireChannel(channel: string, opts?: QueueOptions): Promise<void>;
   find(id: string, channel?: string): Promise<FoundMessage>;
   /** Withdraw a pending (unclaimed) message: archived with a reason; E_CONFLICT once claimed. */
   cancel(channel: string, id: string, opts?: QueueOptions): Promise<void>;

@@ -50,11 +50,22 @@ export async function oldestInDir(dir: string, k: number): Promise<string[]> {
     if (errnoCode(err) === "ENOENT") return [];
     throw ioError(`cannot list ${dir}`, err);
   }
+  // Read the listing in batches: readSync takes names from the Dir's buffer (one getdents(2) per 512),
+  // and the loop yields to the event loop between batches. The async iterator cost a few promises per
+  // name, which with 100 k names added ~13 MB to a watcher's peak memory (B10).
   const kept: string[] = [];
-  for await (const entry of handle) {
-    if (!entry.name.startsWith(".")) keepOldest(kept, entry.name, k);
+  try {
+    for (;;) {
+      for (let i = 0; i < 512; i++) {
+        const entry = handle.readSync();
+        if (entry === null) return kept;
+        if (!entry.name.startsWith(".")) keepOldest(kept, entry.name, k);
+      }
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+  } finally {
+    handle.closeSync();
   }
-  return kept;
 }
 
 /** Binary insertion of `name` into the sorted `kept`, holding at most `k` names. */

@@ -292,6 +292,10 @@ export class FsTransport implements Transport {
     return countState(await this.queue(channel, opts), state);
   }
 
+  async requireChannel(channel: string, opts: QueueOptions = {}) {
+    await requireQueue(await this.queue(channel, opts));
+  }
+
   find(id: string, channel?: string) {
     return findMessage(this.home, id, channel, this.maxBytes);
   }

@@ -165,6 +165,10 @@ export class NatsTransport implements Transport {
     return countState(this.ctx, await this.queue(channel, opts), state);
   }
 
+  async requireChannel(channel: string, opts: QueueOptions = {}) {
+    await this.count(channel, "requests", opts); // a stream lookup here: cheap at any backlog
+  }
+
   find(id: string, channel?: string) {
     return findMessage(this.ctx, id, channel);
   }

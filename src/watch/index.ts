@@ -77,8 +77,8 @@ export async function createWatcher(opts: WatchOptions): Promise<Watcher> {
   const agent = await callerAgent(opts);
   const { transport, owned } = await openTransport(opts, agent);
   if (isAddress(opts.channel)) await transport.createChannel(channel);
-  // Fail now (not inside the loop) on a missing channel or subscriber.
-  await transport.count(channel, "requests", { as: input.as });
+  // Fail now (not inside the loop) on a missing channel or subscriber; without listing the backlog.
+  await transport.requireChannel(channel, { as: input.as });
   const watcher = new Watcher({
     transport,
     home: resolveHome(opts),

@@ -33,7 +33,7 @@ export async function* tail(opts: TailOptions): AsyncGenerator<TailEvent> {
     const { tailTransport } = await import("./tail-generic.ts");
     const { transport, owned } = await openTransport(opts);
     try {
-      await transport.count(channel, "requests", { as: opts.as }); // fail now on a missing channel
+      await transport.requireChannel(channel, { as: opts.as }); // fail now on a missing channel
       yield* tailTransport(transport, channel, opts.as, opts.signal, opts.backstopMs);
     } finally {
       if (owned) await transport.close();
