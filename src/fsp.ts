@@ -6,6 +6,7 @@
  */
 import * as fs from "node:fs";
 import { promisify } from "node:util";
+import { errnoCode } from "./protocol/errors.ts";
 
 export const access = promisify(fs.access);
 export const appendFile = promisify(fs.appendFile);
@@ -35,6 +36,6 @@ export async function removeFile(path: string): Promise<void> {
   try {
     await unlink(path);
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
+    if (errnoCode(err) !== "ENOENT") throw err;
   }
 }
