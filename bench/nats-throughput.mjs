@@ -81,7 +81,7 @@ async function abqRun(url, n, withFile = false) {
       error: null,
       timestamp: formatTimestamp(),
     };
-    await t.respond(channel, r, { lease: c.lease?.token });
+    await c.answer(r);
   }
   const ms = performance.now() - start;
   await t.removeChannel(channel);

@@ -18,7 +18,7 @@ import { rolldown } from "rolldown";
 const BUNDLED = new Set(["commander", "ulid", "zod"]);
 // errors and constants are what the command line itself needs (exit codes, --help text), so they go
 // with it rather than pulling the whole core into `abq --help`.
-const CLI = /\/src\/(cli\/|nats\/bridge-command\.ts|protocol\/(errors|constants)\.ts)|\/node_modules\/commander\//;
+const CLI = /\/src\/(cli\/|protocol\/(errors|constants)\.ts)|\/node_modules\/commander\//;
 const CORE = /\/src\/(?!cli\/|nats\/|mcp\/)|\/node_modules\/(zod|ulid)\//;
 const root = new URL("..", import.meta.url).pathname;
 const pkg = JSON.parse(await readFile(`${root}package.json`, "utf8"));

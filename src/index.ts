@@ -2,8 +2,8 @@
  * abq: a zero-daemon message bus for AI agents, on plain files. This is the public library API; the CLI
  * (bin/abq.ts) is a thin layer over exactly these functions.
  */
-export { send, recv, respond, ask, cancel, release, BACKSTOP_MS } from "./api/messages.ts";
-export type { SendOptions, RecvOptions, RespondOptions, AskOptions } from "./api/messages.ts";
+export { send, recv, respond, ask, cancel, release, ack, term, BACKSTOP_MS } from "./api/messages.ts";
+export type { SendOptions, RecvOptions, RespondOptions, AskOptions, ClaimRef } from "./api/messages.ts";
 export { sendBatch } from "./api/batch.ts";
 export type { BatchOptions } from "./api/batch.ts";
 export {
@@ -23,10 +23,10 @@ export {
 } from "./api/channels.ts";
 export type { ListOptions } from "./api/channels.ts";
 export type { CommonOptions } from "./api/options.ts";
-export { FsTransport } from "./channel/spool.ts";
-export type { FsTransportOptions } from "./channel/spool.ts";
+export { FsTransport } from "./spool/spool.ts";
+export type { FsTransportOptions } from "./spool/spool.ts";
 export type { NatsTransport, NatsTransportOptions } from "./nats/transport.ts"; // opened via `url` / ABQ_URL, loaded lazily
-export { resolveHome, validateChannelName, CHANNEL_NAME_PATTERN } from "./channel/paths.ts";
+export { resolveHome, validateChannelName, CHANNEL_NAME_PATTERN } from "./spool/paths.ts";
 export { resolveIdentity, parseRemote } from "./identity/index.ts";
 export { inboxName, resolveAddress } from "./identity/address.ts";
 export type { Identity, IdentityOptions } from "./identity/index.ts";
@@ -47,17 +47,41 @@ export {
 export type { ErrorCode, Request, Response, MessageType, ResponseStatus } from "./protocol/index.ts";
 export type {
   Transport,
+  TransportCore,
+  Capability,
+  CapabilityMap,
+  ChannelAdmin,
+  Inspection,
+  Supervision,
+  Topics,
+  ClaimHandle,
+  ClaimOptions,
+  ReleaseOptions,
+  ReleaseOutcome,
   ChannelInfo,
   ChannelStatus,
   Claimed,
   ListEntry,
-  ListState,
   FoundMessage,
-  MessageState,
-  RespondResult,
   QueueOptions,
   WaitResponseOptions,
-} from "./transport.ts";
+} from "./lifecycle/transport.ts";
+export { capable } from "./lifecycle/transport.ts";
+export { STATES, COUNTED_STATES, LIST_WORDS, parseListState, describeListStates } from "./lifecycle/states.ts";
+export type { StateInfo, StateName, ListState, CountedState } from "./lifecycle/states.ts";
+export type {
+  Lease,
+  LeaseOwner,
+  FailureInfo,
+  Skipped,
+  RequeueResult,
+  RequeueOptions,
+  SweepReport,
+  LifecycleEvent,
+  EventKind,
+} from "./lifecycle/records.ts";
+export { openBus, schemeOf } from "./transports.ts";
+export type { OpenOptions } from "./transports.ts";
 export { createWatcher, Watcher, parseHandler, EX_TEMPFAIL, MAX_ENV_CONTENT } from "./watch/index.ts";
 export type { WatchOptions, WatchEvent, WatchSummary } from "./watch/index.ts";
 export { tail } from "./watch/tail.ts";
@@ -70,11 +94,6 @@ export { requeue, sweep, deadLetters, trace } from "./api/supervise.ts";
 export { configureChannel, channelPolicy } from "./api/channels.ts";
 export { heartbeat, agents, consumers, doctor } from "./api/liveness.ts";
 export { keygen } from "./api/security.ts";
-export type { Policy, PolicyInput } from "./channel/policy.ts";
-export type { Lease } from "./channel/lease.ts";
-export type { RequeueResult } from "./channel/requeue.ts";
-export type { RequeueOptions } from "./channel/spool.ts";
-export type { SweepReport } from "./channel/sweep.ts";
-export type { LifecycleEvent } from "./channel/events.ts";
+export type { Policy, PolicyInput } from "./protocol/policy.ts";
 export type { Heartbeat, HeartbeatStatus } from "./liveness/heartbeat.ts";
 export type { DoctorReport, Finding } from "./doctor/check.ts";

@@ -193,7 +193,11 @@ describe("files in requests/ that are not valid messages", () => {
     bad.make(target);
     const before = contents(target);
 
-    expectError(await bus.abq(["recv", "ch"]), EXIT.EMPTY, /ch/);
+    // Two lines: what the claim set aside on the way (nothing is rejected silently), then why it exits 4.
+    const res = await bus.abq(["recv", "ch"]);
+    const [report, ...rest] = res.stderr.split("\n");
+    expect(report).toMatch(/^abq: rejected 1 invalid file\(s\) \(see: abq ls ch rejected\)$/);
+    expectError({ ...res, stderr: rest.join("\n") }, EXIT.EMPTY, /ch/);
     expectRejected(bus, bad, before);
     expect(await channelStatus(bus)).toMatchObject({ pending: 0, processing: 0, rejected: 1 });
   });

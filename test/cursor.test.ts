@@ -1,6 +1,6 @@
 /** The claim cursor keeps only the oldest names of a listing, so a deep backlog costs flat memory. */
 import { describe, expect, it } from "vitest";
-import { CURSOR_SIZE, oldest } from "../src/channel/claim.ts";
+import { CURSOR_SIZE, oldest } from "../src/spool/claim.ts";
 import { newId } from "../src/protocol/ids.ts";
 
 describe("oldest()", () => {

@@ -53,12 +53,14 @@ async function connect(bus: Bus, env: NodeJS.ProcessEnv = {}): Promise<Session> 
 }
 
 const TOOLS = [
+  "abq_ack",
   "abq_ask",
   "abq_cancel",
   "abq_channel_create",
   "abq_channels",
   "abq_ls",
   "abq_recv",
+  "abq_release",
   "abq_requeue",
   "abq_respond",
   "abq_send",

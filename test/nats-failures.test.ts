@@ -87,11 +87,12 @@ describe.skipIf(!natsAvailable())("NATS JetStream: failures and recovery", () =>
       });
       const late = await NatsTransport.open({ url: server.url, home: bus.home, agent: "a" });
       const refused = await late
-        .respond(ch, answer("from a"), { lease: claimA?.lease?.token })
+        .resume(ch, id, { lease: claimA?.lease?.token })
+        .then((c) => c.answer(answer("from a")))
         .catch((e: unknown) => e);
       expect(refused).toBeInstanceOf(AbqError);
       expect((refused as AbqError).code).toBe("E_CONFLICT");
-      await b.respond(ch, answer("from b"), { lease: claimB?.lease?.token });
+      await claimB!.answer(answer("from b"));
       await Promise.all([late.close(), b.close()]);
       expect((await shown(bus, id)).response?.result).toBe("from b");
       expect((await bus.abq(["recv", ch])).code).toBe(4); // acked: not delivered a third time
@@ -158,11 +159,12 @@ describe.skipIf(!natsAvailable())("NATS JetStream: failures and recovery", () =>
     const id = await sendOne(bus, ch, "75");
     const w = startNode([CLI, "watch", ch, "--handler", join(HANDLERS, "exit-code.sh"), "--json"], { env: bus.env });
     try {
-      await until(async () => (await shown(bus, id)).state === "rejected", 20_000);
-      const dead = parseJson<{ id: string; attempts?: number }>(
-        (await bus.abq(["ls", ch, "rejected", "--json"])).stdout,
+      await until(async () => (await shown(bus, id)).state === "dead", 20_000);
+      const dead = parseJson<{ id: string; attempts?: number; reason?: Record<string, unknown> }>(
+        (await bus.abq(["ls", ch, "dead", "--json"])).stdout,
       );
       expect(dead).toMatchObject({ id, attempts: 1 }); // the copy the second (last) attempt got
+      expect(dead.reason).toBeDefined();
       expect((await bus.abq(["recv", ch])).code).toBe(4);
     } finally {
       w.child.kill("SIGTERM");
@@ -182,7 +184,7 @@ describe.skipIf(!natsAvailable())("NATS JetStream: failures and recovery", () =>
       return r;
     };
     await check({}, ["--url", "nats://127.0.0.1:notaport", "status"], 2, /not a NATS URL/);
-    await check({ ABQ_URL: "http://127.0.0.1:4222" }, ["status"], 2, /not a NATS URL/);
+    await check({ ABQ_URL: "http://127.0.0.1:4222" }, ["status"], 2, /no transport for .http:\/\/./);
     const closed = await freePort();
     const down = await check({ ABQ_URL: `nats://127.0.0.1:${closed}` }, ["status"], 6, /cannot connect to NATS/);
     expect(down.stderr).toMatch(/nats-server/); // the hint

@@ -283,7 +283,7 @@ describe("a channel made by the seed", () => {
     expect(report.channels.find((c) => c["name"] === "broadcast")).toMatchObject({ pending: 0 });
     const text = await bus.abq(["status"]);
     expect(text.code).toBe(0);
-    expect(text.stdout).toMatch(/^work\s+4\s+0\s+1\s+1\s+0\b/m);
+    expect(text.stdout).toMatch(/^work\s+4\s+0\s+0\s+1\s+1\s+0\b/m);
 
     const newest = await bus.abq(["ls", "work", "--json"]);
     expect(newest.code).toBe(0);

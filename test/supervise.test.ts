@@ -229,7 +229,7 @@ describe("leases", () => {
       expect(claimedB!.lease).toMatchObject({ attempt: 2, owner: { agent: "worker-b" } });
 
       // A wakes up and answers with its old token: refused, kept aside.
-      const late = a.respond("ch", answer(id, "from A", "worker-a"), { lease: tokenA });
+      const late = a.resume("ch", id, { lease: tokenA }).then((c) => c.answer(answer(id, "from A", "worker-a")));
       await expect(late).rejects.toMatchObject({ name: "AbqError", code: "E_CONFLICT" });
       expect(ls(bus, "ch", "late")).toEqual([`${id}.${tokenA}.json`]);
       expect(readJson(join(chDir(bus, "ch"), "late", `${id}.${tokenA}.json`))).toMatchObject({
@@ -239,14 +239,16 @@ describe("leases", () => {
       expect(ls(bus, "ch", "responses")).toEqual([]);
       expect(ls(bus, "ch", "processing")).toEqual([`${id}.json`]); // still B's
 
-      await b.respond("ch", answer(id, "from B", "worker-b"), { lease: tokenB });
+      await b.resume("ch", id, { lease: tokenB }).then((c) => c.answer(answer(id, "from B", "worker-b")));
       expect(ls(bus, "ch", "responses")).toEqual([`${id}.json`]);
       expect(readJson(join(chDir(bus, "ch"), "responses", `${id}.json`))).toMatchObject({ result: "from B" });
       expect(ls(bus, "ch", "archive")).toEqual([`${id}_request.json`]);
       expect(ls(bus, "ch", "processing")).toEqual([]);
       expect(ls(bus, "ch", "leases")).toEqual([]);
       // A's token is still refused afterwards (the message is done), and B's answer stands.
-      await expect(a.respond("ch", answer(id, "again", "worker-a"), { lease: tokenA })).rejects.toMatchObject({
+      await expect(
+        a.resume("ch", id, { lease: tokenA }).then((c) => c.answer(answer(id, "again", "worker-a"))),
+      ).rejects.toMatchObject({
         code: "E_CONFLICT",
       });
       expect(readJson(join(chDir(bus, "ch"), "responses", `${id}.json`))).toMatchObject({ result: "from B" });
@@ -265,10 +267,12 @@ describe("leases", () => {
       const lease = claimed!.lease!;
       const old = Date.parse(lease.deadline);
       editLease(bus, "ch", lease.id, { deadline: old - 200_000 });
-      const renewed = await t.renew("ch", lease.id, lease.token);
+      const renewed = await claimed!.renew();
       expect(Date.parse(renewed.deadline)).toBeGreaterThan(Date.now() + 250_000);
       expect(readLease(bus, "ch", lease.id).deadline).toBe(renewed.deadline);
-      await expect(t.renew("ch", lease.id, "0000000000000000")).rejects.toMatchObject({ code: "E_CONFLICT" });
+      await expect(
+        t.resume("ch", lease.id, { lease: "0000000000000000" }).then((c) => c.renew()),
+      ).rejects.toMatchObject({ code: "E_CONFLICT" });
     } finally {
       await t.close();
     }
@@ -606,21 +610,30 @@ describe("attempts, backoff and dead letters", () => {
 });
 
 describe("TTL", () => {
-  it("an expired message is not delivered; recv archives it with reason expired", async () => {
+  it("an expired message is not delivered; recv sets it aside in expired/ with its TTL, and says so", async () => {
     const bus = makeBus();
     const id = await sendOne(bus, "ch", "stale", ["--ttl", "1"]);
     backdateTimestamp(bus, "ch", id, 10_000);
-    expect((await bus.abq(["recv", "ch"])).code).toBe(4);
+    const r = await bus.abq(["recv", "ch"]);
+    expect(r.code).toBe(4);
+    expect(r.stderr).toMatch(/expired 1 message/);
     expect(ls(bus, "ch", "requests")).toEqual([]);
     expect(ls(bus, "ch", "processing")).toEqual([]);
     expect(ls(bus, "ch", "leases")).toEqual([]);
-    expect(ls(bus, "ch", "archive")).toEqual([`${id}_reason.json`, `${id}_request.json`]);
-    expect(readJson(join(chDir(bus, "ch"), "archive", `${id}_reason.json`))).toMatchObject({ id, reason: "expired" });
+    expect(ls(bus, "ch", "archive")).toEqual([]);
+    expect(ls(bus, "ch", "expired")).toEqual([`${id}.json`, `${id}.reason.json`]);
+    const sent = readJson(join(chDir(bus, "ch"), "expired", `${id}.json`))["timestamp"];
+    expect(readJson(join(chDir(bus, "ch"), "expired", `${id}.reason.json`))).toMatchObject({
+      id,
+      reason: "expired",
+      ttl: 1,
+      sent,
+    });
     const trace = ndjson<{ event: string }>((await bus.abq(["trace", id, "--json"])).stdout).map((e) => e.event);
     expect(trace).toEqual(["sent", "expired"]);
   });
 
-  it("the sweep archives expired messages in bulk; fresh ones and --ttl 0 stay pending", async () => {
+  it("the sweep sets expired messages aside in bulk; fresh ones and --ttl 0 stay pending", async () => {
     const bus = makeBus();
     const stale = [];
     for (let i = 0; i < 3; i++) stale.push(await sendOne(bus, "ch", `stale${i}`, ["--ttl", "1"]));
@@ -633,8 +646,11 @@ describe("TTL", () => {
     expect(report?.expired).toEqual(stale);
     expect(ls(bus, "ch", "requests")).toEqual([`${fresh}.json`, `${forever}.json`].sort());
     for (const id of stale) {
-      expect(readJson(join(chDir(bus, "ch"), "archive", `${id}_reason.json`))).toMatchObject({ reason: "expired" });
-      expect(existsSync(join(chDir(bus, "ch"), "archive", `${id}_request.json`))).toBe(true);
+      expect(readJson(join(chDir(bus, "ch"), "expired", `${id}.reason.json`))).toMatchObject({
+        reason: "expired",
+        ttl: 1,
+      });
+      expect(existsSync(join(chDir(bus, "ch"), "expired", `${id}.json`))).toBe(true);
     }
     // --ttl 0 never expires, at delivery either.
     expect(await recvOne(bus, "ch")).toBe(fresh);

@@ -6,14 +6,15 @@
  */
 import * as z from "../protocol/zod.ts";
 import { lazy } from "../protocol/zod.ts";
-import { resolveHome } from "../channel/paths.ts";
+import { resolveHome } from "../spool/paths.ts";
 import { resolveAddress } from "../identity/address.ts";
 import { AbqError } from "../protocol/errors.ts";
 import { newId } from "../protocol/ids.ts";
-import { DEFAULT_TTL, describeIssues, formatTimestamp, MESSAGE_TYPES, PROTOCOL_VERSION } from "../protocol/schema.ts";
+import { describeIssues, formatTimestamp, MESSAGE_TYPES, PROTOCOL_VERSION } from "../protocol/schema.ts";
 import type { Request } from "../protocol/schema.ts";
-import { type CommonOptions, withTransport, callerAgent } from "./options.ts";
-import { validateChannelName } from "../channel/paths.ts";
+import { capable } from "../lifecycle/transport.ts";
+import { type CommonOptions, defaultTtl, withTransport, callerAgent } from "./options.ts";
+import { validateChannelName } from "../spool/paths.ts";
 
 const batchLine = lazy(() =>
   z.strictObject({
@@ -44,14 +45,14 @@ export async function sendBatch(opts: BatchOptions): Promise<{ sent: number }> {
   return withTransport(
     opts,
     async (t) => {
-      if (opts.create) await t.createChannel(defaultChannel);
+      if (opts.create) await capable(t, "admin").createChannel(defaultChannel);
       const ttls = new Map<string, number>();
       let sent = 0;
       let lineNo = 0;
       const pendingReports: Request[] = [];
       // Report a message as sent only once it is durable: after the folder fsync that covers it.
       const settle = async (): Promise<void> => {
-        await t.flush?.();
+        await t.flush();
         for (const m of pendingReports.splice(0)) opts.onSent?.(m);
       };
       try {
@@ -73,7 +74,7 @@ export async function sendBatch(opts: BatchOptions): Promise<{ sent: number }> {
               : defaultChannel;
           let ttl = line.ttl ?? ttls.get(channel);
           if (ttl === undefined) {
-            ttl = t.defaultTtl ? await t.defaultTtl(channel).catch(() => DEFAULT_TTL) : DEFAULT_TTL;
+            ttl = await defaultTtl(t, channel);
             ttls.set(channel, ttl);
           }
           const replyTo =

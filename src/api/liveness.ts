@@ -3,9 +3,9 @@
  * (`abq check`). These read and write `$ABQ_HOME` directly: they are about this machine's bus.
  */
 import { callerAgent } from "./options.ts";
-import { resolveHome } from "../channel/paths.ts";
-import { queueOf, validateChannelName } from "../channel/paths.ts";
-import { pathExists } from "../channel/files.ts";
+import { resolveHome } from "../spool/paths.ts";
+import { queueOf, validateChannelName } from "../spool/paths.ts";
+import { pathExists } from "../spool/files.ts";
 import { join } from "node:path";
 import { runDoctor, type DoctorReport } from "../doctor/check.ts";
 import {

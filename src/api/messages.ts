@@ -3,15 +3,20 @@
  * Channel arguments accept the address forms `@self` and `@parent` (src/identity/address.ts).
  */
 import { isAddress, resolveAddress } from "../identity/address.ts";
-import { resolveHome } from "../channel/paths.ts";
+import { resolveHome } from "../spool/paths.ts";
 import { AbqError } from "../protocol/errors.ts";
 import { newId } from "../protocol/ids.ts";
 import { DEFAULT_TTL, formatTimestamp, PROTOCOL_VERSION } from "../protocol/schema.ts";
 import type { MessageType, Request, Response, ResponseStatus } from "../protocol/schema.ts";
-import type { Claimed, Transport } from "../transport.ts";
+import { capable, type ClaimHandle, type ReleaseOutcome } from "../lifecycle/transport.ts";
+import type { FailureInfo, Skipped } from "../lifecycle/records.ts";
 import {
   askInput,
+  claimRefInput,
   type CommonOptions,
+  defaultTtl,
+  secondsInput,
+  withCapable,
   parseInput,
   recvInput,
   respondInput,
@@ -56,10 +61,10 @@ export async function send(opts: SendOptions): Promise<Request> {
   return withTransport(
     opts,
     async (t) => {
-      if (input.create || isAddress(opts.channel)) await t.createChannel(input.channel);
-      if (input.replyTo !== undefined && isAddress(opts.replyTo ?? "")) await t.createChannel(input.replyTo);
-      if (input.ttl === undefined && t.defaultTtl)
-        message.ttl = await t.defaultTtl(input.channel).catch(() => DEFAULT_TTL);
+      if (input.create || isAddress(opts.channel)) await capable(t, "admin").createChannel(input.channel);
+      if (input.replyTo !== undefined && isAddress(opts.replyTo ?? ""))
+        await capable(t, "admin").createChannel(input.replyTo);
+      if (input.ttl === undefined) message.ttl = await defaultTtl(t, input.channel);
       if (opts.sign) {
         const { signMessage } = await import("../security/sign.ts");
         return t.send(await signMessage(resolveHome(opts), message));
@@ -80,20 +85,26 @@ export interface RecvOptions extends CommonOptions {
   /** Seconds to wait with `wait`. Default: 30. */
   timeout?: number | undefined;
   signal?: AbortSignal | undefined;
+  /** Told about messages the claim expired or rejected on its way to one it could hand out. */
+  onSkipped?: ((skipped: Skipped) => void) | undefined;
 }
 
 /** How often a blocked receive looks again even without a file event (events can be lost). */
 export const BACKSTOP_MS = 250;
 
-/** Claims the oldest pending message. Throws E_EMPTY (nothing there) or E_TIMEOUT (waited in vain). */
-export async function recv(opts: RecvOptions): Promise<Claimed> {
+/**
+ * Claims the oldest pending message. Throws E_EMPTY (nothing there) or E_TIMEOUT (waited in vain). The
+ * handle's acts need an open transport: pass `transport` to keep using it, or answer later by id with
+ * `respond`/`ack`/`release` (what the CLI does).
+ */
+export async function recv(opts: RecvOptions): Promise<ClaimHandle> {
   const input = parseInput(recvInput(), { ...opts, channel: await resolveAddress(opts.channel, opts.cwd) });
-  const q = { as: input.as };
+  const q = { as: input.as, onSkipped: opts.onSkipped };
   const agent = await callerAgent(opts);
   return withTransport(
     opts,
     async (t) => {
-      if (isAddress(opts.channel)) await t.createChannel(input.channel);
+      if (isAddress(opts.channel)) await capable(t, "admin").createChannel(input.channel);
       const deadline = Date.now() + input.timeout * 1000;
       // Start watching before the first look, so a message landing right after it wakes us.
       if (input.wait) await t.waitForChange(input.channel, 0, undefined, q);
@@ -140,7 +151,7 @@ export async function respond(opts: RespondOptions): Promise<Response> {
   };
   return withTransport(
     opts,
-    async (t) => (await t.respond(input.channel, response, { as: input.as, lease: opts.lease })).response,
+    async (t) => (await t.resume(input.channel, input.id, { as: input.as, lease: opts.lease })).answer(response),
     agent,
   );
 }
@@ -179,12 +190,43 @@ export async function ask(opts: AskOptions): Promise<{ request: Request; respons
 export async function cancel(opts: CommonOptions & { channel: string; id: string; as?: string }): Promise<void> {
   const channel = await resolveAddress(opts.channel, opts.cwd);
   const agent = await callerAgent(opts);
-  await withTransport(opts, (t) => t.cancel(channel, opts.id, { as: opts.as }), agent);
+  await withCapable(opts, "admin", (t) => t.cancel(channel, opts.id, { as: opts.as }), agent);
 }
 
-/** Puts a claimed message back in its queue (for a consumer that cannot handle it now). */
-export async function release(opts: CommonOptions & { channel: string; id: string; as?: string }): Promise<void> {
-  const channel = await resolveAddress(opts.channel, opts.cwd);
-  const agent = await callerAgent(opts);
-  await withTransport(opts, (t: Transport) => t.release(channel, opts.id, { as: opts.as }), agent);
+/** Names a claimed message: its channel, id and (to fence the act) the lease token `recv` printed. */
+export interface ClaimRef extends CommonOptions {
+  channel: string;
+  id: string;
+  as?: string | undefined;
+  /** The lease token from the claim: act only while the claim is still ours (fenced). */
+  lease?: string | undefined;
+}
+
+/** Resumes the claim `ref` names and runs one act on it. */
+async function onClaim<T>(ref: ClaimRef, act: (claim: ClaimHandle) => Promise<T>): Promise<T> {
+  const input = parseInput(claimRefInput(), { ...ref, channel: await resolveAddress(ref.channel, ref.cwd) });
+  const agent = await callerAgent(ref);
+  return withTransport(
+    ref,
+    async (t) => act(await t.resume(input.channel, input.id, { as: input.as, lease: input.lease })),
+    agent,
+  );
+}
+
+/** Puts a claimed message back: now, after `delay` seconds (not a failed attempt), or as a failed attempt. */
+export function release(
+  ref: ClaimRef & { delay?: number | undefined; failure?: FailureInfo | undefined },
+): Promise<ReleaseOutcome> {
+  const delayMs = ref.delay !== undefined ? Math.round(parseInput(secondsInput(), ref.delay) * 1000) : undefined;
+  return onClaim(ref, (c) => c.release({ delayMs, failure: ref.failure }));
+}
+
+/** Acknowledges a claimed message without an answer: archived, marked acknowledged. */
+export function ack(ref: ClaimRef): Promise<void> {
+  return onClaim(ref, (c) => c.ack());
+}
+
+/** Dead-letters a claimed message at once, with `reason`. */
+export function term(ref: ClaimRef & { reason: string }): Promise<void> {
+  return onClaim(ref, (c) => c.term(ref.reason));
 }

@@ -2,14 +2,21 @@
  * Options of the public functions, validated once at the boundary (zod) and resolved to defaults, so the
  * code below can trust them. Shapes and names match the CLI's flags.
  */
-import { validateChannelName, validateSubscriberName } from "../channel/paths.ts";
-import { FsTransport } from "../channel/spool.ts";
+import { validateChannelName, validateSubscriberName } from "../spool/paths.ts";
+import { openBus } from "../transports.ts";
 import { AbqError } from "../protocol/errors.ts";
 import { ID_PATTERN } from "../protocol/ids.ts";
-import { describeIssues, MESSAGE_TYPES, RESPONSE_STATUSES } from "../protocol/schema.ts";
+import { DEFAULT_TTL, describeIssues, MESSAGE_TYPES, RESPONSE_STATUSES } from "../protocol/schema.ts";
 import * as z from "../protocol/zod.ts";
 import { lazy } from "../protocol/zod.ts";
-import type { ListState, Transport } from "../transport.ts";
+import {
+  type Capability,
+  type CapabilityMap,
+  capable,
+  type ListState,
+  type Transport,
+} from "../lifecycle/transport.ts";
+import { parseListState } from "../lifecycle/states.ts";
 import { resolveIdentity } from "../identity/index.ts";
 
 /** Accepted by every function. */
@@ -24,7 +31,7 @@ export interface CommonOptions {
   transport?: Transport | undefined;
   /** Process recorded as the owner of claims (leases). Default: this process. */
   ownerPid?: number | undefined;
-  /** A NATS JetStream bus (`nats://host:port`) instead of the filesystem. Default: `$ABQ_URL`. */
+  /** The bus's URL (`nats://host:port` for JetStream; see src/transports.ts). Default: `$ABQ_URL`, else the local spool. */
   url?: string | undefined;
 }
 
@@ -66,6 +73,21 @@ export const recvInput = lazy(() =>
   }),
 );
 
+/** A claimed message named by the CLI or a tool: channel, id, and optionally the lease that fences it. */
+export const claimRefInput = lazy(() =>
+  z.object({
+    channel: channelName(),
+    as: z.optional(subscriberName()),
+    id: messageId(),
+    lease: z.optional(
+      z.string().check(z.regex(/^[A-Za-z0-9._:-]{1,128}$/, "is not a lease token (as recv prints it)")),
+    ),
+  }),
+);
+
+/** A non-negative number of seconds. */
+export const secondsInput = lazy(() => seconds());
+
 export const askInput = lazy(() =>
   z.object({
     /** Seconds to wait for the answer; default 30. */
@@ -87,34 +109,18 @@ export const respondInput = lazy(() =>
   }),
 );
 
-const LIST_STATES = [
-  "requests",
-  "pending",
-  "processing",
-  "claimed",
-  "responses",
-  "archive",
-  "done",
-  "rejected",
-] as const;
-
 export const listInput = lazy(() =>
   z.object({
     channel: channelName(),
     as: z.optional(subscriberName()),
     state: z.pipe(
-      z._default(
-        z.enum(LIST_STATES, { error: "unknown state: use requests, processing, responses, archive or rejected" }),
-        "requests",
-      ),
-      z.transform((s: (typeof LIST_STATES)[number]): ListState => STATE_ALIASES[s] ?? (s as ListState)),
+      z._default(z.string(), "requests"),
+      z.transform((s: string): ListState => parseListState(s)),
     ),
     limit: z._default(z.int().check(z.positive()), 20),
     oldestFirst: z._default(z.boolean(), false),
   }),
 );
-
-const STATE_ALIASES: Record<string, ListState> = { pending: "requests", claimed: "processing", done: "archive" };
 
 /** zod parse that turns failures into one-line E_USAGE errors (E_BAD_NAME for channel names). */
 export function parseInput<S extends z.ZodMiniType>(schema: S, value: unknown): z.output<S> {
@@ -131,20 +137,8 @@ export async function openTransport(
 ): Promise<{ transport: Transport; owned: boolean }> {
   if (opts.transport) return { transport: opts.transport, owned: false };
   const url = opts.url ?? process.env["ABQ_URL"];
-  if (url !== undefined && url !== "") {
-    if (!/^(nats|tls):\/\//.test(url)) {
-      throw new AbqError("E_USAGE", `'${url.replace(/\/\/[^@/]*@/, "//***@")}' is not a NATS URL`, {
-        hint: "use nats://host:port, or unset ABQ_URL to use the local bus",
-      });
-    }
-    // Loaded only when asked for, so filesystem-only use never pays for the NATS client.
-    const { NatsTransport } = await import("../nats/transport.ts");
-    return { transport: await NatsTransport.open({ url, home: opts.home, agent }), owned: true };
-  }
-  return {
-    transport: new FsTransport({ home: opts.home, fsync: opts.fsync, agent, ownerPid: opts.ownerPid }),
-    owned: true,
-  };
+  const transport = await openBus(url, { home: opts.home, fsync: opts.fsync, agent, ownerPid: opts.ownerPid });
+  return { transport, owned: true };
 }
 
 /** Runs `fn` with a transport, closing it afterwards when we opened it. */
@@ -163,4 +157,26 @@ export async function withTransport<T>(
 
 export async function callerAgent(opts: CommonOptions): Promise<string> {
   return (await resolveIdentity({ cwd: opts.cwd })).agent;
+}
+
+/** Runs `fn` with a transport that has capability `cap` (E_USAGE naming it when the bus lacks it). */
+export function withCapable<C extends Capability, T>(
+  opts: CommonOptions,
+  cap: C,
+  fn: (t: Transport & CapabilityMap[C]) => Promise<T>,
+  agent?: string,
+): Promise<T> {
+  return withTransport(opts, (t) => fn(capable(t, cap)), agent);
+}
+
+/** Default TTL for messages sent to `channel` without one: its policy's, where the bus has policies. */
+export async function defaultTtl(t: Transport, channel: string): Promise<number> {
+  if (!t.capabilities.has("admin")) return DEFAULT_TTL;
+  return (
+    (
+      await capable(t, "admin")
+        .policy(channel)
+        .catch(() => undefined)
+    )?.ttl_s ?? DEFAULT_TTL
+  );
 }

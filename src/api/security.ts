@@ -1,6 +1,6 @@
 /** Signing keys for `abq keygen` / `send --sign` (see src/security/sign.ts). */
 import { callerAgent } from "./options.ts";
-import { resolveHome } from "../channel/paths.ts";
+import { resolveHome } from "../spool/paths.ts";
 import { generateKey } from "../security/sign.ts";
 import type { CommonOptions } from "./options.ts";
 

@@ -9,6 +9,7 @@ import { Command, CommanderError, Option } from "commander";
 import { AbqError } from "../protocol/errors.ts";
 import { EXIT, reportError } from "./exit.ts";
 import { registerAsk } from "./commands/ask.ts";
+import { registerAck, registerRelease, registerTerm } from "./commands/claim-acts.ts";
 import { registerCancel } from "./commands/cancel.ts";
 import { registerChannel } from "./commands/channel.ts";
 import { registerCheck } from "./commands/check.ts";
@@ -32,7 +33,7 @@ import { registerTail } from "./commands/tail.ts";
 import { registerTrace } from "./commands/trace.ts";
 import { registerWait } from "./commands/wait.ts";
 import { registerWatch } from "./commands/watch.ts";
-import { registerBridge } from "../nats/bridge-command.ts";
+import { registerBridge } from "./commands/bridge.ts";
 
 /** Every command, in the order `abq --help` lists them. */
 const COMMANDS: Record<string, (program: Command) => void> = {
@@ -41,6 +42,9 @@ const COMMANDS: Record<string, (program: Command) => void> = {
   send: registerSend,
   recv: registerRecv,
   respond: registerRespond,
+  ack: registerAck,
+  release: registerRelease,
+  term: registerTerm,
   ask: registerAsk,
   watch: registerWatch,
   bridge: registerBridge,

@@ -4,16 +4,16 @@
  * staging files, torn files → rejected/, orphaned and stale leases, registry drift, missing folders).
  * Never deletes a message.
  */
-import * as fs from "../fsp.ts";
+import * as fs from "../fs-promised.ts";
 import { join } from "node:path";
-import { listDir } from "../channel/files.ts";
-import { readLease } from "../channel/lease.ts";
-import { channelsDir, type Queue, queueOf, registryPath, STATE_DIRS } from "../channel/paths.ts";
-import { readPolicy } from "../channel/policy.ts";
-import { readRequest, rejectFile } from "../channel/read.ts";
-import { listChannels, writeRegistry } from "../channel/registry.ts";
-import { requeueQueue } from "../channel/requeue.ts";
-import { STAGING_MAX_AGE_MS } from "../channel/sweep.ts";
+import { listDir } from "../spool/files.ts";
+import { readLease } from "../spool/lease.ts";
+import { channelsDir, type Queue, queueOf, registryPath, STATE_DIRS } from "../spool/paths.ts";
+import { readPolicy } from "../spool/policy.ts";
+import { readRequest, rejectFile } from "../spool/read.ts";
+import { listChannels, writeRegistry } from "../spool/registry.ts";
+import { requeueQueue } from "../spool/requeue.ts";
+import { STAGING_MAX_AGE_MS } from "../spool/sweep.ts";
 import { channelAlive } from "../liveness/heartbeat.ts";
 import { idTime } from "../protocol/ids.ts";
 

@@ -4,7 +4,7 @@
  * processes. Layouts the fast path does not understand (GIT_DIR in the environment, reftable refs, odd
  * `.git` files) are answered by the git CLI through simple-git instead.
  */
-import * as fs from "../fsp.ts";
+import * as fs from "../fs-promised.ts";
 import { dirname, join, resolve } from "node:path";
 
 export interface GitState {

@@ -11,7 +11,7 @@ import { type CommonOptions, parseInput, recvInput, withTransport } from "../api
 import { isAddress, resolveAddress } from "../identity/address.ts";
 import { isAbqError } from "../protocol/errors.ts";
 import type { Request } from "../protocol/schema.ts";
-import type { Transport } from "../transport.ts";
+import { capable, type Transport } from "../lifecycle/transport.ts";
 
 /** How many pending messages a summary lists by default. */
 export const DEFAULT_LIST_LIMIT = 10;
@@ -79,9 +79,10 @@ export async function pendingIn(
   as: string | undefined,
   limit: number,
 ): Promise<InboxSummary> {
-  const entries = await t.list(channel, "requests", { limit, oldestFirst: true, as });
+  const view = capable(t, "inspect", "abq check --inbox");
+  const entries = await view.list(channel, "requests", { limit, oldestFirst: true, as });
   // A full page may hide more; only then count them all (a second readdir).
-  const pending = entries.length < limit ? entries.length : await t.count(channel, "requests", { as });
+  const pending = entries.length < limit ? entries.length : await view.count(channel, "requests", { as });
   const messages = entries.map((e): PendingMessage => {
     if (e.message === undefined || !("type" in e.message)) return { id: e.id, problem: e.problem ?? "unreadable" };
     const m = e.message as Request;

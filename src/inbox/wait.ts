@@ -9,6 +9,7 @@ import { AbqError } from "../protocol/errors.ts";
 import * as z from "../protocol/zod.ts";
 import { lazy } from "../protocol/zod.ts";
 import { checkInput, type InboxSummary, pendingIn } from "./check.ts";
+import { capable } from "../lifecycle/transport.ts";
 
 export interface WaitForMailOptions extends CommonOptions {
   /** Channel name, or `@self` / `@parent` (created if needed, like `recv`). */
@@ -31,7 +32,7 @@ export async function waitForMail(opts: WaitForMailOptions): Promise<InboxSummar
   const input = parseInput(waitInput(), { ...opts, channel });
   const q = { as: input.as };
   return withTransport(opts, async (t) => {
-    if (isAddress(opts.channel)) await t.createChannel(input.channel);
+    if (isAddress(opts.channel)) await capable(t, "admin").createChannel(input.channel);
     const deadline = input.timeout === undefined ? Number.POSITIVE_INFINITY : Date.now() + input.timeout * 1000;
     // Start watching before the first look, so a message landing right after it wakes us.
     await t.waitForChange(input.channel, 0, undefined, q);

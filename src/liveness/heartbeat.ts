@@ -9,10 +9,10 @@
  * so a SIGKILLed watcher stops counting at once. `abq check --channel X --alive` asks "is anyone
  * consuming X?", the question the seed's supervisor loop asks.
  */
-import * as fs from "../fsp.ts";
+import * as fs from "../fs-promised.ts";
 import { join } from "node:path";
-import { ensureDir, listDir, publishFile } from "../channel/files.ts";
-import { HOST, ownerAlive } from "../channel/lease.ts";
+import { ensureDir, listDir, publishFile } from "../spool/files.ts";
+import { HOST, ownerAlive } from "../spool/lease.ts";
 import { inboxName } from "../identity/address.ts";
 
 export interface Heartbeat {

@@ -9,10 +9,10 @@
  * bridge sees on NATS that the message was already forwarded (by id) and only waits for the answer. A
  * re-forward within the 2-minute de-duplication window is dropped by the server in any case.
  */
-import { FsTransport } from "../channel/spool.ts";
+import { FsTransport } from "../spool/spool.ts";
 import { AbqError } from "../protocol/errors.ts";
 import { formatTimestamp, PROTOCOL_VERSION, type Request, type Response } from "../protocol/schema.ts";
-import type { Claimed, Transport } from "../transport.ts";
+import type { ClaimHandle } from "../lifecycle/transport.ts";
 import { NatsTransport } from "./transport.ts";
 
 export type BridgeEvent =
@@ -34,7 +34,7 @@ export interface BridgeOptions {
 }
 
 export async function runBridge(opts: BridgeOptions): Promise<{ forwarded: number; answered: number }> {
-  const local: Transport = new FsTransport({ home: opts.home, agent: opts.agent });
+  const local = new FsTransport({ home: opts.home, agent: opts.agent });
   const remote = await NatsTransport.open({ url: opts.url, home: opts.home, agent: opts.agent });
   const emit = opts.onEvent ?? (() => undefined);
   const counts = { forwarded: 0, answered: 0 };
@@ -50,7 +50,7 @@ export async function runBridge(opts: BridgeOptions): Promise<{ forwarded: numbe
         await Promise.race([local.waitForChange(opts.channel, 1000, opts.signal), ...inflight]);
         continue;
       }
-      const job: Promise<void> = forward(local, remote, claimed, counts, emit, opts.signal)
+      const job: Promise<void> = forward(remote, claimed, counts, emit, opts.signal)
         .catch((err: unknown) => emit({ type: "warning", id: claimed.message.id, message: String(err) }))
         .finally(() => inflight.delete(job));
       inflight.add(job);
@@ -64,9 +64,8 @@ export async function runBridge(opts: BridgeOptions): Promise<{ forwarded: numbe
 }
 
 async function forward(
-  local: Transport,
-  remote: Transport,
-  claimed: Claimed,
+  remote: NatsTransport,
+  claimed: ClaimHandle,
   counts: { forwarded: number; answered: number },
   emit: (e: BridgeEvent) => void,
   signal: AbortSignal | undefined,
@@ -82,23 +81,19 @@ async function forward(
     emit({ type: "forwarded", id: message.id });
   }
   // Keep the local claim while the answer is on its way.
-  const renew =
-    lease && local.renew
-      ? setInterval(
-          () => void local.renew?.(channel, lease.id, lease.token).catch(() => undefined),
-          (lease.lease_s * 1000) / 3,
-        )
-      : undefined;
+  const renew = lease
+    ? setInterval(() => void claimed.renew().catch(() => undefined), (lease.lease_s * 1000) / 3)
+    : undefined;
   try {
     for (;;) {
       if (signal?.aborted === true) {
-        await local.release(channel, message.id).catch(() => undefined); // back for the next bridge run
+        await claimed.release().catch(() => undefined); // back for the next bridge run
         return;
       }
       const answer = await remote
         .waitForResponse(channel, message.id, 30_000, {
           signal,
-          onPending: (note) => void local.respond(channel, note, { lease: lease?.token }).catch(() => undefined),
+          onPending: (note) => void claimed.answer(note).catch(() => undefined),
         })
         .catch((err: unknown) => {
           if (!(err instanceof AbqError) || err.code === "E_IO") throw err;
@@ -115,7 +110,7 @@ async function forward(
           return failed;
         });
       if (!answer) continue;
-      await local.respond(channel, answer, { lease: lease?.token });
+      await claimed.answer(answer);
       counts.answered++;
       emit({ type: "answered", id: message.id, status: answer.status });
       return;

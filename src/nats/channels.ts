@@ -8,7 +8,7 @@
 import type { ConsumerConfig, StreamInfo } from "@nats-io/jetstream";
 import { AbqError } from "../protocol/errors.ts";
 import { formatTimestamp } from "../protocol/schema.ts";
-import type { ChannelInfo } from "../transport.ts";
+import type { ChannelInfo } from "../lifecycle/transport.ts";
 import { natsError } from "./connect.ts";
 import { type NatsContext, nanos } from "./context.ts";
 import {

@@ -2,19 +2,21 @@
  * Claiming: pull one message from the queue's durable consumer (claim = fetch), then win its state
  * record. A first delivery `create`s the record; a redelivery (lease expired, released, server restart)
  * reads it first: if the message was answered or withdrawn meanwhile (a responder whose ack got lost, or
- * a late ack racing the redelivery), it is acked and skipped instead of being handed out twice.
+ * a late ack racing the redelivery), it is acked and skipped instead of being handed out twice; after a
+ * release (a `released` record) it is claimed again, its plain releases not counted as attempts.
  */
 import { hostname } from "node:os";
 import { requestSchema, formatTimestamp } from "../protocol/schema.ts";
 import type { Request } from "../protocol/schema.ts";
+import type { Skipped } from "../lifecycle/records.ts";
 import { describeIssues } from "../protocol/schema.ts";
 import { requireConsumer } from "./channels.ts";
 import { claimFilePath } from "./claimfile.ts";
 import { retrying } from "./connect.ts";
 import { type NatsContext, nanos } from "./context.ts";
 import { consumerName, idOfSubject, recordKey, streamName } from "./names.ts";
-import { ACK, deadLetter, type Held, leaseOf, TERM } from "./held.ts";
-import { type ClaimInfo, createRecord, getRecord, type StateRecord, updateRecord } from "./records.ts";
+import { ACK, deadLetter, type Held, leaseOf, TERM } from "./held-claims.ts";
+import { type ClaimInfo, createRecord, getRecord, type StateRecord, type Stored, updateRecord } from "./records.ts";
 import { deliverReply } from "./replies.ts";
 
 /** How long one pull waits for a message before the queue counts as empty. */
@@ -62,6 +64,7 @@ export async function claimNext(
   ctx: NatsContext,
   channel: string,
   subscriber: string | undefined,
+  skipped: Skipped,
 ): Promise<Held | null> {
   for (let empty = 0; ;) {
     const pulled = await retrying(ctx.s, `cannot claim from '${channel}'`, () => pullOne(ctx, channel, subscriber));
@@ -72,7 +75,7 @@ export async function claimNext(
       if (info.num_pending === 0) return null;
       continue;
     }
-    const held = await takeOver(ctx, channel, subscriber, pulled);
+    const held = await takeOver(ctx, channel, subscriber, pulled, skipped);
     if (held) return held;
   }
 }
@@ -82,6 +85,7 @@ async function takeOver(
   channel: string,
   subscriber: string | undefined,
   m: Pulled,
+  skipped: Skipped,
 ): Promise<Held | null> {
   const id = idOfSubject(m.subject);
   const key = recordKey(channel, subscriber, /^req_[0-9a-f]+$/.test(id) ? id : `bad-${m.seq}`);
@@ -97,6 +101,7 @@ async function takeOver(
     };
     await retrying(ctx.s, "cannot reject a bad message", () => createRecord(ctx.kv, key, rejected));
     ctx.nc.publish(m.reply, TERM);
+    skipped.rejected.push(key.slice(key.lastIndexOf(".") + 1));
     return null;
   }
   const claim: ClaimInfo = {
@@ -108,42 +113,60 @@ async function takeOver(
     host: hostname(),
     at: formatTimestamp(),
   };
-  if (m.delivery > ctx.s.maxAttempts) {
-    // Delivered too often without an answer (leases ran out: the handler hangs or kills its watcher) —
-    // unless it was answered and only the ack got lost: then it is finished like any other redelivery.
-    const current = await retrying(ctx.s, "cannot claim", () => getRecord(ctx.kv, key));
-    if (current && current.record.state !== "claimed") return winRecord(ctx, key, current.record, m).then(() => null);
-    await deadLetter(ctx, key, request, `lease expired ${m.delivery - 1} times`);
+  // A first delivery cannot have been answered, released or claimed before, so its record is written a
+  // little later (`recordClaim`): most claims are answered sooner, and the answer then creates the
+  // record in one step. A redelivery must look at the record first.
+  const current = m.delivery === 1 ? null : await retrying(ctx.s, "cannot claim", () => getRecord(ctx.kv, key));
+  if (current && !claimable(current.record)) return finishDone(ctx, current.record, request, m);
+  const releases = current?.record.releases ?? 0;
+  const attempt = m.delivery - releases;
+  if (attempt > ctx.s.maxAttempts) {
+    // Delivered too often without an answer (leases ran out: the handler hangs or kills its watcher).
+    await deadLetter(ctx, key, request, `lease expired ${attempt - 1} times`);
     ctx.nc.publish(m.reply, TERM);
     return null;
   }
-  const record: StateRecord = { state: "claimed", request, claim, updatedMs: Date.now() };
-  // Like the spool's `attempts`: how many deliveries came before this one, so ABQ_ATTEMPT counts up.
-  const message: Request = m.delivery > 1 ? { ...request, attempts: m.delivery - 1 } : request;
+  const record: StateRecord = {
+    state: "claimed",
+    request,
+    claim,
+    ...(releases > 0 ? { releases } : {}),
+    updatedMs: Date.now(),
+  };
+  // Like the spool's `attempts`: how many failed attempts came before this one, so ABQ_ATTEMPT counts up.
+  const message: Request = attempt > 1 ? { ...request, attempts: attempt - 1 } : request;
   const path = claimFilePath(ctx.home, channel, subscriber, request.id);
-  // A first delivery cannot have been answered or claimed before, so its record is written a little
-  // later (`recordClaim`): most claims are answered sooner, and the answer then creates the record in one
-  // step. A redelivery must look at the record first.
-  const revision = m.delivery === 1 ? null : await winRecord(ctx, key, record, m);
+  const revision = m.delivery === 1 ? null : await takeRecord(ctx, key, record, current, m);
   if (m.delivery > 1 && revision === null) return null;
-  const lease = leaseOf(ctx, request.id, claim);
+  const lease = leaseOf(ctx, request.id, claim, releases);
   return { channel, subscriber, key, revision, record, claim, request: message, path, lease };
 }
 
+/** A record a new delivery may take over: none yet, a claim whose lease ran out, or a release. */
+function claimable(record: StateRecord): boolean {
+  return record.state === "claimed" || record.state === "released";
+}
+
 /**
- * Makes the record say "claimed by this delivery"; null when the message must be skipped (answered,
- * withdrawn or dead already: acked or terminated here) or a racing writer won (nak'ed: it comes back).
+ * Answered, withdrawn, rejected or dead already (a responder whose ack got lost, or a late ack racing
+ * the redelivery): finish what the earlier holder left and skip it.
  */
-async function winRecord(ctx: NatsContext, key: string, record: StateRecord, m: Pulled): Promise<number | null> {
-  const current = await retrying(ctx.s, "cannot claim", () => getRecord(ctx.kv, key));
-  if (current && current.record.state !== "claimed") {
-    // Answered, withdrawn or rejected already: finish what the earlier holder left and skip it.
-    if (current.record.state === "answered" || current.record.state === "read") {
-      await deliverReply(ctx, current.record.request ?? record.request, current.record.response);
-    }
-    ctx.nc.publish(m.reply, current.record.state === "rejected" || current.record.state === "dead" ? TERM : ACK);
-    return null;
+async function finishDone(ctx: NatsContext, record: StateRecord, request: Request, m: Pulled): Promise<null> {
+  if (record.state === "answered" || record.state === "read") {
+    await deliverReply(ctx, record.request ?? request, record.response);
   }
+  ctx.nc.publish(m.reply, record.state === "rejected" || record.state === "dead" ? TERM : ACK);
+  return null;
+}
+
+/** Makes the record say "claimed by this delivery"; null when a racing writer won (nak'ed: it comes back). */
+async function takeRecord(
+  ctx: NatsContext,
+  key: string,
+  record: StateRecord,
+  current: Stored | null,
+  m: Pulled,
+): Promise<number | null> {
   const revision = await retrying(ctx.s, "cannot claim", () =>
     current ? updateRecord(ctx.kv, key, record, current.revision) : createRecord(ctx.kv, key, record),
   );

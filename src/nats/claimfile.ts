@@ -6,18 +6,17 @@
  * path `abq recv` prints stays valid after that process exits; respond and release (from any process on
  * this machine) remove it.
  *
- * The file is written when `Claimed.path` is first read, not on every claim: creating a file costs about
- * as much as a network round trip on a plain ext4 disk, and library users who never look at the path
- * (or answer in memory) should not pay for it. Reading `path` is synchronous, hence the sync writes;
+ * The file is written when the claim handle's `path` is first read (src/nats/claim-handle.ts), not on
+ * every claim: creating a file costs about as much as a network round trip on a plain ext4 disk, and
+ * library users who never look at the path (or answer in memory) should not pay for it. Reading `path` is synchronous, hence the sync writes;
  * messages are small, so they block the loop for microseconds.
  */
 import { mkdirSync, renameSync, writeFileSync } from "node:fs";
-import * as fs from "../fsp.ts";
+import * as fs from "../fs-promised.ts";
 import { join } from "node:path";
-import { serialize } from "../channel/deliver.ts";
+import { serialize } from "../spool/deliver.ts";
 import { ioError } from "../protocol/errors.ts";
 import type { Request } from "../protocol/schema.ts";
-import type { Claimed } from "../transport.ts";
 import { consumerName, encodeName } from "./names.ts";
 
 export function claimFilePath(home: string, channel: string, subscriber: string | undefined, id: string): string {
@@ -45,19 +44,4 @@ export function writeClaimFile(path: string, message: Request): void {
 
 export async function removeClaimFile(path: string): Promise<void> {
   await fs.unlink(path).catch(() => undefined); // never written, or already gone: fine
-}
-
-/** The claim as the library hands it out, with `path` materialising the file on first read. */
-export function lazyClaimed(base: Omit<Claimed, "path">, path: string, write: () => void): Claimed {
-  let written = false;
-  const claimed = { ...base } as Claimed;
-  Object.defineProperty(claimed, "path", {
-    enumerable: true,
-    get: () => {
-      if (!written) write();
-      written = true;
-      return path;
-    },
-  });
-  return claimed;
 }

@@ -7,27 +7,10 @@ import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { jetstream, jetstreamManager, type JetStreamManager } from "@nats-io/jetstream";
 import { Kvm } from "@nats-io/kv";
 import { AbqError, isAbqError } from "../protocol/errors.ts";
-import type { NatsContext } from "./context.ts";
+import type { NatsContext, NatsSettings } from "./context.ts";
 import { BUCKET } from "./names.ts";
 
-export interface NatsSettings {
-  /** As given (may hold credentials: print `display` instead). */
-  url: string;
-  display: string;
-  connectTimeoutMs: number;
-  /** How long a request may wait for the server before it counts as failed. */
-  requestTimeoutMs: number;
-  /** How long claim/respond keep retrying through a disconnect (server restart) before giving up. */
-  retryForMs: number;
-  /** The lease: JetStream's ack wait on the consumers abq creates. */
-  ackWaitMs: number;
-  /** Set when ABQ_NATS_ACK_WAIT_MS was given, so existing consumers are brought in line. */
-  ackWaitExplicit: boolean;
-  /** Deliveries before a message becomes a dead letter (failed handlers and expired leases both count). */
-  maxAttempts: number;
-  /** First retry delay; doubles per attempt up to 300 s. */
-  backoffMs: number;
-}
+export type { NatsSettings } from "./context.ts";
 
 function envMs(name: string, fallback: number): number {
   const raw = process.env[name];

@@ -1,11 +1,11 @@
 /**
  * What every NATS module works with: one connection, its JetStream manager and the state bucket, plus
- * the settings and who we are. The transport owns it; helpers take it as their first argument.
+ * the settings and who we are. The transport owns it; helpers take it as their first argument. The
+ * settings type lives here rather than in connect.ts (which reads them) so the two do not import each other.
  */
 import type { NatsConnection } from "@nats-io/transport-node";
 import type { JetStreamClient, JetStreamManager } from "@nats-io/jetstream";
 import type { KV } from "@nats-io/kv";
-import type { NatsSettings } from "./connect.ts";
 
 export interface NatsContext {
   s: NatsSettings;
@@ -28,4 +28,23 @@ export function nanos(ms: number): number {
 export interface NatsQueue {
   channel: string;
   subscriber: string | undefined;
+}
+
+export interface NatsSettings {
+  /** As given (may hold credentials: print `display` instead). */
+  url: string;
+  display: string;
+  connectTimeoutMs: number;
+  /** How long a request may wait for the server before it counts as failed. */
+  requestTimeoutMs: number;
+  /** How long claim/respond keep retrying through a disconnect (server restart) before giving up. */
+  retryForMs: number;
+  /** The lease: JetStream's ack wait on the consumers abq creates. */
+  ackWaitMs: number;
+  /** Set when ABQ_NATS_ACK_WAIT_MS was given, so existing consumers are brought in line. */
+  ackWaitExplicit: boolean;
+  /** Deliveries before a message becomes a dead letter (failed handlers and expired leases both count). */
+  maxAttempts: number;
+  /** First retry delay; doubles per attempt up to 300 s. */
+  backoffMs: number;
 }

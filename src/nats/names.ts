@@ -7,7 +7,7 @@
  * becomes `_5f`: the mapping is injective and its output is a valid subject token, stream-name suffix,
  * consumer name and KV key token.
  */
-import { validateChannelName, validateSubscriberName } from "../channel/paths.ts";
+import { validateChannelName, validateSubscriberName } from "../spool/paths.ts";
 
 export function encodeName(name: string): string {
   return name.replace(/[^a-z0-9-]/g, (c) => `_${c.charCodeAt(0).toString(16).padStart(2, "0")}`);

@@ -7,18 +7,26 @@
  * | record state | meaning                                 | stream message        |
  * |--------------|-----------------------------------------|-----------------------|
  * | (none)       | pending, never claimed                  | present               |
+ * | `released`   | given back (`releases`, due at `dueMs`) | present, nak'ed       |
  * | `claimed`    | a consumer holds it (`claim` says who)  | present, ack pending  |
  * | `answered`   | final answer written, sender not yet read | acked (deleted)     |
  * | `read`       | sender read the answer (archive)        | gone                  |
+ * | `acked`      | done without an answer (`reason`)       | acked (deleted)       |
  * | `cancelled`  | withdrawn by cancel or purge (`reason`) | deleted               |
  * | `rejected`   | not a valid message (`problem`)         | terminated            |
  * | `dead`       | out of attempts (`problem`, `failure`)  | terminated            |
+ *
+ * A `released` record exists because JetStream counts every delivery, a plain release too: the record
+ * carries how many deliveries were releases, so only failed attempts count towards max attempts. An
+ * answer given under a lost lease is kept under its own key, `<record key>.late.<seq>_<delivery>` (state
+ * `late`), which the `<channel>.<queue>.*` listings do not match.
  */
 import type { KV } from "@nats-io/kv";
 import type { Request, Response } from "../protocol/schema.ts";
-import type { FailureInfo } from "../transport.ts";
+import type { FailureInfo } from "../lifecycle/records.ts";
 
-export type RecordState = "claimed" | "answered" | "read" | "cancelled" | "rejected" | "dead";
+export type RecordState =
+  "released" | "claimed" | "answered" | "read" | "acked" | "cancelled" | "rejected" | "dead" | "late";
 
 export interface ClaimInfo {
   /** JetStream's ack subject of this delivery: any process may ack, nak or renew through it. */
@@ -45,6 +53,10 @@ export interface StateRecord {
   failure?: FailureInfo | undefined;
   /** Start of an invalid message's bytes, for `ls rejected`. */
   raw?: string | undefined;
+  /** Deliveries that were plain releases (not failed attempts); carried from claim to claim. */
+  releases?: number | undefined;
+  /** A released message is not delivered again before this time (ms). */
+  dueMs?: number | undefined;
   /** When the record last changed (ms), for listings. */
   updatedMs: number;
 }

@@ -4,8 +4,8 @@
  * reconnect) is dropped by the server's de-duplication window instead of delivered twice; the payload is
  * exactly the bytes the filesystem transport would write to `requests/<id>.json`.
  */
-import { serialize } from "../channel/deliver.ts";
-import { replyMessage } from "../channel/reply.ts";
+import { serialize } from "../spool/deliver.ts";
+import { replyMessage } from "../spool/reply.ts";
 import { AbqError } from "../protocol/errors.ts";
 import type { Request, Response } from "../protocol/schema.ts";
 import { requireStream, createChannel } from "./channels.ts";

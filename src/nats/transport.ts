@@ -1,33 +1,39 @@
 /**
- * The JetStream transport: the same `Transport` calls as the spool, over one NATS connection, so every
- * command works unchanged across machines when `ABQ_URL=nats://…` is set. The mapping (see
- * docs/multi-machine.md): channel = stream `ABQ_<name>` + durable pull consumer `work`; claim = pull one;
- * lease = the consumer's ack wait, renewed (`+WPI`) while this process holds the claim; respond = win the
- * message's KV state record, then ack; release = nak; topic = interest stream + one durable per subscriber.
+ * The JetStream transport: the transport contract over one NATS connection, so every command works
+ * unchanged across machines when `ABQ_URL=nats://…` is set. The mapping (see docs/multi-machine.md):
+ * channel = stream `ABQ_<name>` + durable pull consumer `work`; claim = pull one, handed out as a
+ * NatsClaim (claim-handle.ts: respond/ack = win the KV state record, then `+ACK`; release = `-NAK`;
+ * term = `+TERM`; renew = `+WPI`); topic = interest stream + one durable per subscriber. No
+ * supervision capability: JetStream's redelivery and the claim-time checks do that work.
  */
-import { resolveHome, validateChannelName, validateSubscriberName } from "../channel/paths.ts";
+import { resolveHome, validateChannelName, validateSubscriberName } from "../spool/paths.ts";
 import { AbqError } from "../protocol/errors.ts";
 import { isId } from "../protocol/ids.ts";
-import type { Request, Response } from "../protocol/schema.ts";
-import type { Lease } from "../channel/lease.ts";
+import type { Policy } from "../protocol/policy.ts";
+import type { Request } from "../protocol/schema.ts";
+import type { Skipped } from "../lifecycle/records.ts";
 import type {
-  Claimed,
-  FailureInfo,
+  Capability,
+  ChannelAdmin,
+  ClaimOptions,
+  Inspection,
   ListState,
   QueueOptions,
-  RespondResult,
-  Transport,
+  Topics,
+  TransportCore,
   WaitResponseOptions,
-} from "../transport.ts";
+} from "../lifecycle/transport.ts";
 import * as channels from "./channels.ts";
 import { claimNext } from "./claim.ts";
-import { HeldClaims, toClaimed } from "./held.ts";
+import { NatsClaim, resumeClaim } from "./claim-handle.ts";
 import { closeConnection, openContext } from "./connect.ts";
 import type { NatsContext, NatsQueue as Queue } from "./context.ts";
-import { countState, findMessage, listState, queueStatus, statusAll } from "./inspect.ts";
+import { findMessage } from "./find.ts";
+import { HeldClaims, recordClaim } from "./held-claims.ts";
+import { countState, listState, queueStatus, statusAll } from "./inspect.ts";
 import { recordKey } from "./names.ts";
 import { publishRequest } from "./replies.ts";
-import { type ReleaseOutcome, release, renew, respond } from "./respond.ts";
+import { appliedPolicy } from "./settle.ts";
 import { cancel, purge } from "./withdraw.ts";
 import { Arrivals, waitForAnswer } from "./wait.ts";
 
@@ -39,7 +45,9 @@ export interface NatsTransportOptions {
   agent?: string | undefined;
 }
 
-export class NatsTransport implements Transport {
+export class NatsTransport implements TransportCore, ChannelAdmin, Inspection, Topics {
+  readonly scheme = "nats";
+  readonly capabilities: ReadonlySet<Capability> = new Set<Capability>(["admin", "inspect", "topics"]);
   private readonly held: HeldClaims;
   private readonly arrivals = new Map<string, Arrivals>();
   private readonly checked = new Set<string>();
@@ -97,59 +105,54 @@ export class NatsTransport implements Transport {
     return last;
   }
 
-  send(message: Request): Promise<Request> {
+  /** Publishes are acknowledged by the server (stored) before `send` returns, so a batch is durable already. */
+  send(message: Request, _opts: { batch?: boolean | undefined } = {}): Promise<Request> {
     return publishRequest(this.ctx, message);
   }
 
-  async claim(channel: string, opts: QueueOptions = {}): Promise<Claimed | null> {
-    const q = await this.queue(channel, opts);
-    const held = await claimNext(this.ctx, q.channel, q.subscriber);
-    if (!held) return null;
-    this.held.add(held);
-    return toClaimed(held);
+  async flush(): Promise<void> {}
+
+  /** What JetStream applies (from the `ABQ_NATS_*` settings); other fields are the defaults. */
+  async policy(channel: string): Promise<Policy> {
+    await channels.requireStream(this.ctx, validateChannelName(channel));
+    return appliedPolicy(this.ctx.s);
   }
 
-  async respond(
-    channel: string,
-    response: Response,
-    opts: QueueOptions & { lease?: string | undefined } = {},
-  ): Promise<RespondResult> {
+  async claim(channel: string, opts: ClaimOptions = {}): Promise<NatsClaim | null> {
     const q = await this.queue(channel, opts);
-    const key = recordKey(q.channel, q.subscriber, response.id);
+    const skipped: Skipped = { expired: [], rejected: [] };
     try {
-      return await respond(this.ctx, q, response, this.held.get(key), opts.lease);
-    } catch (err) {
-      if (err instanceof AbqError && err.code === "E_CONFLICT") this.held.delete(key); // not ours any more
-      throw err;
+      const held = await claimNext(this.ctx, q.channel, q.subscriber, skipped);
+      if (!held) return null;
+      this.held.add(held);
+      const { request: message, path, lease } = held;
+      const onSettled = () => this.held.delete(held.key);
+      return new NatsClaim(this.ctx, q, { message, path, lease, held, token: lease.token, onSettled });
     } finally {
-      if (response.status !== "pending") this.held.delete(key);
+      if (skipped.rejected.length > 0) opts.onSkipped?.(skipped);
     }
   }
 
-  async release(
+  /** A claim made earlier, maybe by another process (`abq recv`, then `abq respond|ack|release`). */
+  async resume(
     channel: string,
     id: string,
-    opts: QueueOptions & { retry?: boolean | undefined; failure?: FailureInfo | undefined } = {},
-  ): Promise<ReleaseOutcome> {
+    opts: QueueOptions & { lease?: string | undefined } = {},
+  ): Promise<NatsClaim> {
     if (!isId(id)) throw new AbqError("E_USAGE", `'${id}' is not a message id (expected req_<hex>)`);
     const q = await this.queue(channel, opts);
     const key = recordKey(q.channel, q.subscriber, id);
-    try {
-      return await release(this.ctx, q, id, this.held.get(key), opts.retry === true ? opts : undefined);
-    } finally {
-      this.held.delete(key);
-    }
-  }
-
-  async renew(channel: string, id: string, token: string, opts: QueueOptions = {}): Promise<Lease> {
-    const q = await this.queue(channel, opts);
-    return renew(this.ctx, q, id, token, this.held.get(recordKey(q.channel, q.subscriber, id)));
+    return resumeClaim(this.ctx, q, id, this.held.get(key), opts.lease, () => this.held.delete(key));
   }
 
   async cancel(channel: string, id: string, opts: QueueOptions = {}) {
     if (!isId(id)) throw new AbqError("E_USAGE", `'${id}' is not a message id (expected req_<hex>)`);
     const q = await this.queue(channel, opts);
     const queueStream = (await channels.requireStream(this.ctx, q.channel)).config.retention === "workqueue";
+    // Our own claim of it may not be recorded yet (records are lazy): record it first, so the cancel
+    // sees a claimed message and refuses, instead of winning the record and losing our claim.
+    const held = this.held.get(recordKey(q.channel, q.subscriber, id));
+    if (held) await recordClaim(this.ctx, held);
     await cancel(this.ctx, q, id, `cancelled by ${this.ctx.agent}`, queueStream);
   }
 

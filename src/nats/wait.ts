@@ -10,7 +10,7 @@ import { KvWatchInclude } from "@nats-io/kv";
 import { AbqError } from "../protocol/errors.ts";
 import { WakeLatch } from "../wake.ts";
 import type { Response } from "../protocol/schema.ts";
-import type { WaitResponseOptions } from "../transport.ts";
+import type { WaitResponseOptions } from "../lifecycle/transport.ts";
 import { requireStream } from "./channels.ts";
 import type { NatsContext } from "./context.ts";
 import { recordKey, requestSubjects } from "./names.ts";
@@ -72,7 +72,8 @@ export async function waitForAnswer(
         }
         return r.response;
       }
-      if (r?.state === "cancelled") {
+      // Withdrawn, or handled without an answer (ack): nobody will answer, so the waiter stops here.
+      if (r?.state === "cancelled" || r?.state === "acked") {
         throw new AbqError("E_CONFLICT", `message ${id} will not be answered: ${r.reason?.reason ?? "archived"}`);
       }
       if (r?.state === "rejected") {

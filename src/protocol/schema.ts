@@ -122,3 +122,9 @@ export function describeIssues(error: {
     .map((issue) => (issue.path.length > 0 ? `${issue.path.map(String).join(".")}: ${issue.message}` : issue.message))
     .join("; ");
 }
+
+/** Failed deliveries so far (abq's optional `attempts` field; the seed never writes it). */
+export function attemptsOf(message: Record<string, unknown>): number {
+  const n = message["attempts"];
+  return typeof n === "number" && Number.isInteger(n) && n >= 0 ? n : 0;
+}

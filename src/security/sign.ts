@@ -10,9 +10,9 @@
  *   "signature": { "alg": "ed25519", "key": "<keyid>", "sig": "<base64>" }
  */
 import { nodeCrypto } from "../protocol/random.ts";
-import * as fs from "../fsp.ts";
+import * as fs from "../fs-promised.ts";
 import { join } from "node:path";
-import { ensureDir, writeNewFile } from "../channel/files.ts";
+import { ensureDir, writeNewFile } from "../spool/files.ts";
 import { AbqError, errnoCode } from "../protocol/errors.ts";
 import type { Request } from "../protocol/schema.ts";
 

@@ -22,10 +22,10 @@
  * background is not read (and they are not killed).
  */
 import { constants } from "node:fs";
-import * as fs from "../fsp.ts";
+import * as fs from "../fs-promised.ts";
 import { delimiter, isAbsolute, join, resolve } from "node:path";
 import { AbqError } from "../protocol/errors.ts";
-import type { Claimed } from "../transport.ts";
+import type { Claimed } from "../lifecycle/transport.ts";
 
 export const EX_TEMPFAIL = 75;
 /** Content up to this size is also passed in ABQ_MSG_CONTENT (the seed's contract); larger is stdin/$1 only. */

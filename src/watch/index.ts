@@ -5,13 +5,13 @@
 import * as z from "../protocol/zod.ts";
 import { lazy } from "../protocol/zod.ts";
 import { openTransport, parseInput, type CommonOptions, callerAgent } from "../api/options.ts";
-import { resolveHome, validateChannelName, validateSubscriberName } from "../channel/paths.ts";
+import { resolveHome, validateChannelName, validateSubscriberName } from "../spool/paths.ts";
 import { isAddress, resolveAddress } from "../identity/address.ts";
 import { checkHandler, parseHandler } from "./handler.ts";
 import { Watcher, type WatchEvent } from "./watcher.ts";
-import { FsTransport } from "../channel/spool.ts";
+import { capable } from "../lifecycle/transport.ts";
 import { DEFAULT_HEARTBEAT_TTL_S, removeHeartbeat, writeHeartbeat } from "../liveness/heartbeat.ts";
-import { HOST } from "../channel/lease.ts";
+import { HOST } from "../spool/lease.ts";
 
 /** A running watcher announces itself for `abq check --channel X --alive` and `abq agents`. */
 function watchHeartbeat(home: string, channel: string, as: string | undefined, agent: string) {
@@ -76,9 +76,10 @@ export async function createWatcher(opts: WatchOptions): Promise<Watcher> {
   await checkHandler(handler);
   const agent = await callerAgent(opts);
   const { transport, owned } = await openTransport(opts, agent);
-  if (isAddress(opts.channel)) await transport.createChannel(channel);
+  const admin = capable(transport, "admin", "abq watch");
+  if (isAddress(opts.channel)) await admin.createChannel(channel);
   // Fail now (not inside the loop) on a missing channel or subscriber; without listing the backlog.
-  await transport.requireChannel(channel, { as: input.as });
+  await admin.requireChannel(channel, { as: input.as });
   const watcher = new Watcher({
     transport,
     home: resolveHome(opts),
@@ -92,10 +93,13 @@ export async function createWatcher(opts: WatchOptions): Promise<Watcher> {
     handlerTimeoutMs: input.timeout !== undefined ? input.timeout * 1000 : undefined,
     once: input.once,
     graceMs: input.grace * 1000,
-    retryErrors: (await transport.policy?.(channel))?.retry_errors ?? false,
+    retryErrors: (await admin.policy(channel)).retry_errors,
     onEvent: opts.onEvent,
     signal: opts.signal,
-    heartbeat: transport instanceof FsTransport ? watchHeartbeat(transport.home, channel, input.as, agent) : undefined,
+    // Liveness is part of supervision: a bus that supervises its watchers gets their heartbeats.
+    heartbeat: transport.capabilities.has("supervise")
+      ? watchHeartbeat(resolveHome(opts), channel, input.as, agent)
+      : undefined,
     onClose: owned ? () => transport.close() : undefined,
   });
   return watcher;

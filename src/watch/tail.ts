@@ -1,104 +1,83 @@
 /**
- * `abq tail`: follow a queue, yielding each message and each answer as it appears, until aborted.
- * Only what arrives after the start is shown. A message claimed or answered within microseconds of
- * arriving is still shown: tail looks for it along its lifecycle (requests → processing → archive).
+ * `abq tail`: follow a queue, yielding each message and each answer as it appears, until aborted. Only
+ * what arrives after the start is shown. A transport that can follow a queue itself (`follow`, the
+ * spool's folder watch) does; for others (JetStream) the queue's states are listed on each wake-up (a
+ * publish wakes it at once; a rescan every half second catches answers), newest entries only.
  */
-import { join } from "node:path";
-import { listDir } from "../channel/files.ts";
-import { FolderSignal } from "../channel/notify.ts";
-import { queueOf, resolveHome, validateChannelName, type Queue } from "../channel/paths.ts";
-import { readRequest, readResponse } from "../channel/read.ts";
-import { requireQueue } from "../channel/registry.ts";
-import { resolveMaxBytes } from "../channel/files.ts";
 import type { Request, Response } from "../protocol/schema.ts";
-import type { CommonOptions } from "../api/options.ts";
+import {
+  capable,
+  type Inspection,
+  type ListState,
+  type TailEvent,
+  type TransportCore,
+} from "../lifecycle/transport.ts";
+import { type CommonOptions, openTransport } from "../api/options.ts";
 import { resolveAddress } from "../identity/address.ts";
+import { validateChannelName } from "../spool/paths.ts";
 
-export type TailEvent = { kind: "message"; message: Request } | { kind: "response"; response: Response };
+export type { TailEvent };
 
 export interface TailOptions extends CommonOptions {
   channel: string;
   as?: string | undefined;
   signal?: AbortSignal | undefined;
-  /** Rescan interval in ms, the backstop for lost file events. Default: 500. */
+  /** Rescan interval in ms, the backstop for lost wake-ups. Default: 500. */
   backstopMs?: number | undefined;
 }
 
 export async function* tail(opts: TailOptions): AsyncGenerator<TailEvent> {
   const channel = validateChannelName(await resolveAddress(opts.channel, opts.cwd));
-  const url = opts.url ?? process.env["ABQ_URL"];
-  if (opts.transport !== undefined || (url !== undefined && url !== "")) {
-    // Not the local files: follow through the transport's own listings.
-    const { openTransport } = await import("../api/options.ts");
-    const { tailTransport } = await import("./tail-generic.ts");
-    const { transport, owned } = await openTransport(opts);
-    try {
-      await transport.requireChannel(channel, { as: opts.as }); // fail now on a missing channel
-      yield* tailTransport(transport, channel, opts.as, opts.signal, opts.backstopMs);
-    } finally {
-      if (owned) await transport.close();
-    }
-    return;
-  }
-  const q = queueOf(resolveHome(opts), channel, opts.as);
-  await requireQueue(q);
-  const maxBytes = resolveMaxBytes();
-  const folders = ["requests", "responses", "archive"].map((d) => new FolderSignal(join(q.dir, d)));
-  const seen = new Set<string>();
-  for (const name of await snapshot(q)) seen.add(name);
+  const { transport, owned } = await openTransport(opts);
   try {
-    while (opts.signal?.aborted !== true) {
-      for (const name of await snapshot(q)) {
-        if (seen.has(name)) continue;
-        seen.add(name);
-        const event = await readEvent(q, name, maxBytes);
-        if (event) yield event;
-      }
-      // Wake on any of the three folders, or the backstop.
-      const wake = new AbortController();
-      const relay = (): void => wake.abort();
-      opts.signal?.addEventListener("abort", relay, { once: true });
-      await Promise.race(folders.map((f) => f.wait(opts.backstopMs ?? 500, wake.signal)));
-      wake.abort();
-      opts.signal?.removeEventListener("abort", relay);
+    const view = capable(transport, "inspect", "abq tail");
+    const backstopMs = opts.backstopMs ?? 500;
+    if (view.follow) yield* view.follow(channel, { as: opts.as, signal: opts.signal, backstopMs });
+    else {
+      await capable(transport, "admin").requireChannel(channel, { as: opts.as }); // fail now on a missing channel
+      yield* byListing(view, channel, opts.as, opts.signal, backstopMs);
     }
   } finally {
-    for (const f of folders) f.close();
+    if (owned) await transport.close();
   }
 }
 
-/** Names that identify messages and answers: `m:<id>` for requests, `r:<id>` for responses. */
-async function snapshot(q: Queue): Promise<string[]> {
-  const [requests, processing, responses, archive] = await Promise.all(
-    ["requests", "processing", "responses", "archive"].map((d) => listDir(join(q.dir, d))),
-  );
-  const keys: string[] = [];
-  for (const n of [...requests!, ...processing!].sort()) if (n.endsWith(".json")) keys.push(`m:${n.slice(0, -5)}`);
-  for (const n of archive!.sort()) {
-    if (n.endsWith("_request.json")) keys.push(`m:${n.slice(0, -13)}`);
-    if (n.endsWith("_response.json")) keys.push(`r:${n.slice(0, -14)}`);
-  }
-  for (const n of responses!.sort()) if (n.endsWith(".json")) keys.push(`r:${n.slice(0, -5)}`);
-  return keys;
+const FOLLOWED: ListState[] = ["requests", "processing", "responses", "archive"];
+const PER_STATE = 500;
+
+/** Loose objects carry any key, so tell answers from requests by their own required fields. */
+function isResponse(message: Request | Response): message is Response {
+  return typeof message["status"] === "string" && typeof message["result"] === "string";
 }
 
-async function readEvent(q: Queue, key: string, maxBytes: number): Promise<TailEvent | undefined> {
-  const id = key.slice(2);
-  const places = key.startsWith("m:")
-    ? [
-        join(q.dir, "requests", `${id}.json`),
-        join(q.dir, "processing", `${id}.json`),
-        join(q.dir, "archive", `${id}_request.json`),
-      ]
-    : [join(q.dir, "responses", `${id}.json`), join(q.dir, "archive", `${id}_response.json`)];
-  for (const path of places) {
-    const parsed = key.startsWith("m:")
-      ? await readRequest(path, maxBytes).catch(() => undefined)
-      : await readResponse(path, maxBytes).catch(() => undefined);
-    if (parsed?.ok !== true) continue;
-    return key.startsWith("m:")
-      ? { kind: "message", message: parsed.value as Request }
-      : { kind: "response", response: parsed.value as Response };
+function keyOf(message: Request | Response): string {
+  return `${isResponse(message) ? "r" : "m"}:${message.id}`;
+}
+
+async function* byListing(
+  t: TransportCore & Inspection,
+  channel: string,
+  as: string | undefined,
+  signal: AbortSignal | undefined,
+  backstopMs: number,
+): AsyncGenerator<TailEvent> {
+  const seen = new Set<string>();
+  const scan = async (): Promise<Array<Request | Response>> => {
+    const found: Array<Request | Response> = [];
+    for (const state of FOLLOWED) {
+      const entries = await t.list(channel, state, { limit: PER_STATE, oldestFirst: false, as });
+      for (const e of entries.reverse()) if (e.message) found.push(e.message);
+    }
+    return found;
+  };
+  for (const m of await scan()) seen.add(keyOf(m));
+  while (signal?.aborted !== true) {
+    await t.waitForChange(channel, backstopMs, signal, { as });
+    for (const m of await scan()) {
+      const key = keyOf(m);
+      if (seen.has(key)) continue;
+      seen.add(key);
+      yield isResponse(m) ? { kind: "response", response: m } : { kind: "message", message: m };
+    }
   }
-  return undefined;
 }

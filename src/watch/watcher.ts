@@ -12,73 +12,24 @@
  * messages one wake-up cost ~170 ms of CPU and the watcher grew past 120 MB. The queue only needs "something
  * changed", which one inotify watch on the folder gives at O(1); the backstop covers the rest.
  */
-import type { Claimed, FailureInfo, Transport } from "../transport.ts";
+import type { ClaimHandle, FailureInfo, Skipped } from "../lifecycle/transport.ts";
 import { AbqError } from "../protocol/errors.ts";
-import { EX_TEMPFAIL, handlerEnv, type HandlerRun, type HandlerSpec, runHandler } from "./handler.ts";
-import { formatTimestamp, PROTOCOL_VERSION } from "../protocol/schema.ts";
-import type { Response } from "../protocol/schema.ts";
+import { attemptsOf } from "../protocol/schema.ts";
+import { EX_TEMPFAIL, handlerEnv, type HandlerRun, runHandler } from "./handler.ts";
+import { describeFailure, keepLease, sleep } from "./lease-keeper.ts";
+import type { WatchEvent, WatcherConfig, WatchSummary } from "./watch-types.ts";
 
-export interface WatcherConfig {
-  transport: Transport;
-  home: string;
-  channel: string;
-  as?: string | undefined;
-  handler: HandlerSpec;
-  agent: string;
-  concurrency: number;
-  /** Pure polling at this interval (ms) instead of file events. */
-  pollMs?: number | undefined;
-  /** Rescan interval alongside file events. */
-  backstopMs: number;
-  /** Kill a handler that runs longer than this (ms). */
-  handlerTimeoutMs?: number | undefined;
-  /** Handle what is waiting, then stop. */
-  once: boolean;
-  graceMs: number;
-  /** Retry failed handlers (the channel's retry_errors policy) instead of answering `error`. */
-  retryErrors: boolean;
-  onEvent?: ((event: WatchEvent) => void) | undefined;
-  /** Stop gracefully when this aborts. */
-  signal?: AbortSignal | undefined;
-  /** Called once `run()` is over (closes the transport the watcher was given to own). */
-  onClose?: (() => Promise<void>) | undefined;
-  /** Liveness: `beat` runs at start and every `everyMs`; `end` when the watcher stops. */
-  heartbeat?: { beat: () => Promise<void>; end: () => Promise<void>; everyMs: number } | undefined;
-}
-
-export type WatchEvent =
-  | { type: "started"; channel: string; subscriber?: string | undefined; concurrency: number; mode: "events" | "poll" }
-  | {
-      type: "handled";
-      id: string;
-      msgType: string;
-      from: string;
-      status: "success" | "error" | "retry";
-      exitCode: number | undefined;
-      ms: number;
-      attempt: number;
-      error?: string | undefined;
-    }
-  | { type: "released"; id: string; reason: string }
-  | { type: "warning"; id?: string | undefined; message: string }
-  | { type: "stopped"; handled: number; reason: string };
-
-export interface WatchSummary {
-  handled: number;
-  succeeded: number;
-  failed: number;
-  retried: number;
-}
+export type { WatchEvent, WatcherConfig, WatchSummary };
 
 export class Watcher {
   private readonly cfg: WatcherConfig;
   private state: "idle" | "running" | "draining" | "stopped" = "idle";
   private readonly inflight = new Map<string, { promise: Promise<void>; abort: AbortController }>();
   /** Messages waiting out the retry delay, with the function that puts each back now. */
-  private readonly retries = new Map<NodeJS.Timeout, () => Promise<void>>();
+  private readonly heldRetries: Array<() => Promise<void>> = [];
   private wakeSignal = new AbortController();
   private fatal: AbqError | undefined;
-  private readonly summary: WatchSummary = { handled: 0, succeeded: 0, failed: 0, retried: 0 };
+  private readonly summary: WatchSummary = { handled: 0, succeeded: 0, failed: 0, retried: 0, expired: 0, rejected: 0 };
 
   constructor(cfg: WatcherConfig) {
     this.cfg = cfg;
@@ -137,18 +88,19 @@ export class Watcher {
 
   private async loop(): Promise<void> {
     const q = { as: this.cfg.as };
+    const claimOpts = { as: this.cfg.as, onSkipped: (skipped: Skipped) => this.skipped(skipped) };
     const interval = this.cfg.pollMs ?? this.cfg.backstopMs;
     let nextTick = performance.now() + interval;
     for (;;) {
       let empty = false;
       while (this.state === "running" && this.inflight.size < this.cfg.concurrency) {
-        const claimed = await this.cfg.transport.claim(this.cfg.channel, q);
+        const claimed = await this.cfg.transport.claim(this.cfg.channel, claimOpts);
         if (!claimed) {
           empty = true;
           break;
         }
         if (this.state !== "running") {
-          await this.putBack(claimed.message.id, "watcher stopping before the handler started");
+          await this.putBack(claimed, "watcher stopping before the handler started");
           break;
         }
         this.start(claimed);
@@ -172,7 +124,14 @@ export class Watcher {
     this.wakeSignal.abort();
   }
 
-  private start(claimed: Claimed): void {
+  /** Nothing is archived silently: every message a claim expired or rejected on the way is reported. */
+  private skipped(skipped: Skipped): void {
+    this.summary.expired += skipped.expired.length;
+    this.summary.rejected += skipped.rejected.length;
+    this.emit({ type: "skipped", expired: skipped.expired, rejected: skipped.rejected });
+  }
+
+  private start(claimed: ClaimHandle): void {
     const abort = new AbortController();
     const promise = this.handle(claimed, abort.signal)
       .catch(async (err: unknown) => {
@@ -180,7 +139,7 @@ export class Watcher {
         this.emit({ type: "warning", id: claimed.message.id, message });
         // Never leave a claim behind for the lease to expire: back to the queue as a failed attempt, so
         // a failure that repeats ends in dead/ with its reason instead of looping.
-        await this.putBack(claimed.message.id, "watcher error", { reason: "watcher error", error: message });
+        await this.putBack(claimed, "watcher error", { reason: "watcher error", error: message });
       })
       .finally(() => {
         this.inflight.delete(claimed.message.id);
@@ -189,10 +148,10 @@ export class Watcher {
     this.inflight.set(claimed.message.id, { promise, abort });
   }
 
-  private async handle(claimed: Claimed, signal: AbortSignal): Promise<void> {
+  private async handle(claimed: ClaimHandle, signal: AbortSignal): Promise<void> {
     const m = claimed.message;
-    const attempt = (typeof m["attempts"] === "number" ? m["attempts"] : 0) + 1;
-    const leaseKeeper = this.keepLease(claimed);
+    const attempt = attemptsOf(m) + 1;
+    const leaseKeeper = keepLease(claimed, (message) => this.emit({ type: "warning", id: m.id, message }));
     let run: HandlerRun;
     try {
       run = await runHandler(this.cfg.handler, claimed, {
@@ -204,9 +163,9 @@ export class Watcher {
     } finally {
       await leaseKeeper.stop();
     }
-    if (signal.aborted) return this.putBack(m.id, "watcher killed while the handler ran");
+    if (signal.aborted) return this.putBack(claimed, "watcher killed while the handler ran");
     if (run.startError !== undefined) {
-      await this.putBack(m.id, "handler could not be started");
+      await this.putBack(claimed, "handler could not be started");
       this.fatal ??= new AbqError(
         "E_USAGE",
         `handler '${this.cfg.handler.display}' cannot be started: ${run.startError}`,
@@ -221,7 +180,7 @@ export class Watcher {
     if (tempfail || (!ok && this.cfg.retryErrors)) {
       this.summary.retried++;
       this.emit({ ...base, type: "handled", status: "retry", error: error ?? undefined });
-      return this.retryLater(m.id, {
+      return this.retryLater(claimed, {
         reason: tempfail ? "handler asked for a retry (exit 75)" : "handler failed",
         error: error ?? undefined,
         exit_code: run.exitCode,
@@ -231,10 +190,8 @@ export class Watcher {
     if (ok) this.summary.succeeded++;
     else this.summary.failed++;
     try {
-      await this.cfg.transport.respond(this.cfg.channel, this.answer(m.id, ok, run.stdout, error), {
-        as: this.cfg.as,
-        lease: claimed.lease?.token,
-      });
+      if (ok) await claimed.respond(run.stdout);
+      else await claimed.fail(error ?? "handler failed", run.stdout);
     } catch (err) {
       // Lease lost (the sweep requeued it while we ran) or answered by someone else: the spool kept our
       // answer aside; say so and carry on.
@@ -244,77 +201,25 @@ export class Watcher {
   }
 
   /**
-   * Keeps the claim's lease alive while the handler runs: records the handler's process group once it
-   * starts (so the sweep can stop an orphan if this watcher dies) and renews every third of the lease.
-   * The stopper waits for any renewal still in flight, so none can land after the answer or release and
-   * bring back a lease that was dropped (or overwrite the next owner's).
+   * Exit 75 (or a failure under retry_errors): back as a failed attempt, and the transport applies the
+   * channel's backoff and dead-letters past max_attempts. With `once` it is held until the run ends
+   * instead, so one pass never takes a message twice.
    */
-  private keepLease(claimed: Claimed): { onStart: (pid: number) => void; stop: () => Promise<void> } {
-    const lease = claimed.lease;
-    const renew = this.cfg.transport.renew?.bind(this.cfg.transport);
-    if (!lease || !renew) return { onStart: () => undefined, stop: () => Promise.resolve() };
-    let inFlight: Promise<unknown> = Promise.resolve();
-    let stopped = false;
-    const send = (extra: { handlerPgid?: number }): void => {
-      if (stopped) return;
-      inFlight = inFlight
-        .then(() => renew(this.cfg.channel, lease.id, lease.token, { as: this.cfg.as, ...extra }))
-        .catch((err: unknown) =>
-          this.emit({ type: "warning", id: lease.id, message: err instanceof Error ? err.message : String(err) }),
-        );
-    };
-    const timer = setInterval(() => send({}), Math.max(100, (lease.lease_s * 1000) / 3));
-    return {
-      onStart: (pid) => send({ handlerPgid: pid }),
-      stop: async () => {
-        stopped = true;
-        clearInterval(timer);
-        await inFlight;
-      },
-    };
+  private async retryLater(claimed: ClaimHandle, failure: FailureInfo): Promise<void> {
+    const giveBack = (): Promise<void> => this.putBack(claimed, failure.reason, failure);
+    if (this.cfg.once && this.state === "running") this.heldRetries.push(giveBack);
+    else await giveBack();
   }
 
-  private answer(id: string, ok: boolean, result: string, error: string | null): Response {
-    return {
-      id,
-      version: PROTOCOL_VERSION,
-      status: ok ? "success" : "error",
-      from: { agent: this.cfg.agent, pid: process.pid },
-      result,
-      error,
-      timestamp: formatTimestamp(),
-    };
-  }
-
-  /**
-   * Exit 75: keep the message claimed for a moment (no hot loop, and it frees the handler slot), then
-   * offer it again. With `once` it is held until the run ends, so one pass never takes a message twice.
-   */
-  private async retryLater(id: string, failure: FailureInfo): Promise<void> {
-    // The spool applies the channel's backoff and dead-letters past max_attempts. With `once` the message
-    // is held until the run ends, so one pass never takes a message twice.
-    if (!this.cfg.once || this.state !== "running") return this.putBack(id, failure.reason, failure);
-    const fire = (): Promise<void> => {
-      clearTimeout(timer);
-      this.retries.delete(timer);
-      return this.putBack(id, failure.reason, failure);
-    };
-    const timer = setTimeout(() => void fire(), 2 ** 31 - 1);
-    this.retries.set(timer, fire);
-  }
-
-  /** Stopping: messages waiting to be retried go back to the queue now rather than after their delay. */
+  /** Stopping: messages held for a retry go back to the queue now. */
   private async flushRetries(): Promise<void> {
-    await Promise.all([...this.retries.values()].map((fire) => fire()));
+    await Promise.all(this.heldRetries.splice(0).map((giveBack) => giveBack()));
   }
 
-  private async putBack(id: string, reason: string, failure?: FailureInfo): Promise<void> {
+  private async putBack(claimed: ClaimHandle, reason: string, failure?: FailureInfo): Promise<void> {
+    const id = claimed.message.id;
     try {
-      const outcome = await this.cfg.transport.release(this.cfg.channel, id, {
-        as: this.cfg.as,
-        retry: failure !== undefined,
-        failure,
-      });
+      const outcome = await claimed.release({ failure });
       this.emit({ type: "released", id, reason: outcome === "dead" ? `${reason}; dead-lettered` : reason });
     } catch (err) {
       this.emit({
@@ -342,25 +247,4 @@ export class Watcher {
   private emit(event: WatchEvent): void {
     this.cfg.onEvent?.(event);
   }
-}
-
-function describeFailure(run: HandlerRun, timeoutMs: number | undefined): string {
-  const tail = run.stderrTail.trim();
-  if (run.timedOut) return `handler timed out after ${(timeoutMs ?? 0) / 1000}s${tail ? `: ${tail}` : ""}`;
-  if (tail !== "") return tail;
-  return run.signal !== undefined ? `handler killed by ${run.signal}` : `handler exited with code ${run.exitCode}`;
-}
-
-/** Resolves after `ms`, or at once when `signal` aborts; leaves no timer behind either way. */
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  if (signal.aborted) return Promise.resolve();
-  return new Promise((resolve) => {
-    const done = (): void => {
-      clearTimeout(timer);
-      signal.removeEventListener("abort", done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal.addEventListener("abort", done, { once: true });
-  });
 }

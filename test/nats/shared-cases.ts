@@ -20,6 +20,7 @@ export function fresh(prefix: string): string {
 
 interface Shown {
   state: string;
+  reason?: Record<string, unknown>;
   request?: Record<string, unknown>;
   response?: { status: string; result: string; error: string | null; from: { agent: string } };
 }
@@ -168,7 +169,7 @@ export async function topicSubscribers(makeBus: BusFactory): Promise<void> {
   expect((await bus.abq(["recv", t, "--as", "carol"])).code).toBe(3);
 }
 
-/** cancel withdraws a pending message (not a claimed one); purge withdraws the rest; both are archived. */
+/** cancel withdraws a pending message (not a claimed one); purge withdraws the rest; both are archived, as withdrawn. */
 export async function cancelAndPurge(makeBus: BusFactory): Promise<void> {
   const bus = makeBus();
   const ch = fresh("cp");
@@ -180,7 +181,9 @@ export async function cancelAndPurge(makeBus: BusFactory): Promise<void> {
     await sendOne(bus, ch, "d"),
   ];
   expect((await bus.abq(["cancel", ch, b])).code).toBe(0);
-  expect((await shown(bus, b)).state).toBe("done");
+  const cancelled = await shown(bus, b);
+  expect(cancelled.state).toBe("withdrawn");
+  expect(cancelled.reason?.["reason"]).toMatch(/^cancelled by /);
   expect((await bus.abq(["cancel", ch, b])).code).toBe(7);
   const claimed = parseJson<{ id: string }>((await bus.abq(["recv", ch, "--json"])).stdout);
   expect(claimed.id).toBe(a); // oldest first, the cancelled one skipped

@@ -4,7 +4,8 @@ import { AbqError } from "../../protocol/errors.ts";
 import type { MessageType, Response } from "../../protocol/schema.ts";
 import { commonOptions, oneLine, printJson, printText } from "../output.ts";
 import { parseSeconds } from "./parse.ts";
-import { resolveContent } from "./send.ts";
+import { resolveContent } from "../content.ts";
+import { withAbortOnSignals } from "../signals.ts";
 
 export interface AskFlags {
   ttl?: number;
@@ -39,10 +40,7 @@ export async function askAndPrint(
   opts: AskFlags,
 ): Promise<void> {
   const { ask } = await import("../../index.ts");
-  const controller = new AbortController();
-  const stop = (): void => controller.abort();
-  process.once("SIGINT", stop);
-  const request: AskOptions = {
+  const request: Omit<AskOptions, "signal"> = {
     ...commonOptions(cmd),
     channel,
     type: type as MessageType,
@@ -51,19 +49,14 @@ export async function askAndPrint(
     replyTo: opts.replyTo,
     create: opts.create ?? false,
     timeout: opts.timeout,
-    signal: controller.signal,
     onPending: opts.json
       ? undefined
       : (note: Response) => process.stderr.write(`abq: pending: ${oneLine(note.result, 200)}\n`),
   };
-  try {
-    const { response } = await ask(request);
-    if (opts.json) printJson(response);
-    else if (response.result !== "") printText(response.result);
-    if (response.status === "error") {
-      throw new AbqError("E_RESPONSE_ERROR", `answered with an error: ${response.error ?? "(no error text)"}`);
-    }
-  } finally {
-    process.off("SIGINT", stop);
+  const { response } = await withAbortOnSignals((signal) => ask({ ...request, signal }));
+  if (opts.json) printJson(response);
+  else if (response.result !== "") printText(response.result);
+  if (response.status === "error") {
+    throw new AbqError("E_RESPONSE_ERROR", `answered with an error: ${response.error ?? "(no error text)"}`);
   }
 }

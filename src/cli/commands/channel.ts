@@ -1,7 +1,9 @@
 import type { Command } from "commander";
 import { AbqError } from "../../protocol/errors.ts";
 import { addPolicyFlags, type PolicyFlags, policyChanges } from "./policy-flags.ts";
-import { commonOptions, formatAge, printJson, printNdjson, printText, table } from "../output.ts";
+import type { CountedState } from "../../lifecycle/states.ts";
+import { commonOptions, escapeControls, formatAge, printJson, printNdjson, printText, table } from "../output.ts";
+import { countLabel, countsOf } from "../views.ts";
 
 export function registerChannel(program: Command): void {
   const channel = program.command("channel").description("create, list, inspect and remove channels");
@@ -66,26 +68,23 @@ export function registerChannel(program: Command): void {
 
   channel
     .command("info <name>")
-    .description("show a channel's description and message counts")
-    .option("--json", "print as JSON")
+    .description("show a channel's description and its message count in every state")
+    .option("--json", "print {name, kind, description, created, status: {<one count per state>, ...}} as JSON")
     .action(async (name: string, opts: { json?: boolean }, cmd: Command) => {
-      const { channelInfo } = await import("../../index.ts");
-      const info = await channelInfo({ ...commonOptions(cmd), name });
-      if (opts.json) return printJson(info);
-      const s = info.status;
+      const lib = await import("../../index.ts");
+      const info = await lib.channelInfo({ ...commonOptions(cmd), name });
+      const counts = countsOf(lib, info.status);
+      if (opts.json) return printJson({ ...info, status: { ...info.status, ...counts } });
+      const label = (c: CountedState): string => countLabel(lib, c).replace(/^./, (ch) => ch.toUpperCase());
       printText(
         table([
           ["Channel:", info.name],
           ["Kind:", info.kind],
           ...(info.subscribers !== undefined ? [["Subscribers:", info.subscribers.join(", ") || "-"]] : []),
-          ["Description:", info.description ?? "-"],
+          ["Description:", escapeControls(info.description ?? "-")],
           ["Created:", info.created ?? "-"],
-          ["Pending:", String(s.pending)],
-          ["Claimed:", String(s.processing)],
-          ["Answered:", String(s.responses)],
-          ["Archived:", String(s.archived)],
-          ["Rejected:", String(s.rejected)],
-          ["Oldest pending:", formatAge(s.oldestPendingAgeMs)],
+          ...lib.COUNTED_STATES.map((c) => [`${label(c)}:`, String(counts[c])]),
+          ["Oldest pending:", formatAge(info.status.oldestPendingAgeMs)],
         ]),
       );
     });
@@ -93,16 +92,18 @@ export function registerChannel(program: Command): void {
   channel
     .command("rm <name>")
     .description("delete a channel and all its messages")
-    .option("-y, --yes", "delete even if messages are pending or claimed")
+    .option("-y, --yes", "delete even if messages are pending, delayed or claimed")
     .option("--json", "print the removed channel's last counts as JSON")
     .action(async (name: string, opts: { yes?: boolean; json?: boolean }, cmd: Command) => {
       const { channelInfo, removeChannel } = await import("../../index.ts");
       const common = commonOptions(cmd);
       const { status } = await channelInfo({ ...common, name });
-      if (!opts.yes && status.pending + status.processing > 0) {
+      // Delayed messages are pending ones with a due time: deleting them loses work just the same.
+      const delayed = status.delayed ?? 0;
+      if (!opts.yes && status.pending + delayed + status.processing > 0) {
         throw new AbqError(
           "E_USAGE",
-          `channel '${name}' has ${status.pending} pending and ${status.processing} claimed messages`,
+          `channel '${name}' has ${status.pending} pending, ${delayed} delayed and ${status.processing} claimed messages`,
           { hint: `purge it first, or pass --yes to delete them: abq channel rm ${name} --yes` },
         );
       }

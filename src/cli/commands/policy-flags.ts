@@ -1,6 +1,6 @@
 /** The channel policy flags shared by `channel create` and `channel config`, and their mapping. */
 import { type Command, Option } from "commander";
-import type { PolicyInput } from "../../channel/policy.ts";
+import type { PolicyInput } from "../../protocol/policy.ts";
 import { parseCount, parseSeconds } from "./parse.ts";
 
 export interface PolicyFlags {

@@ -1,6 +1,24 @@
 import { type Command, Option } from "commander";
-import { commonOptions, printJson, printText } from "../output.ts";
+import type { Claimed, Skipped } from "../../lifecycle/transport.ts";
+import { commonOptions, escapeControls, printJson, printText, table, writeOut } from "../output.ts";
+import { withAbortOnSignals } from "../signals.ts";
+import { skippedLine } from "../views.ts";
 import { parseSeconds } from "./parse.ts";
+
+interface RecvFlags {
+  wait?: boolean;
+  timeout?: number;
+  as?: string;
+  json?: boolean;
+}
+
+const SKIPPED_HELP = `
+What the claim set aside on its way goes to stderr, never silently: messages whose TTL ran out (moved to
+expired/) and files that were not valid messages (moved to rejected/). In text mode that is one line,
+  abq: expired 2 message(s) (TTL ran out; see: abq ls <channel> expired)
+with --json one JSON line (stdout keeps exactly the claimed message):
+  {"skipped":{"channel":"q","expired":2,"rejected":0,"expired_ids":["req_…"],"rejected_files":[]}}
+It is printed also when nothing could be claimed in the end (exit 4 or 5).`;
 
 export function registerRecv(program: Command): void {
   program
@@ -12,18 +30,15 @@ export function registerRecv(program: Command): void {
       new Option("-t, --timeout <seconds>", "how long --wait waits (default 30; exit 5 after)").argParser(parseSeconds),
     )
     .option("--json", "print the claimed message as stored")
-    .action(
-      async (
-        channel: string,
-        opts: { wait?: boolean; timeout?: number; as?: string; json?: boolean },
-        cmd: Command,
-      ) => {
-        const { recv } = await import("../../index.ts");
-        const controller = new AbortController();
-        const stop = (): void => controller.abort();
-        process.once("SIGINT", stop);
-        try {
-          const { message, path, lease } = await recv({
+    .addHelpText("after", SKIPPED_HELP)
+    .action(async (channel: string, opts: RecvFlags, cmd: Command) => {
+      const { recv } = await import("../../index.ts");
+      // A wait may set aside several batches before it claims one: report them together, once.
+      const skipped: Skipped = { expired: [], rejected: [] };
+      let queue = channel;
+      try {
+        const claim = await withAbortOnSignals((signal) =>
+          recv({
             ...commonOptions(cmd),
             // The claim belongs to whoever ran `abq recv` (its shell or agent), not to this short-lived process.
             ownerPid: process.ppid,
@@ -31,24 +46,53 @@ export function registerRecv(program: Command): void {
             as: opts.as,
             wait: opts.wait ?? false,
             timeout: opts.timeout,
-            signal: controller.signal,
-          });
-          if (opts.json) return printJson(message);
-          printText(
-            [
-              `ID: ${message.id}`,
-              `Type: ${message.type}`,
-              `From: ${message.from.agent}`,
-              `File: ${path}`,
-              ...(lease
-                ? [`Lease: ${lease.token} until ${lease.deadline} (abq respond … --lease ${lease.token})`]
-                : []),
-              `Content: ${message.content}`,
-            ].join("\n"),
-          );
-        } finally {
-          process.off("SIGINT", stop);
-        }
-      },
-    );
+            signal,
+            onSkipped: (s) => {
+              skipped.expired.push(...s.expired);
+              skipped.rejected.push(...s.rejected);
+            },
+          }),
+        );
+        queue = claim.channel;
+        if (opts.json) return printJson(claim.message);
+        printText(claimText(claim, opts.as));
+      } finally {
+        reportSkipped(queue, skipped, opts.json ?? false);
+      }
+    });
+}
+
+function reportSkipped(channel: string, skipped: Skipped, json: boolean): void {
+  const { expired, rejected } = skipped;
+  if (expired.length + rejected.length === 0) return;
+  const report = {
+    skipped: {
+      channel,
+      expired: expired.length,
+      rejected: rejected.length,
+      expired_ids: expired,
+      rejected_files: rejected,
+    },
+  };
+  writeOut(2, json ? `${JSON.stringify(report)}\n` : `abq: ${skippedLine(channel, expired.length, rejected.length)}\n`);
+}
+
+/** The claimed message, then the commands that finish it (each fenced by the lease). */
+function claimText(claim: Claimed, as: string | undefined): string {
+  const { message, lease } = claim;
+  const ref = `${claim.channel} ${message.id}${as !== undefined ? ` --as ${as}` : ""}${lease ? ` --lease ${lease.token}` : ""}`;
+  const next = table([
+    [`abq respond ${ref} --result TEXT`, "answer it"],
+    [`abq ack ${ref}`, "done, no answer"],
+    [`abq release ${ref} [--delay 10m]`, "give it back"],
+  ]).replace(/\n/g, "\n      ");
+  return [
+    `ID: ${message.id}`,
+    `Type: ${message.type}`,
+    `From: ${escapeControls(message.from.agent)}`,
+    `File: ${claim.path}`,
+    ...(lease ? [`Lease: ${lease.token} until ${lease.deadline}`] : []),
+    `Next: ${next}`,
+    `Content: ${escapeControls(message.content)}`,
+  ].join("\n");
 }

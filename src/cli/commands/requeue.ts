@@ -1,5 +1,5 @@
 import { type Command, Option } from "commander";
-import type { RequeueResult } from "../../channel/requeue.ts";
+import type { RequeueResult } from "../../lifecycle/records.ts";
 import { commonOptions, printNdjson, printText, table } from "../output.ts";
 import { parseDuration } from "./parse.ts";
 

@@ -1,7 +1,8 @@
 import { type Command, Option } from "commander";
 import { AbqError } from "../../protocol/errors.ts";
 import { MESSAGE_TYPES } from "../../protocol/constants.ts";
-import { commonOptions, printJson, printText, readStdin } from "../output.ts";
+import { resolveContent } from "../content.ts";
+import { commonOptions, printJson, printText } from "../output.ts";
 import { parseSeconds } from "./parse.ts";
 
 interface SendFlags {
@@ -90,13 +91,4 @@ async function sendBatchFromStdin(
   } finally {
     flush();
   }
-}
-
-/** The content argument, or stdin for `-` (and for no argument when stdin is a pipe or file). */
-export async function resolveContent(content: string | undefined): Promise<string> {
-  if (content !== undefined && content !== "-") return content;
-  if (content === undefined && process.stdin.isTTY) {
-    throw new AbqError("E_USAGE", "no content given", { hint: "pass it as an argument, or pipe it in with '-'" });
-  }
-  return readStdin();
 }

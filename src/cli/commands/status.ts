@@ -1,32 +1,37 @@
 import type { Command } from "commander";
-import { commonOptions, formatAge, printJson, printText, table } from "../output.ts";
+import { commonOptions, escapeControls, formatAge, printJson, printText, table } from "../output.ts";
+import { countColumns, countLabel, countsOf } from "../views.ts";
 
 export function registerStatus(program: Command): void {
   program
     .command("status")
-    .description("message counts per channel, and who you are")
-    .option("--json", "print {home, agent, channels: [...]} as JSON")
+    .description("message counts per channel, one per state, and who you are")
+    .option("--json", "print {home, agent, channels: [{name, <one count per state>, ...}]} as JSON")
     .action(async (opts: { json?: boolean }, cmd: Command) => {
-      const { status } = await import("../../index.ts");
-      const { resolveIdentity } = await import("../../index.ts");
-      const { resolveHome } = await import("../../index.ts");
+      const lib = await import("../../index.ts");
       const common = commonOptions(cmd);
-      const [channels, identity] = await Promise.all([status(common), resolveIdentity()]);
-      const home = resolveHome(common);
-      if (opts.json) return printJson({ home, agent: identity.agent, channels });
-      const rows = [["CHANNEL", "PENDING", "CLAIMED", "ANSWERED", "ARCHIVED", "REJECTED", "OLDEST"]];
+      const [channels, identity] = await Promise.all([lib.status(common), lib.resolveIdentity()]);
+      const home = lib.resolveHome(common);
+      // Every counted state under its own key, even one a transport left out (then 0): scripts can rely on it.
+      if (opts.json)
+        return printJson({
+          home,
+          agent: identity.agent,
+          channels: channels.map((c) => ({ ...c, ...countsOf(lib, c) })),
+        });
+      const head = `Home: ${home}\nAgent: ${escapeControls(identity.agent)}\n`;
+      if (channels.length === 0) return printText(`${head}\nNo channels (create one: abq channel create <name>)`);
+      const { shown, hidden } = countColumns(lib, channels);
+      const rows = [["CHANNEL", ...shown.map((c) => countLabel(lib, c).toUpperCase()), "OLDEST"]];
       for (const c of channels) {
         rows.push([
           c.subscriber !== undefined ? `${c.name} (as ${c.subscriber})` : c.name,
-          ...[c.pending, c.processing, c.responses, c.archived, c.rejected].map(String),
+          ...shown.map((s) => String(c[s] ?? 0)),
           formatAge(c.oldestPendingAgeMs),
         ]);
       }
-      const head = `Home: ${home}\nAgent: ${identity.agent}\n`;
-      printText(
-        channels.length > 0
-          ? `${head}\n${table(rows)}`
-          : `${head}\nNo channels (create one: abq channel create <name>)`,
-      );
+      const note =
+        hidden.length > 0 ? `\n(0 everywhere, not shown: ${hidden.map((c) => countLabel(lib, c)).join(", ")})` : "";
+      printText(`${head}\n${table(rows)}${note}`);
     });
 }

@@ -1,26 +1,45 @@
 import type { Command } from "commander";
+import type { SweepReport } from "../../lifecycle/transport.ts";
 import { commonOptions, printNdjson, printText, table } from "../output.ts";
 
 export function registerSweep(program: Command): void {
   program
     .command("sweep [channel]")
-    .description("all maintenance, safe from cron and while watchers run: requeue dead claims, expire, prune, tidy")
+    .description(
+      "all maintenance, safe from cron and while watchers run: requeue lost claims (or dead-letter them), " +
+        "promote due delayed messages, move expired ones to expired/, prune, tidy",
+    )
     .option("--dry-run", "say what would happen, change nothing")
     .option("--json", "one JSON report per queue (NDJSON)")
     .action(async (channel: string | undefined, opts: { dryRun?: boolean; json?: boolean }, cmd: Command) => {
       const { sweep } = await import("../../index.ts");
       const reports = await sweep({ ...commonOptions(cmd), channel, dryRun: opts.dryRun });
       if (opts.json) return printNdjson(reports);
-      const rows = reports
-        .filter((r) => r.requeued.length + r.promoted + r.expired.length + r.stagingRemoved + r.pruned > 0)
-        .map((r) => [
-          r.subscriber !== undefined ? `${r.channel} (as ${r.subscriber})` : r.channel,
-          `requeued ${r.requeued.filter((x) => x.action !== "kept").length} (incl. delayed/dead)`,
-          `retried ${r.promoted}`,
-          `expired ${r.expired.length}`,
-          `staging ${r.stagingRemoved}`,
-          `pruned ${r.pruned}`,
-        ]);
-      printText(rows.length > 0 ? table(rows) : `Nothing to do (${reports.length} queue(s) checked)`);
+      const rows = reports.filter((r) => changed(r) > 0).map(toRow);
+      if (rows.length === 0) return printText(`Nothing to do (${reports.length} queue(s) checked)`);
+      printText(`${opts.dryRun ? "Dry run, nothing changed; would have:\n" : ""}${table(rows)}`);
     });
+}
+
+function changed(r: SweepReport): number {
+  return (
+    r.requeued.filter((x) => x.action !== "kept").length + r.promoted + r.expired.length + r.stagingRemoved + r.pruned
+  );
+}
+
+/** One queue's line: each outcome counted under the name of where it went. */
+function toRow(r: SweepReport): string[] {
+  const by = (action: string): number => r.requeued.filter((x) => x.action === action).length;
+  const cells = [
+    r.subscriber !== undefined ? `${r.channel} (as ${r.subscriber})` : r.channel,
+    `requeued ${by("requeued") + by("would-requeue")}`,
+    `delayed ${by("delayed")}`,
+    `dead-lettered ${by("dead")}`,
+    `expired ${r.expired.length} (to expired/)`,
+    `promoted ${r.promoted} (delayed, now due)`,
+    `staging ${r.stagingRemoved}`,
+    `pruned ${r.pruned}`,
+  ];
+  const archived = by("archived");
+  return archived > 0 ? [...cells, `archived ${archived}`] : cells;
 }

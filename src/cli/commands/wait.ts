@@ -1,5 +1,6 @@
 import { type Command, Option } from "commander";
 import { commonOptions, printJson, printText } from "../output.ts";
+import { withAbortOnSignals } from "../signals.ts";
 import { parseSeconds } from "./parse.ts";
 
 interface WaitFlags {
@@ -22,23 +23,10 @@ export function registerWait(program: Command): void {
     .action(async (channel: string, opts: WaitFlags, cmd: Command) => {
       const { waitForMail } = await import("../../index.ts");
       const { summaryLine } = await import("../../inbox/format.ts");
-      const controller = new AbortController();
-      const stop = (): void => controller.abort();
-      process.once("SIGINT", stop);
-      process.once("SIGTERM", stop);
-      try {
-        const summary = await waitForMail({
-          ...commonOptions(cmd),
-          channel,
-          as: opts.as,
-          timeout: opts.timeout,
-          signal: controller.signal,
-        });
-        if (opts.json) printJson(summary);
-        else printText(summaryLine(summary));
-      } finally {
-        process.off("SIGINT", stop);
-        process.off("SIGTERM", stop);
-      }
+      const summary = await withAbortOnSignals((signal) =>
+        waitForMail({ ...commonOptions(cmd), channel, as: opts.as, timeout: opts.timeout, signal }),
+      );
+      if (opts.json) printJson(summary);
+      else printText(summaryLine(summary));
     });
 }

@@ -1,7 +1,9 @@
 import { type Command, Option } from "commander";
 import type { WatchEvent } from "../../watch/watcher.ts";
 import { preferSmallHeap } from "../memory.ts";
-import { commonOptions, oneLine, printJson } from "../output.ts";
+import { commonOptions, escapeControls, oneLine, printJson } from "../output.ts";
+import { whileHandlingSignals } from "../signals.ts";
+import { skippedLine } from "../views.ts";
 import { parseCount, parseSeconds } from "./parse.ts";
 
 interface WatchFlags {
@@ -49,42 +51,57 @@ export function registerWatch(program: Command): void {
         timeout: opts.timeout,
         grace: opts.grace,
         once: opts.once ?? false,
-        onEvent: opts.json ? (e) => printJson({ ...e, time: new Date().toISOString() }) : logLine,
+        onEvent: opts.json ? (e) => printJson({ ...e, time: new Date().toISOString() }) : logger(channel),
       });
       // First signal: graceful stop. Second: kill handlers now. Listeners are removed when we return.
-      let signals = 0;
-      const onSignal = (): void => (++signals === 1 ? watcher.stop() : watcher.kill());
-      process.on("SIGINT", onSignal);
-      process.on("SIGTERM", onSignal);
-      try {
-        await watcher.run();
-      } finally {
-        process.off("SIGINT", onSignal);
-        process.off("SIGTERM", onSignal);
-      }
+      await whileHandlingSignals(
+        (count) => (count === 1 ? watcher.stop() : watcher.kill()),
+        () => watcher.run(),
+      );
     });
 }
 
-/** One line per event on stderr: `<time> <id> <type> <from> <status> <ms>ms`. */
-function logLine(e: WatchEvent): void {
-  const time = new Date().toISOString();
-  let line: string;
+/**
+ * One line per event on stderr: `<time> <id> <type> <from> <status> <ms>ms`. It keeps the skipped counts,
+ * so the closing line says how many messages expired or were rejected along the way.
+ */
+function logger(channel: string): (e: WatchEvent) => void {
+  const seen: Seen = { channel, expired: 0, rejected: 0 };
+  return (e) => process.stderr.write(`${new Date().toISOString()} ${logLine(e, seen)}\n`);
+}
+
+/** What the log has seen so far: the channel as resolved (`@self` → the inbox) and the skipped totals. */
+interface Seen {
+  channel: string;
+  expired: number;
+  rejected: number;
+}
+
+function logLine(e: WatchEvent, seen: Seen): string {
+  let line = "";
   switch (e.type) {
     case "started":
+      seen.channel = e.channel;
       line = `watching ${e.channel}${e.subscriber !== undefined ? ` as ${e.subscriber}` : ""} (${e.mode}, ${e.concurrency} at a time)`;
       break;
     case "handled":
-      line = `${e.id} ${e.msgType} ${e.from} ${e.status} ${e.ms}ms${e.error !== undefined ? ` ${oneLine(e.error, 120)}` : ""}`;
+      line = `${e.id} ${e.msgType} ${escapeControls(e.from)} ${e.status} ${e.ms}ms${e.error !== undefined ? ` ${oneLine(e.error, 120)}` : ""}`;
       break;
     case "released":
       line = `${e.id} put back: ${e.reason}`;
+      break;
+    case "skipped":
+      seen.expired += e.expired.length;
+      seen.rejected += e.rejected.length;
+      line = skippedLine(seen.channel, e.expired.length, e.rejected.length);
       break;
     case "warning":
       line = `warning: ${e.message}`;
       break;
     case "stopped":
       line = `stopped after ${e.handled} message(s)`;
+      if (seen.expired + seen.rejected > 0) line += `; ${skippedLine(seen.channel, seen.expired, seen.rejected)}`;
       break;
   }
-  process.stderr.write(`${time} ${line}\n`);
+  return line;
 }

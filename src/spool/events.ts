@@ -1,0 +1,68 @@
+/**
+ * The per-channel lifecycle log: `channels/<name>/events.jsonl`, one JSON object per line, appended with
+ * O_APPEND (a line under 4 KiB lands whole even with many writers). `abq trace <id>` reads it back. The
+ * sweep rotates it to `events.1.jsonl` past 4 MiB, so at most two files (~8 MiB) are kept.
+ */
+import * as fs from "../fs-promised.ts";
+import { join } from "node:path";
+import { fileModeFor } from "./files.ts";
+import type { Queue } from "./paths.ts";
+
+import type { EventKind, LifecycleEvent } from "../lifecycle/records.ts";
+
+export const EVENTS_FILE = "events.jsonl";
+export const EVENTS_MAX_BYTES = 4 * 1024 * 1024;
+
+function logDir(q: Queue): string {
+  return q.subscriber === undefined ? q.dir : join(q.dir, "..", "..");
+}
+
+/** Appends one event. Logging never fails the operation it describes. */
+export async function logEvent(
+  q: Queue,
+  event: EventKind,
+  id: string,
+  actor: string,
+  extra: { attempt?: number | undefined; detail?: string | undefined } = {},
+): Promise<void> {
+  const record: LifecycleEvent = {
+    t: new Date().toISOString(),
+    event,
+    id,
+    actor,
+    pid: process.pid,
+    ...(q.subscriber !== undefined ? { subscriber: q.subscriber } : {}),
+    ...(extra.attempt !== undefined ? { attempt: extra.attempt } : {}),
+    ...(extra.detail !== undefined ? { detail: extra.detail.slice(0, 1000) } : {}),
+  };
+  await fs
+    .appendFile(join(logDir(q), EVENTS_FILE), `${JSON.stringify(record)}\n`, { mode: await fileModeFor(logDir(q)) })
+    .catch(() => undefined);
+}
+
+/** Every event about `id` in one channel, oldest first. */
+export async function traceEvents(channelPath: string, id: string): Promise<LifecycleEvent[]> {
+  const out: LifecycleEvent[] = [];
+  for (const file of ["events.1.jsonl", EVENTS_FILE]) {
+    const text = await fs.readFile(join(channelPath, file), "utf8").catch(() => "");
+    for (const line of text.split("\n")) {
+      if (!line.includes(id)) continue;
+      try {
+        const e = JSON.parse(line) as LifecycleEvent;
+        if (e.id === id) out.push(e);
+      } catch {
+        // a torn last line from a crashed writer: skip it
+      }
+    }
+  }
+  return out;
+}
+
+/** Keeps the log bounded: past the cap, the current file becomes `events.1.jsonl` (replacing the older). */
+export async function rotateEvents(channelPath: string): Promise<boolean> {
+  const file = join(channelPath, EVENTS_FILE);
+  const st = await fs.stat(file).catch(() => undefined);
+  if (!st || st.size <= EVENTS_MAX_BYTES) return false;
+  await fs.rename(file, join(channelPath, "events.1.jsonl")).catch(() => undefined);
+  return true;
+}

@@ -1,0 +1,187 @@
+/**
+ * The few filesystem moves the lifecycle is built from: stage-and-publish, fsync a folder, read a file
+ * with a size cap. Kept in one place so every caller gets the same durability and permissions.
+ */
+import { randomHex } from "../protocol/random.ts";
+import { constants } from "node:fs";
+import * as fs from "../fs-promised.ts";
+import { basename, dirname, join } from "node:path";
+import { AbqError, errnoCode, ioError } from "../protocol/errors.ts";
+import { type CrashPoint, crashPoint } from "./faults.ts";
+
+export const FILE_MODE = 0o600;
+export const DIR_MODE = 0o700;
+/** Default cap on one message file (bytes); `ABQ_MAX_BYTES` overrides it. */
+export const DEFAULT_MAX_BYTES = 4 * 1024 * 1024;
+
+export interface DurabilityOptions {
+  /** fsync files and folders on every transition. Default: true unless `ABQ_FSYNC=0`. */
+  fsync?: boolean | undefined;
+}
+
+export function resolveFsync(opts: DurabilityOptions = {}): boolean {
+  return opts.fsync ?? process.env["ABQ_FSYNC"] !== "0";
+}
+
+export function resolveMaxBytes(): number {
+  const raw = process.env["ABQ_MAX_BYTES"];
+  const parsed = raw === undefined ? Number.NaN : Number(raw);
+  return Number.isInteger(parsed) && parsed > 0 ? parsed : DEFAULT_MAX_BYTES;
+}
+
+/** fsync a directory so a rename into it survives power loss. */
+export async function syncDir(dir: string): Promise<void> {
+  const fd = await fs.open(dir, constants.O_RDONLY | constants.O_DIRECTORY);
+  try {
+    await fs.fsync(fd);
+  } finally {
+    await fs.close(fd);
+  }
+}
+
+/** A staging path in `tmpDir` that no other process (or call) can pick. */
+export function stagingPath(tmpDir: string, finalName: string): string {
+  return join(tmpDir, `${finalName}.${process.pid}.${randomHex(6)}.tmp`);
+}
+
+/** Writes `data` to a new file (0600, exclusive create), fsynced when `sync`. */
+export async function writeNewFile(path: string, data: string, sync: boolean): Promise<void> {
+  const mode = await fileModeFor(dirname(path));
+  const fd = await fs.open(path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, mode);
+  try {
+    // The umask may have narrowed a group channel's 0660; set it exactly.
+    if (mode !== FILE_MODE) await fs.fchmod(fd, mode);
+    await fs.writeFile(fd, data, "utf8");
+    if (sync) await fs.fsync(fd);
+  } finally {
+    await fs.close(fd);
+  }
+}
+
+/**
+ * Stage `data` in `tmpDir`, then publish it at `target` atomically. `replace: false` uses link(2), which
+ * fails with E_CONFLICT-worthy EEXIST instead of overwriting an existing file.
+ */
+export async function publishFile(
+  tmpDir: string,
+  target: string,
+  data: string,
+  opts: {
+    sync: boolean;
+    replace: boolean;
+    crashAt?: CrashPoint;
+    /** Leave the folder fsync to the caller (a batch syncs each folder once at its end). */
+    deferDirSync?: boolean;
+  },
+): Promise<void> {
+  const staged = stagingPath(tmpDir, basename(target));
+  try {
+    await writeNewFile(staged, data, opts.sync);
+  } catch (err) {
+    // Channels made by the seed or by hand have no tmp/. Make it, but only inside a folder that exists,
+    // so a missing channel still fails here instead of being half created.
+    if (errnoCode(err) !== "ENOENT" || !(await pathExists(dirname(tmpDir)))) throw err;
+    await fs.mkdir(tmpDir, { mode: DIR_MODE }).catch(() => undefined);
+    await writeNewFile(staged, data, opts.sync);
+  }
+  if (opts.crashAt !== undefined) crashPoint(opts.crashAt);
+  try {
+    if (opts.replace) await fs.rename(staged, target);
+    else await fs.link(staged, target);
+  } finally {
+    if (!opts.replace) await fs.removeFile(staged);
+  }
+  if (opts.sync && opts.deferDirSync !== true) await syncDir(dirname(target));
+}
+
+/** Reads a whole file, refusing (without reading) one larger than `maxBytes`. */
+export async function readBounded(path: string, maxBytes: number): Promise<string> {
+  const fd = await fs.open(path, constants.O_RDONLY | constants.O_NOFOLLOW);
+  try {
+    const st = await fs.fstat(fd);
+    if (!st.isFile())
+      throw new AbqError("E_BAD_MESSAGE", st.isDirectory() ? "is a directory" : "is not a regular file");
+    const size = st.size;
+    if (size > maxBytes) {
+      throw new AbqError("E_TOO_LARGE", `file is ${size} bytes, over the ${maxBytes}-byte cap (ABQ_MAX_BYTES)`);
+    }
+    // One positional read of the size fstat gave (readFile would fstat again). Message files are
+    // published whole and never rewritten; if this one grew anyway, the spare byte shows it and
+    // readFile takes the whole of it.
+    const buf = Buffer.allocUnsafe(size + 1);
+    let got = 0;
+    while (got < buf.length) {
+      const { bytesRead } = await fs.read(fd, buf, got, buf.length - got, got);
+      if (bytesRead === 0) break;
+      got += bytesRead;
+    }
+    if (got <= size) return buf.toString("utf8", 0, got);
+    const whole = await fs.readFile(fd);
+    if (whole.length > maxBytes) {
+      throw new AbqError("E_TOO_LARGE", `file is ${whole.length} bytes, over the ${maxBytes}-byte cap (ABQ_MAX_BYTES)`);
+    }
+    return whole.toString("utf8");
+  } finally {
+    await fs.close(fd);
+  }
+}
+
+export async function pathExists(path: string): Promise<boolean> {
+  try {
+    await fs.lstat(path);
+    return true;
+  } catch (err) {
+    if (errnoCode(err) === "ENOENT" || errnoCode(err) === "ENOTDIR") return false;
+    throw ioError(`cannot check ${path}`, err);
+  }
+}
+
+/** Directory entries, or [] when the folder does not exist. */
+export async function listDir(dir: string): Promise<string[]> {
+  try {
+    return await fs.readdir(dir);
+  } catch (err) {
+    if (errnoCode(err) === "ENOENT") return [];
+    throw ioError(`cannot list ${dir}`, err);
+  }
+}
+
+/** rename(2) that reports whether it won (false = the source was gone: someone else moved it first). */
+export async function tryRename(from: string, to: string): Promise<boolean> {
+  try {
+    await fs.rename(from, to);
+    return true;
+  } catch (err) {
+    if (errnoCode(err) === "ENOENT") return false;
+    throw ioError(`cannot move ${from}`, err);
+  }
+}
+
+export async function ensureDir(dir: string): Promise<void> {
+  const made = await fs.mkdir(dir, { recursive: true, mode: DIR_MODE });
+  // Inside a group channel (setgid folders), new folders are shared with the group too.
+  if (made !== undefined && (await fileModeFor(dirname(dir))) === GROUP_FILE_MODE) await fs.chmod(dir, GROUP_DIR_MODE);
+}
+
+/** Files and folders of a channel shared with a Unix group (`channel create --group`). */
+export const GROUP_FILE_MODE = 0o660;
+export const GROUP_DIR_MODE = 0o2770;
+const modeCache = new Map<string, { mode: number; at: number }>();
+
+/** After folder modes changed (channel config --group), re-read them. */
+export function forgetModes(): void {
+  modeCache.clear();
+}
+
+/**
+ * The mode for new files in `dir`: 0660 when the folder is setgid (a group channel), else 0600. Read from
+ * the folder itself, so every writer, whoever created the channel, agrees; cached for a few seconds.
+ */
+export async function fileModeFor(dir: string): Promise<number> {
+  const hit = modeCache.get(dir);
+  if (hit && Date.now() - hit.at < 5000) return hit.mode;
+  const st = await fs.stat(dir).catch(() => undefined);
+  const mode = st !== undefined && (st.mode & 0o2000) !== 0 ? GROUP_FILE_MODE : FILE_MODE;
+  modeCache.set(dir, { mode, at: Date.now() });
+  return mode;
+}

@@ -1,0 +1,200 @@
+/**
+ * The worker's side of the lifecycle with supervision: claim (with a lease, expiring and rejecting what it
+ * must on the way, promoting due retries), renew, and the final acts, each fenced by the lease token:
+ * answer, ack, release (now, delayed, or as a failed attempt with backoff and dead letter), term.
+ * src/spool/claim-handle.ts puts these behind the ClaimHandle interface.
+ */
+import * as fs from "../fs-promised.ts";
+import { join } from "node:path";
+import { AbqError } from "../protocol/errors.ts";
+import { attemptsOf, type Request, type Response } from "../protocol/schema.ts";
+import type { Claimed, ReleaseOptions, ReleaseOutcome } from "../lifecycle/transport.ts";
+import type { FailureInfo, Skipped } from "../lifecycle/records.ts";
+import type { AnswerHook } from "./answers.ts";
+import { type ClaimCursor, claimNext } from "./claim.ts";
+import { logEvent } from "./events.ts";
+import { ensureDir, pathExists, writeNewFile } from "./files.ts";
+import { dropLease, HOST, type Lease, readLease, renewLease, writeLease } from "./lease.ts";
+import type { Queue } from "./paths.ts";
+import { readPolicy } from "./policy.ts";
+import { respondTo } from "./respond.ts";
+import { rejectFile } from "./read.ts";
+import { verifyMessage } from "../security/sign.ts";
+import { giveBack, promoteDue, retryOrDead, terminate } from "./retry.ts";
+import { archive, at, expire } from "./transitions.ts";
+
+export interface WorkContext {
+  home: string;
+  sync: boolean;
+  maxBytes: number;
+  agent: string;
+  /** The process that owns claims made here (the CLI's `recv` names its parent shell). */
+  ownerPid: number;
+  replies: AnswerHook;
+}
+
+/** Has the request's time-to-live passed? TTL counts from its send time on this host's clock; 0 = never. */
+export function isExpired(message: Request, now = Date.now()): boolean {
+  if (message.ttl <= 0) return false;
+  const sent = Date.parse(message.timestamp);
+  return Number.isFinite(sent) && sent + message.ttl * 1000 < now;
+}
+
+export async function claimWork(
+  ctx: WorkContext,
+  q: Queue,
+  cursor: ClaimCursor,
+  onSkipped?: (skipped: Skipped) => void,
+): Promise<Claimed | null> {
+  if (cursor.exhausted && (await promoteDue(q)) > 0) cursor.reset();
+  const policy = await readPolicy(q);
+  const skipped: Skipped = { expired: [], rejected: [] };
+  const rejected = async (id: string, reason: string): Promise<void> => {
+    skipped.rejected.push(id);
+    await logEvent(q, "rejected", id, ctx.agent, { detail: reason });
+  };
+  try {
+    for (;;) {
+      const claimed = await claimNext(q, cursor, {
+        sync: ctx.sync,
+        maxBytes: ctx.maxBytes,
+        onAnswered: ctx.replies,
+        onRejected: (name, reason) => rejected(name.replace(/\.json$/, ""), reason),
+      });
+      if (!claimed) return null;
+      const m = claimed.message;
+      if (isExpired(m)) {
+        // Expired on the way: set aside with its TTL instead of handing it out.
+        if (await expire(q, claimed.path, m, ctx.agent)) {
+          skipped.expired.push(m.id);
+          await logEvent(q, "expired", m.id, ctx.agent, { detail: `ttl ${m.ttl}s from ${m.timestamp}` });
+        }
+        continue;
+      }
+      if (policy.require_signed || m["signature"] !== undefined) {
+        // A signature that does not verify means the message was altered: set it aside, never hand it out.
+        const verdict = await verifyMessage(ctx.home, m);
+        if (!verdict.ok) {
+          await rejectFile(q.dir, claimed.path, verdict.problem, "requests");
+          await rejected(m.id, verdict.problem);
+          continue;
+        }
+      }
+      const attempt = attemptsOf(m) + 1;
+      const owner = { agent: ctx.agent, pid: ctx.ownerPid, host: HOST };
+      const lease = await writeLease(q, m.id, owner, policy.lease_s, attempt);
+      const st = await fs.stat(claimed.path).catch(() => undefined);
+      await logEvent(q, "claimed", m.id, ctx.agent, { attempt });
+      return { ...claimed, lease, ...(st ? { from_uid: st.uid } : {}) };
+    }
+  } finally {
+    if (skipped.expired.length + skipped.rejected.length > 0) onSkipped?.(skipped);
+  }
+}
+
+export async function renewWork(
+  ctx: WorkContext,
+  q: Queue,
+  id: string,
+  token: string,
+  extra: { handlerPgid?: number | undefined } = {},
+): Promise<Lease> {
+  const lease = await renewLease(q, id, token, extra);
+  if (!lease) throw leaseLost(id);
+  await logEvent(q, "renewed", id, ctx.agent, { attempt: lease.attempt });
+  return lease;
+}
+
+/**
+ * The fence: with a token, the act goes ahead only while the lease still carries it. This read is the
+ * check itself (another process may have taken the claim over), not a re-read of something we hold.
+ */
+async function holdsLease(q: Queue, id: string, token: string | undefined): Promise<boolean> {
+  return token === undefined || (await readLease(q, id))?.token === token;
+}
+
+export async function respondWork(
+  ctx: WorkContext,
+  q: Queue,
+  response: Response,
+  token: string | undefined,
+  request?: Request,
+): Promise<Response> {
+  if (!(await holdsLease(q, response.id, token))) {
+    // Someone else holds this message now: keep our late answer aside rather than lose it.
+    await ensureDir(join(q.dir, "late"));
+    const late = join(q.dir, "late", `${response.id}.${token}.json`);
+    await writeNewFile(late, `${JSON.stringify(response, null, 2)}\n`, false).catch(() => undefined);
+    await logEvent(q, "late", response.id, ctx.agent, { detail: `kept in ${late}` });
+    throw leaseLost(response.id, late);
+  }
+  const opts = { sync: ctx.sync, maxBytes: ctx.maxBytes, onAnswered: ctx.replies };
+  const result = await respondTo(q, response, opts, request);
+  if (response.status !== "pending") {
+    await dropLease(q, response.id);
+    await logEvent(q, "answered", response.id, ctx.agent, { detail: response.status });
+  }
+  return result;
+}
+
+/** Done without an answer: archived with a note that says so (a waiting `ask` stops and is told). */
+export async function ackWork(ctx: WorkContext, q: Queue, id: string, token: string | undefined): Promise<void> {
+  if (!(await holdsLease(q, id, token))) throw leaseLost(id);
+  const note = { state: "acknowledged" as const, reason: `acknowledged by ${ctx.agent}`, by: ctx.agent };
+  if (!(await archive(q, at.claimed(q, id), id, note))) throw await notClaimed(q, id);
+  await dropLease(q, id);
+  await logEvent(q, "acked", id, ctx.agent);
+}
+
+/** Gives a claimed message back: now, after a delay, or as a failed attempt (backoff, then dead letter). */
+export async function releaseWork(
+  ctx: WorkContext,
+  q: Queue,
+  id: string,
+  token: string | undefined,
+  opts: ReleaseOptions = {},
+): Promise<ReleaseOutcome> {
+  if (!(await holdsLease(q, id, token))) throw leaseLost(id);
+  if (opts.failure === undefined) {
+    const outcome = await giveBack(q, id, opts.delayMs ?? 0, ctx.sync);
+    if (outcome === "gone") throw await notClaimed(q, id);
+    await logEvent(q, outcome === "delayed" ? "delayed" : "released", id, ctx.agent, {
+      ...(opts.delayMs ? { detail: `for ${opts.delayMs} ms` } : {}),
+    });
+    return outcome === "delayed" ? "delayed" : "released";
+  }
+  const policy = await readPolicy(q);
+  const { outcome, attempts } = await retryOrDead(q, id, policy, opts.failure, ctx.agent, ctx.sync, opts.delayMs);
+  if (outcome === "gone") throw await notClaimed(q, id);
+  await logEvent(q, outcome, id, ctx.agent, { attempt: attempts, detail: opts.failure.reason });
+  return outcome;
+}
+
+/** Dead-letters a claimed message at once, with its reason. */
+export async function termWork(
+  ctx: WorkContext,
+  q: Queue,
+  id: string,
+  token: string | undefined,
+  failure: FailureInfo,
+): Promise<void> {
+  if (!(await holdsLease(q, id, token))) throw leaseLost(id);
+  if (!(await terminate(q, id, failure, ctx.agent))) throw await notClaimed(q, id);
+  await logEvent(q, "terminated", id, ctx.agent, { detail: failure.reason });
+}
+
+function leaseLost(id: string, kept?: string): AbqError {
+  return new AbqError("E_CONFLICT", `the lease on ${id} was lost (requeued and taken over): nothing changed`, {
+    hint: kept !== undefined ? `the answer was kept in ${kept}` : "renew leases more often than lease_s",
+  });
+}
+
+async function notClaimed(q: Queue, id: string): Promise<AbqError> {
+  if (await pathExists(at.pending(q, id)))
+    return new AbqError("E_CONFLICT", `message ${id} is pending, not claimed`, {
+      hint: `claim it first with: abq recv ${q.channel}`,
+    });
+  return new AbqError("E_NO_MESSAGE", `message ${id} is not claimed in channel '${q.channel}'`, {
+    hint: `see where it is with: abq show ${id}`,
+  });
+}

@@ -1,0 +1,45 @@
+/**
+ * Per-channel policy, stored in `channels/<name>/channel.json` under `policy` and set with
+ * `abq channel create|config`. Every field has a default, so seed-made channels (no file) work as is.
+ */
+import * as fs from "../fs-promised.ts";
+import { join } from "node:path";
+import { AbqError } from "../protocol/errors.ts";
+import { defaultPolicy, type Policy, type PolicyInput, policySchema } from "../protocol/policy.ts";
+import { publishFile } from "./files.ts";
+import type { Queue } from "./paths.ts";
+
+const cache = new Map<string, { at: number; policy: Policy }>();
+/** A policy read is cached this long per process; `channel config` takes effect within it. */
+const CACHE_MS = 2000;
+
+export async function readPolicy(q: Queue): Promise<Policy> {
+  const dir = q.subscriber === undefined ? q.dir : join(q.dir, "..", "..");
+  const hit = cache.get(dir);
+  if (hit && Date.now() - hit.at < CACHE_MS) return hit.policy;
+  let policy = defaultPolicy();
+  try {
+    const raw = JSON.parse(await fs.readFile(join(dir, "channel.json"), "utf8")) as { policy?: unknown };
+    const parsed = policySchema().safeParse(raw.policy ?? {});
+    if (parsed.success) policy = parsed.data;
+  } catch {
+    // no config (seed-made channel) or unreadable: defaults
+  }
+  cache.set(dir, { at: Date.now(), policy });
+  return policy;
+}
+
+/** Merges `changes` into the channel's stored policy (validated) and returns the result. */
+export async function writePolicy(channelPath: string, changes: PolicyInput): Promise<Policy> {
+  const file = join(channelPath, "channel.json");
+  const raw = (await fs.readFile(file, "utf8").then(JSON.parse, () => ({}))) as Record<string, unknown>;
+  const merged = policySchema().safeParse({ ...(raw["policy"] as object | undefined), ...changes });
+  if (!merged.success) throw new AbqError("E_USAGE", `invalid policy: ${merged.error.issues[0]?.message ?? "?"}`);
+  raw["policy"] = merged.data;
+  await publishFile(join(channelPath, "tmp"), file, `${JSON.stringify(raw, null, 2)}\n`, {
+    sync: false,
+    replace: true,
+  });
+  cache.delete(channelPath);
+  return merged.data;
+}

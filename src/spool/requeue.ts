@@ -1,0 +1,97 @@
+/**
+ * Requeueing claims whose worker is gone: `abq requeue` and the sweep.
+ *
+ * A claim is taken back only when its owner is not known to be alive: on this host the owner's pid is
+ * checked (a live process keeps its claim, however late); from other hosts only the lease deadline
+ * counts. Taking back = revoking the lease (a rename only one sweeper wins; for a claim without a lease
+ * file, creating one exclusively first), then the usual retry path (attempts + 1, backoff, dead letter).
+ * A claim that was already answered (a respond that crashed before archiving) is archived instead.
+ * Safe to run from several cron jobs at once and while watchers work; running it twice changes nothing.
+ */
+import * as fs from "../fs-promised.ts";
+import { join } from "node:path";
+import { isId } from "../protocol/ids.ts";
+import { readFinalAnswer } from "./answers.ts";
+import { logEvent } from "./events.ts";
+import { listDir, writeNewFile } from "./files.ts";
+import { HOST, leasePath, ownerAlive, readLease, revokeLease, stopOrphanedHandler } from "./lease.ts";
+import type { Queue } from "./paths.ts";
+import { readPolicy } from "./policy.ts";
+import { retryOrDead } from "./retry.ts";
+import { archive } from "./transitions.ts";
+import type { RequeueFilter, RequeueResult } from "../lifecycle/records.ts";
+
+export async function requeueQueue(
+  q: Queue,
+  filter: RequeueFilter,
+  actor: string,
+  sync: boolean,
+): Promise<RequeueResult[]> {
+  const policy = await readPolicy(q);
+  const results: RequeueResult[] = [];
+  const now = Date.now();
+  for (const name of (await listDir(join(q.dir, "processing"))).sort()) {
+    const id = name.replace(/\.json$/, "");
+    if (name.startsWith(".") || !isId(id)) continue;
+    if (filter.ids !== undefined && !filter.ids.includes(id)) continue;
+    const base = { channel: q.channel, ...(q.subscriber !== undefined ? { subscriber: q.subscriber } : {}), id };
+    const st = await fs.stat(join(q.dir, "processing", name)).catch(() => undefined);
+    if (!st) continue;
+    const lease = await readLease(q, id);
+    const claimedAt = lease ? Date.parse(lease.claimed_at) : st.ctimeMs;
+    const deadline = lease ? Date.parse(lease.deadline) : st.ctimeMs + policy.lease_s * 1000;
+    const alive = lease ? ownerAlive(lease.owner) : undefined;
+    const owner = lease ? `${lease.owner.agent} pid ${lease.owner.pid}@${lease.owner.host}` : undefined;
+    const why = whyTake(filter, { now, claimedAt, deadline, alive });
+    if (alive === true || why === undefined) {
+      if (filter.ids !== undefined)
+        results.push({ ...base, action: "kept", reason: alive ? "owner is alive" : "lease not expired", owner });
+      continue;
+    }
+    if (filter.dryRun) {
+      results.push({ ...base, action: "would-requeue", reason: why, owner });
+      continue;
+    }
+    if (!(await takeOver(q, id, lease !== undefined))) continue; // another sweeper took it first
+    if (lease && alive === false) stopOrphanedHandler(lease); // its watcher died; the handler must not run on
+    if (await readFinalAnswer(q.dir, id, 64 * 1024 * 1024)) {
+      if (await archive(q, join(q.dir, "processing", name), id)) {
+        results.push({ ...base, action: "archived", reason: "already answered", owner });
+      }
+      continue;
+    }
+    const { outcome, attempts } = await retryOrDead(q, id, policy, { reason: why }, actor, sync);
+    if (outcome === "gone") continue;
+    await logEvent(q, outcome, id, actor, { attempt: attempts, detail: why });
+    results.push({ ...base, action: outcome, reason: why, owner });
+  }
+  return results;
+}
+
+function whyTake(
+  filter: RequeueFilter,
+  c: { now: number; claimedAt: number; deadline: number; alive: boolean | undefined },
+): string | undefined {
+  if (filter.olderThanMs !== undefined) {
+    return c.now - c.claimedAt >= filter.olderThanMs
+      ? `claimed more than ${Math.round(filter.olderThanMs / 1000)}s ago`
+      : undefined;
+  }
+  if (c.alive === false && (filter.deadOwners || filter.ids !== undefined)) return "owner process is gone";
+  if (c.now > c.deadline) return c.alive === false ? "lease expired; owner process is gone" : "lease expired";
+  if (filter.ids !== undefined && c.alive === undefined && c.deadline < c.now) return "lease expired";
+  return undefined;
+}
+
+/** Makes us the one requeuer of `id`: revoke its lease, or claim the lease slot when there is none. */
+async function takeOver(q: Queue, id: string, hasLease: boolean): Promise<boolean> {
+  if (hasLease) return revokeLease(q, id);
+  const marker = { id, token: "sweep", owner: { agent: "sweep", pid: process.pid, host: HOST } };
+  try {
+    await fs.mkdir(join(q.dir, "leases"), { recursive: true, mode: 0o700 });
+    await writeNewFile(leasePath(q, id), JSON.stringify(marker), false);
+  } catch {
+    return false;
+  }
+  return revokeLease(q, id);
+}

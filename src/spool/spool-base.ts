@@ -1,0 +1,84 @@
+/**
+ * What the spool's transport methods share: the bus home, durability settings, per-process caches (claim
+ * cursors, folder watches, folders already checked for safety) and the way a channel name becomes a
+ * checked queue folder. spool-views.ts and spool.ts build the transport on it.
+ */
+import type { Response, Request } from "../protocol/schema.ts";
+import type { QueueOptions } from "../lifecycle/transport.ts";
+import type { ClaimCursor } from "./claim.ts";
+import { type DurabilityOptions, resolveFsync, resolveMaxBytes } from "./files.ts";
+import type { WorkContext } from "./leased-work.ts";
+import type { FolderSignal } from "./notify.ts";
+import { type HomeOptions, type Queue, queueOf, resolveHome, validateChannelName } from "./paths.ts";
+import { readChannelInfo, requireQueue } from "./registry.ts";
+import { assertSafeDir, assertSafeQueue } from "./safety.ts";
+import { notATopic } from "./topic.ts";
+
+export interface FsTransportOptions extends HomeOptions, DurabilityOptions {
+  /** Largest message file accepted, in bytes. Default: `ABQ_MAX_BYTES` or 4 MiB. */
+  maxBytes?: number | undefined;
+  /** Who is acting, recorded in leases, reason files and the event log. */
+  agent?: string | undefined;
+  /** Process recorded as the owner of claims made here. Default: this process. */
+  ownerPid?: number | undefined;
+}
+
+export abstract class SpoolBase {
+  readonly home: string;
+  protected readonly sync: boolean;
+  protected readonly maxBytes: number;
+  protected readonly agent: string;
+  protected readonly cursors = new Map<string, ClaimCursor>();
+  protected readonly signals = new Map<string, FolderSignal>();
+  protected readonly work: WorkContext;
+  /** Folders already checked by assertSafe… in this process. */
+  protected readonly checked = new Set<string>();
+
+  constructor(opts: FsTransportOptions = {}) {
+    this.home = resolveHome(opts);
+    this.sync = resolveFsync(opts);
+    this.maxBytes = opts.maxBytes ?? resolveMaxBytes();
+    this.agent = opts.agent ?? "unknown";
+    this.work = {
+      home: this.home,
+      sync: this.sync,
+      maxBytes: this.maxBytes,
+      agent: this.agent,
+      ownerPid: opts.ownerPid ?? process.pid,
+      replies: (request, response, recovering) => this.deliverReply(request, response, recovering),
+    };
+  }
+
+  /** Delivers an answer to its request's reply_to channel, if it has one (spool.ts). */
+  protected abstract deliverReply(request: Request | undefined, response: Response, recovering: boolean): Promise<void>;
+
+  /** The claim cursor of a queue, and the key of its caches. */
+  protected cursorKey(q: Queue): string {
+    return `${q.channel}\0${q.subscriber ?? ""}`;
+  }
+
+  protected async queue(channel: string, opts: QueueOptions): Promise<Queue> {
+    validateChannelName(channel);
+    if (opts.as === undefined) return this.safe(queueOf(this.home, channel));
+    await this.requireTopic(channel);
+    return this.safe(queueOf(this.home, channel, opts.as));
+  }
+
+  /** Refuses unsafe folders (see safety.ts), checking each once per process. */
+  protected async safe(q: Queue): Promise<Queue> {
+    if (!this.checked.has(this.home)) {
+      await assertSafeDir(this.home, "bus home");
+      this.checked.add(this.home);
+    }
+    if (!this.checked.has(q.dir)) {
+      await assertSafeQueue(q.dir);
+      this.checked.add(q.dir);
+    }
+    return q;
+  }
+
+  protected async requireTopic(channel: string): Promise<void> {
+    await requireQueue(queueOf(this.home, channel));
+    if ((await readChannelInfo(this.home, channel)).kind !== "topic") throw notATopic(channel);
+  }
+}

@@ -1,0 +1,148 @@
+/**
+ * The spool's capabilities beside the core: channel admin, inspection, supervision and topics. Each
+ * method resolves a checked queue (spool-base.ts) and calls the module that does the work.
+ */
+import { AbqError } from "../protocol/errors.ts";
+import { isId } from "../protocol/ids.ts";
+import type { PolicyInput } from "../protocol/policy.ts";
+import type { RequeueOptions, RequeueResult, SweepReport } from "../lifecycle/records.ts";
+import type {
+  ChannelAdmin,
+  ChannelStatus,
+  Inspection,
+  ListState,
+  QueueOptions,
+  Supervision,
+  Topics,
+} from "../lifecycle/transport.ts";
+import { logEvent } from "./events.ts";
+import { followQueue } from "./follow.ts";
+import { applyGroupMode } from "./group.ts";
+import { countState, findMessage, listState, queueStatus, statusAll } from "./inspect.ts";
+import { queuesOf, requeueAll, sweepAll, traceAll } from "./maintenance.ts";
+import { queueOf, validateChannelName } from "./paths.ts";
+import { readPolicy, writePolicy } from "./policy.ts";
+import { purgeQueue } from "./purge.ts";
+import { createChannel, initHome, listChannels, readChannelInfo, removeChannel, requireQueue } from "./registry.ts";
+import { listDead } from "./retry.ts";
+import { SpoolBase } from "./spool-base.ts";
+import { subscribe, unsubscribe } from "./topic.ts";
+import { archive, at } from "./transitions.ts";
+
+export abstract class SpoolViews extends SpoolBase implements ChannelAdmin, Inspection, Supervision, Topics {
+  init() {
+    return initHome(this.home);
+  }
+
+  createChannel(name: string, opts: { description?: string | undefined; topic?: boolean | undefined } = {}) {
+    return createChannel(this.home, validateChannelName(name), opts);
+  }
+
+  async subscribe(topic: string, name: string) {
+    await this.requireTopic(topic);
+    return subscribe(this.home, topic, name);
+  }
+
+  async unsubscribe(topic: string, name: string) {
+    await this.requireTopic(topic);
+    await unsubscribe(this.home, topic, name);
+  }
+
+  listChannels() {
+    return listChannels(this.home);
+  }
+
+  async channelInfo(name: string) {
+    await requireQueue(queueOf(this.home, name));
+    return { ...(await readChannelInfo(this.home, name)), status: await queueStatus(queueOf(this.home, name)) };
+  }
+
+  async removeChannel(name: string): Promise<ChannelStatus> {
+    const q = queueOf(this.home, name);
+    await requireQueue(q);
+    const last = await queueStatus(q);
+    await removeChannel(this.home, name);
+    return last;
+  }
+
+  async configure(channel: string, changes: PolicyInput) {
+    const q = queueOf(this.home, validateChannelName(channel));
+    await requireQueue(q);
+    const policy = await writePolicy(q.dir, changes);
+    if (changes.group !== undefined) await applyGroupMode(this.home, q.dir, changes.group);
+    this.checked.clear();
+    return policy;
+  }
+
+  async policy(channel: string) {
+    return readPolicy(queueOf(this.home, validateChannelName(channel)));
+  }
+
+  /** Withdraws a pending (unclaimed) message: it moves to the archive with a reason, and waiters stop. */
+  async cancel(channel: string, id: string, opts: QueueOptions = {}): Promise<void> {
+    if (!isId(id)) throw new AbqError("E_USAGE", `'${id}' is not a message id (expected req_<hex>)`);
+    const q = await this.queue(channel, opts);
+    await requireQueue(q);
+    const note = { state: "withdrawn" as const, reason: `cancelled by ${this.agent}`, by: this.agent };
+    if (await archive(q, at.pending(q, id), id, note)) {
+      await logEvent(q, "cancelled", id, this.agent);
+      return;
+    }
+    const found = await this.find(id, channel).catch(() => undefined);
+    if (!found) throw new AbqError("E_NO_MESSAGE", `no message ${id} in channel '${channel}'`);
+    throw new AbqError("E_CONFLICT", `message ${id} is ${found.state}, so it can no longer be cancelled`, {
+      hint: found.state === "claimed" ? "a consumer is already working on it" : `see it with: abq show ${id}`,
+    });
+  }
+
+  status() {
+    return statusAll(this.home);
+  }
+
+  /** Takes back claims whose worker is gone (see requeue.ts), or revives dead letters (`fromDead`). */
+  async requeue(opts: RequeueOptions = {}): Promise<RequeueResult[]> {
+    const queues = await queuesOf(this.home, opts.channel);
+    const results = await requeueAll({ home: this.home, agent: this.agent, sync: this.sync }, queues, opts);
+    for (const q of queues) this.cursors.delete(this.cursorKey(q));
+    return results;
+  }
+
+  sweep(opts: { channel?: string | undefined; dryRun?: boolean | undefined } = {}): Promise<SweepReport[]> {
+    return sweepAll({ home: this.home, agent: this.agent, sync: this.sync }, opts.channel, opts.dryRun ?? false);
+  }
+
+  trace(id: string, channel?: string) {
+    return traceAll(this.home, id, channel);
+  }
+
+  async dead(channel: string, opts: QueueOptions = {}) {
+    return listDead(await this.queue(channel, opts));
+  }
+
+  async list(channel: string, state: ListState, opts: { limit: number; oldestFirst: boolean } & QueueOptions) {
+    return listState(await this.queue(channel, opts), state, { ...opts, maxBytes: this.maxBytes });
+  }
+
+  async *follow(channel: string, opts: QueueOptions & { signal?: AbortSignal | undefined; backstopMs: number }) {
+    yield* followQueue(await this.queue(channel, opts), this.maxBytes, opts.signal, opts.backstopMs);
+  }
+
+  async count(channel: string, state: ListState, opts: QueueOptions = {}) {
+    return countState(await this.queue(channel, opts), state);
+  }
+
+  async requireChannel(channel: string, opts: QueueOptions = {}) {
+    await requireQueue(await this.queue(channel, opts));
+  }
+
+  find(id: string, channel?: string) {
+    return findMessage(this.home, id, channel, this.maxBytes);
+  }
+
+  async purge(channel: string, reason: string, opts: QueueOptions = {}) {
+    const q = await this.queue(channel, opts);
+    const ids = await purgeQueue(q, reason, this.agent, this.sync);
+    for (const id of ids) await logEvent(q, "purged", id, this.agent, { detail: reason });
+    return ids;
+  }
+}

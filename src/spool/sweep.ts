@@ -1,0 +1,114 @@
+/**
+ * `abq sweep`: all the maintenance one cron line should do, for every channel (and topic subscriber):
+ *
+ * 1. claims whose lease expired, or whose owner on this host is gone → requeued (requeue.ts);
+ * 2. retries whose backoff is over → back to `requests/`;
+ * 3. unfinished topic fan-outs → completed;
+ * 4. pending messages past their TTL → `archive/` with reason `expired`;
+ * 5. staging leftovers in `tmp/` older than an hour (crashed writers) → removed;
+ * 6. answered, archived and dead files older than the channel's `retain_s` → removed;
+ * 7. the event log → rotated past its cap; empty helper folders and half-removed channels → tidied.
+ *
+ * Every step is a rename or an idempotent delete, so sweeps may overlap each other and running watchers.
+ */
+import * as fs from "../fs-promised.ts";
+import { join } from "node:path";
+import { logEvent, rotateEvents } from "./events.ts";
+import { listDir, pathExists } from "./files.ts";
+import { readLease } from "./lease.ts";
+import type { Queue } from "./paths.ts";
+import { readPolicy } from "./policy.ts";
+import { expire } from "./transitions.ts";
+import { readRequest } from "./read.ts";
+import { requeueQueue } from "./requeue.ts";
+import type { SweepReport } from "../lifecycle/records.ts";
+import { promoteDue, restoreRetries } from "./retry.ts";
+import { isExpired } from "./leased-work.ts";
+
+/** Staging files older than this belong to writers that died. */
+export const STAGING_MAX_AGE_MS = 3600 * 1000;
+
+export async function sweepQueue(q: Queue, actor: string, sync: boolean, dryRun = false): Promise<SweepReport> {
+  const policy = await readPolicy(q);
+  const report: SweepReport = {
+    channel: q.channel,
+    ...(q.subscriber !== undefined ? { subscriber: q.subscriber } : {}),
+    requeued: await requeueQueue(q, { deadOwners: true, dryRun }, actor, sync),
+    promoted: dryRun ? 0 : (await restoreRetries(q, 60_000)) + (await promoteDue(q)),
+    expired: [],
+    stagingRemoved: 0,
+    pruned: 0,
+  };
+  const now = Date.now();
+  for (const name of (await listDir(join(q.dir, "requests"))).sort()) {
+    if (name.startsWith(".")) continue;
+    const path = join(q.dir, "requests", name);
+    const parsed = await readRequest(path, 64 * 1024 * 1024).catch(() => undefined);
+    if (parsed?.ok !== true || !isExpired(parsed.value, now)) continue;
+    const id = parsed.value.id;
+    if (!dryRun && (await expire(q, path, parsed.value, actor))) {
+      await logEvent(q, "expired", id, actor, { detail: `ttl ${parsed.value.ttl}s from ${parsed.value.timestamp}` });
+    }
+    report.expired.push(id);
+  }
+  report.stagingRemoved = await removeOlderThan(join(q.dir, "tmp"), now - STAGING_MAX_AGE_MS, dryRun);
+  if (policy.retain_s > 0) {
+    const cutoff = now - policy.retain_s * 1000;
+    for (const dir of ["archive", "responses", "dead", "expired", "late"]) {
+      report.pruned += await removeOlderThan(join(q.dir, dir), cutoff, dryRun);
+    }
+  }
+  if (!dryRun) {
+    await rotateEvents(q.dir);
+    for (const dir of ["delayed", "late", "dead", "expired", "fanout"])
+      await fs.rmdir(join(q.dir, dir)).catch(() => undefined);
+    await removeOlderThan(join(q.dir, "leases"), now - STAGING_MAX_AGE_MS, false, (n) => n.startsWith(".revoked-"));
+    await removeStrayLeases(q, now);
+  }
+  return report;
+}
+
+/** Deletes files in `dir` last modified before `cutoff` (ms); returns how many (would have been) removed. */
+async function removeOlderThan(
+  dir: string,
+  cutoff: number,
+  dryRun: boolean,
+  pick: (name: string) => boolean = () => true,
+): Promise<number> {
+  let removed = 0;
+  for (const name of await listDir(dir)) {
+    if (!pick(name)) continue;
+    const path = join(dir, name);
+    const st = await fs.lstat(path).catch(() => undefined);
+    if (!st || !st.isFile() || st.mtimeMs >= cutoff) continue;
+    if (!dryRun) await fs.removeFile(path);
+    removed++;
+  }
+  return removed;
+}
+
+/**
+ * Leases whose message is no longer claimed (a worker killed between archiving and dropping its lease),
+ * once past their deadline: they hold nothing and would only confuse `abq check`.
+ */
+async function removeStrayLeases(q: Queue, now: number): Promise<void> {
+  for (const name of await listDir(join(q.dir, "leases"))) {
+    if (name.startsWith(".") || !name.endsWith(".json")) continue;
+    const id = name.slice(0, -5);
+    if (await pathExists(join(q.dir, "processing", name))) continue;
+    const lease = await readLease(q, id);
+    if (lease && Date.parse(lease.deadline) > now) continue;
+    if (!(await pathExists(join(q.dir, "processing", name)))) await fs.removeFile(join(q.dir, "leases", name));
+  }
+}
+
+/** Finishes deletions of channels that a crashed `channel rm` left half done. */
+export async function tidyChannels(channelsPath: string): Promise<number> {
+  let removed = 0;
+  for (const name of await listDir(channelsPath)) {
+    if (!name.startsWith(".removing-")) continue;
+    await fs.rm(join(channelsPath, name), { recursive: true, force: true });
+    removed++;
+  }
+  return removed;
+}

@@ -1,0 +1,158 @@
+/**
+ * Topic channels: every named subscriber gets its own copy of every message published after it
+ * subscribed; anonymous consumers still compete for one shared copy (the seed's behaviour).
+ *
+ * Layout: `channels/<topic>/subscribers/<name>/` is a full queue (requests/, processing/, …) plus
+ * `subscriber.json`. Publishing is:
+ *
+ * 1. stage the message in `tmp/`, fsync, rename to `fanout/<id>.json` — the commit point;
+ * 2. hard-link it into `subscribers/<s>/requests/<id>.json` for every subscriber that subscribed before
+ *    the message was sent (the time in its id) — link refuses to overwrite, so repeating this step never
+ *    makes a second copy;
+ * 3. rename `fanout/<id>.json` to the topic's own `requests/<id>.json` (the anonymous copy); an empty
+ *    `fanout/` means every fan-out finished.
+ *
+ * A publisher killed during step 2 leaves its message in `fanout/`. `finishFanouts` (run by subscribe,
+ * by subscribers' claims and by the next publish) completes it: a subscriber gets the message unless it
+ * already has it in any state, checked in lifecycle order so a copy moving forward meanwhile is seen.
+ * Copies are hard links of one read-only (0400) inode: no byte is duplicated, and no handler can edit
+ * another subscriber's copy in place.
+ */
+import * as fs from "../fs-promised.ts";
+import { join } from "node:path";
+import { AbqError, errnoCode, ioError } from "../protocol/errors.ts";
+import { idTime } from "../protocol/ids.ts";
+import type { Request } from "../protocol/schema.ts";
+import { serialize } from "./deliver.ts";
+import { crashPoint } from "./faults.ts";
+import { ensureDir, listDir, pathExists, stagingPath, syncDir, writeNewFile } from "./files.ts";
+import { EXTRA_DIRS, type Queue, queueOf, STATE_DIRS } from "./paths.ts";
+import { requireQueue } from "./registry.ts";
+
+/** Fan-outs younger than this are left to their (probably live) publisher. */
+const STALE_FANOUT_MS = 2000;
+
+interface SubscriberRecord {
+  name: string;
+  subscribed_at: string;
+  since_ms: number;
+}
+
+export async function subscribe(home: string, topic: string, name: string): Promise<{ created: boolean }> {
+  const q = queueOf(home, topic, name);
+  const record = join(q.dir, "subscriber.json");
+  if (await pathExists(record)) return { created: false };
+  for (const sub of [...STATE_DIRS, ...EXTRA_DIRS]) await ensureDir(join(q.dir, sub));
+  const now = Date.now();
+  const data: SubscriberRecord = { name, subscribed_at: new Date(now).toISOString(), since_ms: now };
+  // O_EXCL: of two racing subscribes, the first record stands and keeps the earlier start.
+  await writeNewFile(record, `${JSON.stringify(data, null, 2)}\n`, false).catch((err: unknown) => {
+    if (errnoCode(err) !== "EEXIST") throw ioError(`cannot subscribe ${name}`, err);
+  });
+  await finishFanouts(home, topic);
+  return { created: true };
+}
+
+export async function unsubscribe(home: string, topic: string, name: string): Promise<void> {
+  const q = queueOf(home, topic, name);
+  await requireQueue(q);
+  const doomed = join(q.dir, "..", `.removing-${name}-${process.pid}-${Date.now()}`);
+  await fs.rename(q.dir, doomed);
+  await fs.rm(doomed, { recursive: true, force: true });
+}
+
+export async function listSubscribers(topicDir: string): Promise<string[]> {
+  return (await listDir(join(topicDir, "subscribers"))).filter((n) => !n.startsWith(".")).sort();
+}
+
+export async function publish(home: string, topic: Queue, message: Request, sync: boolean): Promise<Request> {
+  await requireQueue(topic);
+  const fanout = join(topic.dir, "fanout");
+  await ensureDir(fanout);
+  const staged = stagingPath(join(topic.dir, "tmp"), `${message.id}.json`);
+  await writeNewFile(staged, serialize(message), sync);
+  await fs.chmod(staged, 0o400);
+  const committed = join(fanout, `${message.id}.json`);
+  await fs.rename(staged, committed);
+  if (sync) await syncDir(fanout);
+  crashPoint("publish:committed");
+  await fanOut(home, topic, committed, idTime(message.id) ?? Date.now(), false, sync);
+  await finishFanouts(home, topic.channel);
+  return message;
+}
+
+/** Completes fan-outs that a crashed publisher left in `fanout/`. Safe to run concurrently and repeatedly. */
+export async function finishFanouts(home: string, topic: string, minAgeMs = STALE_FANOUT_MS): Promise<number> {
+  const q = queueOf(home, topic);
+  let finished = 0;
+  for (const name of await listDir(join(q.dir, "fanout"))) {
+    const path = join(q.dir, "fanout", name);
+    const st = await fs.stat(path).catch(() => undefined);
+    if (!st || Date.now() - st.mtimeMs < minAgeMs) continue;
+    // Who gets it is decided by the message's send time (from its id), not the file's mtime, which a
+    // skewed NFS clock or a restored backup can move.
+    await fanOut(home, q, path, idTime(name.replace(/\.json$/, "")) ?? st.mtimeMs, true, false);
+    finished++;
+  }
+  return finished;
+}
+
+async function fanOut(
+  home: string,
+  topic: Queue,
+  committed: string,
+  committedAt: number,
+  recovering: boolean,
+  sync: boolean,
+): Promise<void> {
+  const file = committed.slice(committed.lastIndexOf("/") + 1);
+  for (const name of await listSubscribers(topic.dir)) {
+    const sub = queueOf(home, topic.channel, name);
+    const since = await readSince(sub.dir);
+    if (since === undefined || since > committedAt) continue; // subscribed after the message was published
+    if (recovering && (await hasCopy(sub.dir, file))) continue;
+    try {
+      await fs.link(committed, join(sub.dir, "requests", file));
+      if (sync) await syncDir(join(sub.dir, "requests"));
+    } catch (err) {
+      const code = errnoCode(err);
+      if (code === "EEXIST" || code === "ENOENT") continue; // already there / subscriber or message gone
+      throw ioError(`cannot copy ${file} to subscriber ${name}`, err);
+    }
+  }
+  try {
+    await fs.rename(committed, join(topic.dir, "requests", file));
+  } catch (err) {
+    if (errnoCode(err) !== "ENOENT") throw ioError(`cannot finish publishing ${file}`, err);
+  }
+}
+
+async function readSince(subDir: string): Promise<number | undefined> {
+  try {
+    const rec = JSON.parse(await fs.readFile(join(subDir, "subscriber.json"), "utf8")) as Partial<SubscriberRecord>;
+    return typeof rec.since_ms === "number" ? rec.since_ms : undefined;
+  } catch {
+    return undefined; // not (yet) a complete subscription
+  }
+}
+
+/** Does the subscriber have this message in any state? Checked in lifecycle order (see header). */
+async function hasCopy(subDir: string, file: string): Promise<boolean> {
+  const id = file.replace(/\.json$/, "");
+  for (const path of [
+    join(subDir, "requests", file),
+    join(subDir, "processing", file),
+    join(subDir, "responses", file),
+    join(subDir, "archive", `${id}_request.json`),
+    join(subDir, "rejected", file),
+  ]) {
+    if (await pathExists(path)) return true;
+  }
+  return false;
+}
+
+export function notATopic(channel: string): AbqError {
+  return new AbqError("E_USAGE", `channel '${channel}' is a queue, not a topic: it has no subscribers`, {
+    hint: `topics are made with: abq channel create <name> --topic`,
+  });
+}
