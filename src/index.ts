@@ -26,7 +26,9 @@ export type { CommonOptions } from "./api/options.ts";
 export { FsTransport } from "./spool/spool.ts";
 export type { FsTransportOptions } from "./spool/spool.ts";
 export type { NatsTransport, NatsTransportOptions } from "./nats/transport.ts"; // opened via `url` / ABQ_URL, loaded lazily
-export { resolveHome, validateChannelName, CHANNEL_NAME_PATTERN } from "./spool/paths.ts";
+export { resolveHome } from "./spool/paths.ts";
+export { validateChannelName, CHANNEL_NAME_PATTERN } from "./protocol/names.ts";
+export type { ChannelName, SubscriberName, MessageId } from "./protocol/names.ts";
 export { resolveIdentity, parseRemote } from "./identity/index.ts";
 export { inboxName, resolveAddress } from "./identity/address.ts";
 export type { Identity, IdentityOptions } from "./identity/index.ts";

@@ -57,7 +57,7 @@ describe("status, ls, show, purge, schema", () => {
     });
     expect(json.channels.find((c) => c["name"] === "broadcast")).toMatchObject({
       pending: 0,
-      oldestPendingAgeMs: null,
+      oldest_pending_age_ms: null,
     });
   });
 

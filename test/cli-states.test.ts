@@ -46,7 +46,7 @@ describe("states in status, channel info, ls and show", () => {
       expired: 1,
       rejected: 0,
       late: 0,
-      oldestPendingAgeMs: null,
+      oldest_pending_age_ms: null,
     });
     const text = (await bus.abq(["status"])).stdout;
     expect(text).toMatch(/CHANNEL\s+PENDING\s+DELAYED\s+CLAIMED\s+ANSWERED\s+ARCHIVED\s+DEAD\s+EXPIRED\s+OLDEST/);

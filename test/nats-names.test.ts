@@ -3,6 +3,7 @@ import { describe, expect, it } from "vitest";
 import { channelOfStream, decodeName, encodeName, recordKey, requestSubject, streamName } from "../src/nats/names.ts";
 import { parseAck } from "../src/nats/claim.ts";
 import { natsSettings } from "../src/nats/connect.ts";
+import { channelName } from "../src/protocol/names.ts";
 
 describe("NATS names", () => {
   it("encodes every allowed channel name reversibly into a safe token, and different names differently", () => {
@@ -12,13 +13,14 @@ describe("NATS names", () => {
     for (const [i, e] of encoded.entries()) {
       expect(e).toMatch(/^[a-z0-9_-]+$/);
       expect(decodeName(e)).toBe(names[i]);
-      expect(channelOfStream(streamName(names[i]!))).toBe(names[i]);
+      expect(channelOfStream(streamName(channelName(names[i]!)))).toBe(names[i]);
     }
     expect(requestSubject("a.b", "req_01")).toBe("abq.a_2eb.req.req_01");
     expect(recordKey("a.b", "bob", "req_01")).toBe("a_2eb.bob.req_01");
     expect(recordKey("a.b", undefined, "req_01")).toBe("a_2eb._.req_01");
     expect(channelOfStream("KV_abq_state")).toBeUndefined();
-    expect(() => streamName("../x")).toThrow(/invalid channel name/);
+    // Names are validated where they enter (channelName); a stream name is only ever built from a valid one.
+    expect(() => channelName("../x")).toThrow(/invalid channel name/);
   });
 
   it("reads the delivery count and stream sequence from both ack subject forms", () => {

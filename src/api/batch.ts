@@ -14,7 +14,7 @@ import { describeIssues, formatTimestamp, MESSAGE_TYPES, PROTOCOL_VERSION } from
 import type { Request } from "../protocol/schema.ts";
 import { capable } from "../lifecycle/transport.ts";
 import { type CommonOptions, defaultTtl, withTransport, callerAgent } from "./options.ts";
-import { validateChannelName } from "../spool/paths.ts";
+import { channelName } from "../protocol/names.ts";
 
 const batchLine = lazy(() =>
   z.strictObject({
@@ -38,7 +38,7 @@ export interface BatchOptions extends CommonOptions {
 }
 
 export async function sendBatch(opts: BatchOptions): Promise<{ sent: number }> {
-  const defaultChannel = validateChannelName(await resolveAddress(opts.channel, opts.cwd));
+  const defaultChannel = channelName(await resolveAddress(opts.channel, opts.cwd));
   const agent = await callerAgent(opts);
   const pwd = opts.cwd ?? process.cwd();
   const sign = opts.sign ? (await import("../security/sign.ts")).signMessage : undefined;
@@ -69,18 +69,14 @@ export async function sendBatch(opts: BatchOptions): Promise<{ sent: number }> {
           if (!parsed.success) throw batchError(lineNo, sent, describeIssues(parsed.error));
           const line = parsed.data;
           const channel =
-            line.channel !== undefined
-              ? validateChannelName(await resolveAddress(line.channel, opts.cwd))
-              : defaultChannel;
+            line.channel !== undefined ? channelName(await resolveAddress(line.channel, opts.cwd)) : defaultChannel;
           let ttl = line.ttl ?? ttls.get(channel);
           if (ttl === undefined) {
             ttl = await defaultTtl(t, channel);
             ttls.set(channel, ttl);
           }
           const replyTo =
-            line.reply_to !== undefined
-              ? validateChannelName(await resolveAddress(line.reply_to, opts.cwd))
-              : undefined;
+            line.reply_to !== undefined ? channelName(await resolveAddress(line.reply_to, opts.cwd)) : undefined;
           let message: Request = {
             id: newId(),
             version: PROTOCOL_VERSION,

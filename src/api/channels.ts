@@ -2,7 +2,7 @@
  * Channels and views: the calls behind `abq init`, `abq channel …`, `abq status`, `abq ls`, `abq show`,
  * `abq purge` and `abq schema`.
  */
-import { validateChannelName, validateSubscriberName } from "../spool/paths.ts";
+import { channelName, subscriberName } from "../protocol/names.ts";
 import { jsonSchemaFor } from "../protocol/json-schema.ts";
 import { defaultPolicy, type Policy, type PolicyInput } from "../protocol/policy.ts";
 import type { ChannelInfo, ChannelStatus, FoundMessage, ListEntry } from "../lifecycle/transport.ts";
@@ -21,19 +21,19 @@ export function createChannel(
     topic?: boolean | undefined;
   },
 ): Promise<{ info: ChannelInfo; created: boolean }> {
-  const name = validateChannelName(opts.name);
+  const name = channelName(opts.name);
   return withCapable(opts, "admin", (t) => t.createChannel(name, { description: opts.description, topic: opts.topic }));
 }
 
 /** Changes a channel's supervision policy (max_attempts, backoff_s, lease_s, ttl_s, retain_s, …). */
 export function configureChannel(opts: CommonOptions & { name: string; policy: PolicyInput }): Promise<Policy> {
-  const name = validateChannelName(opts.name);
+  const name = channelName(opts.name);
   return withCapable(opts, "supervise", (t) => t.configure(name, opts.policy));
 }
 
 /** A channel's policy, defaults filled in. */
 export function channelPolicy(opts: CommonOptions & { name: string }): Promise<Policy> {
-  const name = validateChannelName(opts.name);
+  const name = channelName(opts.name);
   return withTransport(opts, (t) =>
     t.capabilities.has("admin") ? capable(t, "admin").policy(name) : Promise.resolve(defaultPolicy()),
   );
@@ -41,15 +41,15 @@ export function channelPolicy(opts: CommonOptions & { name: string }): Promise<P
 
 /** Subscribes `name` to a topic (idempotent): from now on it gets its own copy of every message. */
 export function subscribe(opts: CommonOptions & { topic: string; name: string }): Promise<{ created: boolean }> {
-  const topic = validateChannelName(opts.topic);
-  const name = validateSubscriberName(opts.name);
+  const topic = channelName(opts.topic);
+  const name = subscriberName(opts.name);
   return withCapable(opts, "topics", (t) => t.subscribe(topic, name));
 }
 
 /** Removes a subscriber and its copies. */
 export function unsubscribe(opts: CommonOptions & { topic: string; name: string }): Promise<void> {
-  const topic = validateChannelName(opts.topic);
-  const name = validateSubscriberName(opts.name);
+  const topic = channelName(opts.topic);
+  const name = subscriberName(opts.name);
   return withCapable(opts, "topics", (t) => t.unsubscribe(topic, name));
 }
 
@@ -58,13 +58,13 @@ export function listChannels(opts: CommonOptions = {}): Promise<ChannelInfo[]> {
 }
 
 export function channelInfo(opts: CommonOptions & { name: string }): Promise<ChannelInfo & { status: ChannelStatus }> {
-  const name = validateChannelName(opts.name);
+  const name = channelName(opts.name);
   return withCapable(opts, "admin", (t) => t.channelInfo(name));
 }
 
 /** Deletes a channel and everything in it; returns its counts just before. */
 export function removeChannel(opts: CommonOptions & { name: string }): Promise<ChannelStatus> {
-  const name = validateChannelName(opts.name);
+  const name = channelName(opts.name);
   return withCapable(opts, "admin", (t) => t.removeChannel(name));
 }
 
@@ -98,7 +98,7 @@ export function count(opts: ListOptions): Promise<number> {
 
 /** Finds a message in any state (of one channel, or of all), with its answer when there is one. */
 export function show(opts: CommonOptions & { id: string; channel?: string | undefined }): Promise<FoundMessage> {
-  if (opts.channel !== undefined) validateChannelName(opts.channel);
+  if (opts.channel !== undefined) channelName(opts.channel);
   return withCapable(opts, "inspect", (t) => t.find(opts.id, opts.channel));
 }
 
@@ -106,7 +106,7 @@ export function show(opts: CommonOptions & { id: string; channel?: string | unde
 export async function purge(
   opts: CommonOptions & { channel: string; reason?: string | undefined; as?: string | undefined },
 ): Promise<string[]> {
-  const channel = validateChannelName(opts.channel);
+  const channel = channelName(opts.channel);
   const agent = await callerAgent(opts);
   return withCapable(opts, "admin", (t) => t.purge(channel, opts.reason ?? "purged", { as: opts.as }), agent);
 }

@@ -4,7 +4,8 @@
  */
 import { callerAgent } from "./options.ts";
 import { resolveHome } from "../spool/paths.ts";
-import { queueOf, validateChannelName } from "../spool/paths.ts";
+import { queueOf } from "../spool/paths.ts";
+import { channelName, isChannelName } from "../protocol/names.ts";
 import { pathExists } from "../spool/files.ts";
 import { join } from "node:path";
 import { runDoctor, type DoctorReport } from "../doctor/check.ts";
@@ -28,13 +29,11 @@ export async function heartbeat(opts: CommonOptions & { name: string; ttl?: numb
   const ttl = opts.ttl ?? DEFAULT_HEARTBEAT_TTL_S;
   if (!(ttl > 0)) throw new AbqError("E_USAGE", "--ttl must be more than 0 seconds");
   if (opts.name.trim() === "") throw new AbqError("E_USAGE", "give a name: an agent or a channel");
-  let channel: string | undefined;
-  try {
-    const name = validateChannelName(opts.name);
-    if (await pathExists(join(queueOf(home, name).dir, "requests"))) channel = name;
-  } catch {
-    channel = undefined; // not a channel name: an agent's heartbeat
-  }
+  // Not a channel name, or no such channel: an agent's heartbeat.
+  const name = opts.name;
+  const isChannel =
+    isChannelName(name) && (await pathExists(join(queueOf(home, name).dir, "requests")).catch(() => false));
+  const channel = isChannel ? name : undefined;
   const agent = await callerAgent(opts);
   return writeHeartbeat(home, { name: opts.name, channel, agent, pid: process.ppid, watch: false, ttl_s: ttl });
 }
@@ -45,7 +44,7 @@ export function agents(opts: CommonOptions = {}): Promise<HeartbeatStatus[]> {
 
 /** Live consumers of a channel (empty when none). */
 export async function consumers(opts: CommonOptions & { channel: string }): Promise<HeartbeatStatus[]> {
-  return channelAlive(resolveHome(opts), validateChannelName(opts.channel));
+  return channelAlive(resolveHome(opts), channelName(opts.channel));
 }
 
 export async function doctor(opts: CommonOptions & { fix?: boolean | undefined } = {}): Promise<DoctorReport> {

@@ -2,10 +2,17 @@
  * Options of the public functions, validated once at the boundary (zod) and resolved to defaults, so the
  * code below can trust them. Shapes and names match the CLI's flags.
  */
-import { validateChannelName, validateSubscriberName } from "../spool/paths.ts";
 import { openBus } from "../transports.ts";
 import { AbqError } from "../protocol/errors.ts";
 import { ID_PATTERN } from "../protocol/ids.ts";
+import {
+  type ChannelName,
+  channelName as toChannelName,
+  type MessageId,
+  messageId as toMessageId,
+  type SubscriberName,
+  subscriberName as toSubscriberName,
+} from "../protocol/names.ts";
 import { DEFAULT_TTL, describeIssues, MESSAGE_TYPES, RESPONSE_STATUSES } from "../protocol/schema.ts";
 import * as z from "../protocol/zod.ts";
 import { lazy } from "../protocol/zod.ts";
@@ -35,13 +42,18 @@ export interface CommonOptions {
   url?: string | undefined;
 }
 
-const channelName = (): z.ZodMiniPipe<z.ZodMiniString, z.ZodMiniTransform<string, string>> =>
+/** A channel name, branded (E_BAD_NAME from inside the transform when it is not one). */
+const channelName = (): z.ZodMiniPipe<z.ZodMiniString, z.ZodMiniTransform<ChannelName, string>> =>
   z.pipe(
     z.string(),
-    z.transform((name: string) => validateChannelName(name)),
+    z.transform((name: string) => toChannelName(name)),
   );
-const messageId = (): z.ZodMiniString =>
-  z.string().check(z.regex(ID_PATTERN, "is not a message id (expected req_<hex>)"));
+// The regex check gives the usual zod issue text; the transform only brands (it runs once the check passed).
+const messageId = (): z.ZodMiniPipe<z.ZodMiniString, z.ZodMiniTransform<MessageId, string>> =>
+  z.pipe(
+    z.string().check(z.regex(ID_PATTERN, "is not a message id (expected req_<hex>)")),
+    z.transform((id: string) => toMessageId(id)),
+  );
 const seconds = (): z.ZodMiniNumber => z.number().check(z.nonnegative());
 
 export const sendInput = lazy(() =>
@@ -56,10 +68,11 @@ export const sendInput = lazy(() =>
   }),
 );
 
-const subscriberName = (): z.ZodMiniPipe<z.ZodMiniString, z.ZodMiniTransform<string, string>> =>
+/** A topic subscriber's name, branded (E_BAD_NAME when it is not one). */
+const subscriberName = (): z.ZodMiniPipe<z.ZodMiniString, z.ZodMiniTransform<SubscriberName, string>> =>
   z.pipe(
     z.string(),
-    z.transform((name: string) => validateSubscriberName(name)),
+    z.transform((name: string) => toSubscriberName(name)),
   );
 
 export const recvInput = lazy(() =>

@@ -23,7 +23,7 @@ export type ChannelStatus = {
   /** Set on a topic subscriber's row. */
   subscriber?: string | undefined;
   /** Age of the oldest pending message in ms (from its id's send time), or null when none is pending. */
-  oldestPendingAgeMs: number | null;
+  oldest_pending_age_ms: number | null;
 } & Record<CountedState, number>;
 
 /** Channels: create, list, remove, configure; withdraw messages. */

@@ -7,6 +7,7 @@
  */
 import type { ConsumerConfig, StreamInfo } from "@nats-io/jetstream";
 import { AbqError } from "../protocol/errors.ts";
+import type { ChannelName, SubscriberName } from "../protocol/names.ts";
 import { formatTimestamp } from "../protocol/schema.ts";
 import type { ChannelInfo } from "../lifecycle/transport.ts";
 import { natsError } from "./connect.ts";
@@ -21,12 +22,18 @@ import {
   subscriberOfConsumer,
 } from "./names.ts";
 
+/** A channel as read from the server: its names are checked (streams and consumers with invalid names are skipped). */
+export interface NatsChannelInfo extends ChannelInfo {
+  name: ChannelName;
+  subscribers?: SubscriberName[] | undefined;
+}
+
 function isNotFound(err: unknown): boolean {
   return typeof err === "object" && err !== null && "code" in err && (err.code === 10059 || err.code === 10014);
 }
 
 /** The channel's stream, or E_NO_CHANNEL. */
-export async function requireStream(ctx: NatsContext, channel: string): Promise<StreamInfo> {
+export async function requireStream(ctx: NatsContext, channel: ChannelName): Promise<StreamInfo> {
   try {
     return await ctx.jsm.streams.info(streamName(channel));
   } catch (err) {
@@ -39,7 +46,11 @@ export async function requireStream(ctx: NatsContext, channel: string): Promise<
   }
 }
 
-export function consumerConfig(ctx: NatsContext, channel: string, subscriber?: string): Partial<ConsumerConfig> {
+export function consumerConfig(
+  ctx: NatsContext,
+  channel: ChannelName,
+  subscriber?: SubscriberName,
+): Partial<ConsumerConfig> {
   return {
     durable_name: consumerName(subscriber),
     ack_policy: "explicit",
@@ -53,9 +64,9 @@ export function consumerConfig(ctx: NatsContext, channel: string, subscriber?: s
 
 export async function createChannel(
   ctx: NatsContext,
-  name: string,
+  name: ChannelName,
   opts: { description?: string | undefined; topic?: boolean | undefined },
-): Promise<{ info: ChannelInfo; created: boolean }> {
+): Promise<{ info: NatsChannelInfo; created: boolean }> {
   const stream = streamName(name);
   let existing: StreamInfo | undefined;
   try {
@@ -73,7 +84,7 @@ export async function createChannel(
     if (opts.description !== undefined && opts.description !== (existing.config.description ?? "")) {
       existing = await ctx.jsm.streams.update(stream, { ...existing.config, description: opts.description });
     }
-    return { info: await infoOf(ctx, existing), created: false };
+    return { info: await infoOf(ctx, existing, name), created: false };
   }
   try {
     const info = await ctx.jsm.streams.add({
@@ -85,16 +96,16 @@ export async function createChannel(
       duplicate_window: nanos(120_000),
     });
     await ctx.jsm.consumers.add(stream, consumerConfig(ctx, name));
-    return { info: await infoOf(ctx, info), created: true };
+    return { info: await infoOf(ctx, info, name), created: true };
   } catch (err) {
     throw natsError(`cannot create channel '${name}'`, ctx.s, err);
   }
 }
 
-export async function infoOf(ctx: NatsContext, si: StreamInfo): Promise<ChannelInfo> {
-  const name = channelOfStream(si.config.name) ?? si.config.name;
+/** What `channel ls` / `channel info` show of the stream `si` of channel `name`. */
+export async function infoOf(ctx: NatsContext, si: StreamInfo, name: ChannelName): Promise<NatsChannelInfo> {
   const topic = si.config.retention === "interest";
-  const info: ChannelInfo = {
+  const info: NatsChannelInfo = {
     name,
     kind: topic ? "topic" : "queue",
     description: si.config.description ?? "",
@@ -104,8 +115,9 @@ export async function infoOf(ctx: NatsContext, si: StreamInfo): Promise<ChannelI
   return info;
 }
 
-export async function subscribersOf(ctx: NatsContext, stream: string): Promise<string[]> {
-  const subs: string[] = [];
+/** A topic's subscribers, from its consumers (`sub-<name>`; consumers with invalid names are skipped). */
+export async function subscribersOf(ctx: NatsContext, stream: string): Promise<SubscriberName[]> {
+  const subs: SubscriberName[] = [];
   for await (const ci of ctx.jsm.consumers.list(stream)) {
     const sub = subscriberOfConsumer(ci.name);
     if (sub !== undefined) subs.push(sub);
@@ -113,11 +125,13 @@ export async function subscribersOf(ctx: NatsContext, stream: string): Promise<s
   return subs.sort();
 }
 
-export async function listChannels(ctx: NatsContext): Promise<ChannelInfo[]> {
-  const out: ChannelInfo[] = [];
+/** Every channel; streams that are not abq channels (or whose names are not valid) are skipped. */
+export async function listChannels(ctx: NatsContext): Promise<NatsChannelInfo[]> {
+  const out: NatsChannelInfo[] = [];
   try {
     for await (const si of ctx.jsm.streams.list()) {
-      if (channelOfStream(si.config.name) !== undefined) out.push(await infoOf(ctx, si));
+      const name = channelOfStream(si.config.name);
+      if (name !== undefined) out.push(await infoOf(ctx, si, name));
     }
   } catch (err) {
     throw natsError("cannot list channels", ctx.s, err);
@@ -125,7 +139,7 @@ export async function listChannels(ctx: NatsContext): Promise<ChannelInfo[]> {
   return out.sort((a, b) => a.name.localeCompare(b.name));
 }
 
-export async function requireTopic(ctx: NatsContext, channel: string): Promise<StreamInfo> {
+export async function requireTopic(ctx: NatsContext, channel: ChannelName): Promise<StreamInfo> {
   const si = await requireStream(ctx, channel);
   if (si.config.retention !== "interest") {
     throw new AbqError("E_USAGE", `channel '${channel}' is a queue, not a topic`, {
@@ -135,7 +149,11 @@ export async function requireTopic(ctx: NatsContext, channel: string): Promise<S
   return si;
 }
 
-export async function subscribe(ctx: NatsContext, topic: string, name: string): Promise<{ created: boolean }> {
+export async function subscribe(
+  ctx: NatsContext,
+  topic: ChannelName,
+  name: SubscriberName,
+): Promise<{ created: boolean }> {
   await requireTopic(ctx, topic);
   try {
     await ctx.jsm.consumers.info(streamName(topic), consumerName(name));
@@ -148,7 +166,7 @@ export async function subscribe(ctx: NatsContext, topic: string, name: string): 
 }
 
 /** Deletes the subscriber's consumer (its unacked copies go with it) and its records. */
-export async function unsubscribe(ctx: NatsContext, topic: string, name: string): Promise<void> {
+export async function unsubscribe(ctx: NatsContext, topic: ChannelName, name: SubscriberName): Promise<void> {
   await requireTopic(ctx, topic);
   try {
     await ctx.jsm.consumers.delete(streamName(topic), consumerName(name));
@@ -159,7 +177,7 @@ export async function unsubscribe(ctx: NatsContext, topic: string, name: string)
   await purgeKeys(ctx, `${queuePrefix(topic, name)}.>`);
 }
 
-export async function removeChannel(ctx: NatsContext, name: string): Promise<void> {
+export async function removeChannel(ctx: NatsContext, name: ChannelName): Promise<void> {
   await requireStream(ctx, name);
   await ctx.jsm.streams.delete(streamName(name));
   await purgeKeys(ctx, channelKeys(name));
@@ -172,7 +190,11 @@ async function purgeKeys(ctx: NatsContext, filter: string): Promise<void> {
 }
 
 /** The consumer to pull from exists (a subscriber may have been removed); E_NO_CHANNEL otherwise. */
-export async function requireConsumer(ctx: NatsContext, channel: string, subscriber?: string): Promise<void> {
+export async function requireConsumer(
+  ctx: NatsContext,
+  channel: ChannelName,
+  subscriber?: SubscriberName,
+): Promise<void> {
   const stream = streamName(channel);
   try {
     const ci = await ctx.jsm.consumers.info(stream, consumerName(subscriber));

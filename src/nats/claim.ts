@@ -18,6 +18,7 @@ import { consumerName, idOfSubject, recordKey, streamName } from "./names.ts";
 import { ACK, deadLetter, type Held, leaseOf, TERM } from "./held-claims.ts";
 import { type ClaimInfo, createRecord, getRecord, type StateRecord, type Stored, updateRecord } from "./records.ts";
 import { deliverReply } from "./replies.ts";
+import type { ChannelName, SubscriberName } from "../protocol/names.ts";
 
 /** How long one pull waits for a message before the queue counts as empty. */
 const PULL_EXPIRES_MS = 25;
@@ -41,7 +42,11 @@ export function parseAck(reply: string): { delivery: number; seq: number } {
  * One message or null, without waiting (`no_wait`). A plain request with its own inbox (`noMux`): the
  * message arrives on its original subject, which the shared request inbox could not route.
  */
-async function pullOne(ctx: NatsContext, channel: string, subscriber: string | undefined): Promise<Pulled | null> {
+async function pullOne(
+  ctx: NatsContext,
+  channel: ChannelName,
+  subscriber: SubscriberName | undefined,
+): Promise<Pulled | null> {
   const subject = `$JS.API.CONSUMER.MSG.NEXT.${streamName(channel)}.${consumerName(subscriber)}`;
   // A short expiry rather than no_wait: right after a publish the consumer may not have seen the message
   // yet and no_wait would say "empty"; waiting up to PULL_EXPIRES_MS covers that and costs only empty pulls.
@@ -62,8 +67,8 @@ async function pullOne(ctx: NatsContext, channel: string, subscriber: string | u
 
 export async function claimNext(
   ctx: NatsContext,
-  channel: string,
-  subscriber: string | undefined,
+  channel: ChannelName,
+  subscriber: SubscriberName | undefined,
   skipped: Skipped,
 ): Promise<Held | null> {
   for (let empty = 0; ;) {
@@ -82,8 +87,8 @@ export async function claimNext(
 
 async function takeOver(
   ctx: NatsContext,
-  channel: string,
-  subscriber: string | undefined,
+  channel: ChannelName,
+  subscriber: SubscriberName | undefined,
   m: Pulled,
   skipped: Skipped,
 ): Promise<Held | null> {

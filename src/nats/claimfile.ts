@@ -18,8 +18,14 @@ import { serialize } from "../spool/deliver.ts";
 import { ioError } from "../protocol/errors.ts";
 import type { Request } from "../protocol/schema.ts";
 import { consumerName, encodeName } from "./names.ts";
+import type { ChannelName, SubscriberName } from "../protocol/names.ts";
 
-export function claimFilePath(home: string, channel: string, subscriber: string | undefined, id: string): string {
+export function claimFilePath(
+  home: string,
+  channel: ChannelName,
+  subscriber: SubscriberName | undefined,
+  id: string,
+): string {
   const queue = subscriber === undefined ? [] : [consumerName(subscriber)];
   return join(home, "nats", encodeName(channel), ...queue, "processing", `${id}.json`);
 }

@@ -6,6 +6,7 @@
 import type { NatsConnection } from "@nats-io/transport-node";
 import type { JetStreamClient, JetStreamManager } from "@nats-io/jetstream";
 import type { KV } from "@nats-io/kv";
+import type { ChannelName, SubscriberName } from "../protocol/names.ts";
 
 export interface NatsContext {
   s: NatsSettings;
@@ -26,8 +27,8 @@ export function nanos(ms: number): number {
 
 /** One queue: a channel's shared copy, or a topic subscriber's. */
 export interface NatsQueue {
-  channel: string;
-  subscriber: string | undefined;
+  channel: ChannelName;
+  subscriber: SubscriberName | undefined;
 }
 
 export interface NatsSettings {

@@ -13,6 +13,7 @@ import type { NatsContext, NatsQueue as Queue } from "./context.ts";
 import { type Held, recordClaim } from "./held-claims.ts";
 import { recordKey, requestSubject, streamName } from "./names.ts";
 import { createRecord, getRecord, type StateRecord, updateRecord, type Versioned } from "./records.ts";
+import type { ChannelName } from "../protocol/names.ts";
 
 /**
  * The claimed record to act on: ours (held, at the revision we wrote) or, for a claim made by another
@@ -63,7 +64,7 @@ export async function notClaimed(ctx: NatsContext, q: Queue, id: string, current
 }
 
 /** The request still stored in the stream under its own subject, with its sequence; null when gone. */
-export async function pendingMessage(ctx: NatsContext, channel: string, id: string) {
+export async function pendingMessage(ctx: NatsContext, channel: ChannelName, id: string) {
   const stored = await ctx.jsm.streams.getMessage(streamName(channel), { last_by_subj: requestSubject(channel, id) });
   return stored ? { seq: stored.seq, request: stored.json<Request>(), time: stored.time } : null;
 }

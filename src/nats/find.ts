@@ -3,7 +3,7 @@
  * no record is pending in the stream. A topic message may be known only in subscribers' queues.
  */
 import { AbqError } from "../protocol/errors.ts";
-import { isId } from "../protocol/ids.ts";
+import type { ChannelName, MessageId } from "../protocol/names.ts";
 import type { FoundMessage, StateName } from "../lifecycle/transport.ts";
 import { listChannels, requireStream } from "./channels.ts";
 import type { NatsContext } from "./context.ts";
@@ -38,8 +38,7 @@ function describe(ctx: NatsContext, id: string, r: StateRecord): Omit<FoundMessa
   };
 }
 
-export async function findMessage(ctx: NatsContext, id: string, channel?: string): Promise<FoundMessage> {
-  if (!isId(id)) throw new AbqError("E_USAGE", `'${id}' is not a message id (expected req_<hex>)`);
+export async function findMessage(ctx: NatsContext, id: MessageId, channel?: ChannelName): Promise<FoundMessage> {
   if (channel !== undefined) await requireStream(ctx, channel);
   const all = channel === undefined ? await listChannels(ctx) : undefined;
   const channels = channel !== undefined ? [channel] : all!.map((c) => c.name);

@@ -88,7 +88,7 @@ export async function queueStatus(ctx: NatsContext, q: Queue): Promise<ChannelSt
     expired: 0,
     rejected: count("rejected"),
     late: (await lateRecords(ctx, q)).size,
-    oldestPendingAgeMs: oldest !== undefined ? Math.max(0, now - oldest) : null,
+    oldest_pending_age_ms: oldest !== undefined ? Math.max(0, now - oldest) : null,
   };
 }
 

@@ -1,13 +1,14 @@
 /**
- * Names on the NATS side, all derived here from validated abq names so that no channel or subscriber name
- * can reach another channel's subjects, stream or keys.
+ * Names on the NATS side, all derived here from validated abq names (`ChannelName`, `SubscriberName`, see
+ * src/protocol/names.ts) so that no channel or subscriber name can reach another channel's subjects,
+ * stream or keys.
  *
  * abq names allow `.` (a subject token separator, and forbidden in stream and consumer names) and `_`.
  * `encodeName` keeps `[a-z0-9-]` and writes every other character as `_` + two hex digits, so `_` itself
  * becomes `_5f`: the mapping is injective and its output is a valid subject token, stream-name suffix,
  * consumer name and KV key token.
  */
-import { validateChannelName, validateSubscriberName } from "../spool/paths.ts";
+import { type ChannelName, isChannelName, isSubscriberName, type SubscriberName } from "../protocol/names.ts";
 
 export function encodeName(name: string): string {
   return name.replace(/[^a-z0-9-]/g, (c) => `_${c.charCodeAt(0).toString(16).padStart(2, "0")}`);
@@ -26,19 +27,15 @@ export const SHARED_CONSUMER = "work";
 /** Placeholder for "the shared queue" in KV keys; `encodeName` never produces a bare `_`. */
 const SHARED_TOKEN = "_";
 
-export function streamName(channel: string): string {
-  return `${STREAM_PREFIX}${encodeName(validateChannelName(channel))}`;
+export function streamName(channel: ChannelName): string {
+  return `${STREAM_PREFIX}${encodeName(channel)}`;
 }
 
 /** The channel a stream belongs to, or undefined for streams that are not abq channels. */
-export function channelOfStream(stream: string): string | undefined {
+export function channelOfStream(stream: string): ChannelName | undefined {
   if (!stream.startsWith(STREAM_PREFIX)) return undefined;
   const name = decodeName(stream.slice(STREAM_PREFIX.length));
-  try {
-    return validateChannelName(name) === name && streamName(name) === stream ? name : undefined;
-  } catch {
-    return undefined;
-  }
+  return isChannelName(name) && streamName(name) === stream ? name : undefined;
 }
 
 /** Every request is published on its own subject, so one message can be found (and withdrawn) by id. */
@@ -54,15 +51,18 @@ export function idOfSubject(subject: string): string {
   return subject.slice(subject.lastIndexOf(".") + 1);
 }
 
-export function subscriberConsumer(subscriber: string): string {
-  return `sub-${encodeName(validateSubscriberName(subscriber))}`;
+export function subscriberConsumer(subscriber: SubscriberName): string {
+  return `sub-${encodeName(subscriber)}`;
 }
 
-export function subscriberOfConsumer(consumer: string): string | undefined {
-  return consumer.startsWith("sub-") ? decodeName(consumer.slice(4)) : undefined;
+/** The subscriber a consumer belongs to, or undefined for the shared one and for names that are not valid. */
+export function subscriberOfConsumer(consumer: string): SubscriberName | undefined {
+  if (!consumer.startsWith("sub-")) return undefined;
+  const name = decodeName(consumer.slice(4));
+  return isSubscriberName(name) ? name : undefined;
 }
 
-export function consumerName(subscriber: string | undefined): string {
+export function consumerName(subscriber: SubscriberName | undefined): string {
   return subscriber === undefined ? SHARED_CONSUMER : subscriberConsumer(subscriber);
 }
 

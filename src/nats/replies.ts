@@ -7,13 +7,15 @@
 import { serialize } from "../spool/deliver.ts";
 import { replyMessage } from "../spool/reply.ts";
 import { AbqError } from "../protocol/errors.ts";
+import { type ChannelName, channelName } from "../protocol/names.ts";
 import type { Request, Response } from "../protocol/schema.ts";
 import { requireStream, createChannel } from "./channels.ts";
 import { isTransient, natsError } from "./connect.ts";
 import type { NatsContext } from "./context.ts";
 import { requestSubject, streamName } from "./names.ts";
 
-export async function publishRequest(ctx: NatsContext, message: Request): Promise<Request> {
+/** Publishes `message` to its channel `to` (its `to` field, already checked). */
+export async function publishRequest(ctx: NatsContext, to: ChannelName, message: Request): Promise<Request> {
   const data = new TextEncoder().encode(serialize(message));
   const max = ctx.nc.info?.max_payload ?? 1024 * 1024;
   if (data.length > max) {
@@ -24,9 +26,9 @@ export async function publishRequest(ctx: NatsContext, message: Request): Promis
   const deadline = Date.now() + ctx.s.retryForMs;
   for (let checked = false; ;) {
     try {
-      await ctx.js.publish(requestSubject(message.to, message.id), data, {
+      await ctx.js.publish(requestSubject(to, message.id), data, {
         msgID: message.id,
-        expect: { streamName: streamName(message.to) },
+        expect: { streamName: streamName(to) },
         timeout: ctx.s.requestTimeoutMs,
       });
       return message;
@@ -34,7 +36,7 @@ export async function publishRequest(ctx: NatsContext, message: Request): Promis
       // No stream listens on the subject: a missing channel, not an outage (checked once).
       if (!checked) {
         checked = true;
-        await requireStream(ctx, message.to);
+        await requireStream(ctx, to);
       }
       if (!isTransient(err) || Date.now() >= deadline) throw natsError(`cannot send to '${message.to}'`, ctx.s, err);
       await new Promise((r) => setTimeout(r, 250));
@@ -47,8 +49,8 @@ export async function publishRequest(ctx: NatsContext, message: Request): Promis
  * Its id is derived from the request and the answer, so redoing it after a crash is de-duplicated.
  */
 export async function deliverReply(ctx: NatsContext, request: Request | undefined, response: Response | undefined) {
-  const replyTo = request?.reply_to;
-  if (request === undefined || response === undefined || replyTo === undefined || response.status === "pending") return;
+  if (request?.reply_to === undefined || response === undefined || response.status === "pending") return;
+  const replyTo = channelName(request.reply_to); // read from a stored message: checked here
   await createChannel(ctx, replyTo, {});
-  await publishRequest(ctx, replyMessage(request, response, replyTo));
+  await publishRequest(ctx, replyTo, replyMessage(request, response, replyTo));
 }

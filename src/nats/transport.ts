@@ -6,9 +6,8 @@
  * term = `+TERM`; renew = `+WPI`); topic = interest stream + one durable per subscriber. No
  * supervision capability: JetStream's redelivery and the claim-time checks do that work.
  */
-import { resolveHome, validateChannelName, validateSubscriberName } from "../spool/paths.ts";
-import { AbqError } from "../protocol/errors.ts";
-import { isId } from "../protocol/ids.ts";
+import { resolveHome } from "../spool/paths.ts";
+import { channelName, messageId, subscriberName } from "../protocol/names.ts";
 import type { Policy } from "../protocol/policy.ts";
 import type { Request } from "../protocol/schema.ts";
 import type { Skipped } from "../lifecycle/records.ts";
@@ -69,7 +68,7 @@ export class NatsTransport implements TransportCore, ChannelAdmin, Inspection, T
   }
 
   async init() {
-    const { created } = await channels.createChannel(this.ctx, "broadcast", {
+    const { created } = await channels.createChannel(this.ctx, channelName("broadcast"), {
       description: "Global broadcast channel",
       topic: true,
     });
@@ -77,44 +76,46 @@ export class NatsTransport implements TransportCore, ChannelAdmin, Inspection, T
   }
 
   createChannel(name: string, opts: { description?: string | undefined; topic?: boolean | undefined } = {}) {
-    return channels.createChannel(this.ctx, validateChannelName(name), opts);
+    return channels.createChannel(this.ctx, channelName(name), opts);
   }
 
   subscribe(topic: string, name: string) {
-    return channels.subscribe(this.ctx, validateChannelName(topic), validateSubscriberName(name));
+    return channels.subscribe(this.ctx, channelName(topic), subscriberName(name));
   }
 
   unsubscribe(topic: string, name: string) {
-    return channels.unsubscribe(this.ctx, validateChannelName(topic), validateSubscriberName(name));
+    return channels.unsubscribe(this.ctx, channelName(topic), subscriberName(name));
   }
 
   listChannels() {
     return channels.listChannels(this.ctx);
   }
 
-  async channelInfo(name: string) {
-    const si = await channels.requireStream(this.ctx, validateChannelName(name));
-    const info = await channels.infoOf(this.ctx, si);
+  async channelInfo(channel: string) {
+    const name = channelName(channel);
+    const si = await channels.requireStream(this.ctx, name);
+    const info = await channels.infoOf(this.ctx, si, name);
     return { ...info, status: await queueStatus(this.ctx, { channel: name, subscriber: undefined }) };
   }
 
-  async removeChannel(name: string) {
-    await channels.requireStream(this.ctx, validateChannelName(name));
+  async removeChannel(channel: string) {
+    const name = channelName(channel);
+    await channels.requireStream(this.ctx, name);
     const last = await queueStatus(this.ctx, { channel: name, subscriber: undefined });
     await channels.removeChannel(this.ctx, name);
     return last;
   }
 
   /** Publishes are acknowledged by the server (stored) before `send` returns, so a batch is durable already. */
-  send(message: Request, _opts: { batch?: boolean | undefined } = {}): Promise<Request> {
-    return publishRequest(this.ctx, message);
+  async send(message: Request, _opts: { batch?: boolean | undefined } = {}): Promise<Request> {
+    return publishRequest(this.ctx, channelName(message.to), message);
   }
 
   async flush(): Promise<void> {}
 
   /** What JetStream applies (from the `ABQ_NATS_*` settings); other fields are the defaults. */
   async policy(channel: string): Promise<Policy> {
-    await channels.requireStream(this.ctx, validateChannelName(channel));
+    await channels.requireStream(this.ctx, channelName(channel));
     return appliedPolicy(this.ctx.s);
   }
 
@@ -136,17 +137,17 @@ export class NatsTransport implements TransportCore, ChannelAdmin, Inspection, T
   /** A claim made earlier, maybe by another process (`abq recv`, then `abq respond|ack|release`). */
   async resume(
     channel: string,
-    id: string,
+    messageRef: string,
     opts: QueueOptions & { lease?: string | undefined } = {},
   ): Promise<NatsClaim> {
-    if (!isId(id)) throw new AbqError("E_USAGE", `'${id}' is not a message id (expected req_<hex>)`);
+    const id = messageId(messageRef);
     const q = await this.queue(channel, opts);
     const key = recordKey(q.channel, q.subscriber, id);
     return resumeClaim(this.ctx, q, id, this.held.get(key), opts.lease, () => this.held.delete(key));
   }
 
-  async cancel(channel: string, id: string, opts: QueueOptions = {}) {
-    if (!isId(id)) throw new AbqError("E_USAGE", `'${id}' is not a message id (expected req_<hex>)`);
+  async cancel(channel: string, messageRef: string, opts: QueueOptions = {}) {
+    const id = messageId(messageRef);
     const q = await this.queue(channel, opts);
     const queueStream = (await channels.requireStream(this.ctx, q.channel)).config.retention === "workqueue";
     // Our own claim of it may not be recorded yet (records are lazy): record it first, so the cancel
@@ -172,8 +173,8 @@ export class NatsTransport implements TransportCore, ChannelAdmin, Inspection, T
     await this.count(channel, "requests", opts); // a stream lookup here: cheap at any backlog
   }
 
-  find(id: string, channel?: string) {
-    return findMessage(this.ctx, id, channel);
+  async find(id: string, channel?: string) {
+    return findMessage(this.ctx, messageId(id), channel === undefined ? undefined : channelName(channel));
   }
 
   async purge(channel: string, reason: string, opts: QueueOptions = {}) {
@@ -190,7 +191,7 @@ export class NatsTransport implements TransportCore, ChannelAdmin, Inspection, T
   }
 
   waitForResponse(channel: string, id: string, timeoutMs: number, opts: WaitResponseOptions = {}) {
-    return waitForAnswer(this.ctx, validateChannelName(channel), id, timeoutMs, opts);
+    return waitForAnswer(this.ctx, channelName(channel), id, timeoutMs, opts);
   }
 
   /** Stops renewing leases (claims still held stay claimed until their ack wait runs out) and disconnects. */
@@ -201,10 +202,11 @@ export class NatsTransport implements TransportCore, ChannelAdmin, Inspection, T
     await closeConnection(this.ctx.nc);
   }
 
+  /** The boundary of the queue methods: validates the channel (and subscriber) name a caller gave. */
   private async queue(channel: string, opts: QueueOptions): Promise<Queue> {
     const q = {
-      channel: validateChannelName(channel),
-      subscriber: opts.as === undefined ? undefined : validateSubscriberName(opts.as),
+      channel: channelName(channel),
+      subscriber: opts.as === undefined ? undefined : subscriberName(opts.as),
     };
     const tag = `${q.channel}\0${q.subscriber ?? ""}`;
     if (!this.checked.has(tag)) {

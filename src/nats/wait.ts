@@ -9,6 +9,7 @@ import type { Subscription } from "@nats-io/transport-node";
 import { KvWatchInclude } from "@nats-io/kv";
 import { AbqError } from "../protocol/errors.ts";
 import { WakeLatch } from "../wake.ts";
+import type { ChannelName } from "../protocol/names.ts";
 import type { Response } from "../protocol/schema.ts";
 import type { WaitResponseOptions } from "../lifecycle/transport.ts";
 import { requireStream } from "./channels.ts";
@@ -46,7 +47,7 @@ export class Arrivals {
 /** Waits for the final answer to `id` in `channel`, marks it read (archive), returns it; null on timeout. */
 export async function waitForAnswer(
   ctx: NatsContext,
-  channel: string,
+  channel: ChannelName,
   id: string,
   timeoutMs: number,
   opts: WaitResponseOptions & { backstopMs?: number },

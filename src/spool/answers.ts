@@ -6,10 +6,11 @@
 import { join } from "node:path";
 import { AbqError, errnoCode, ioError } from "../protocol/errors.ts";
 import type { Request, Response } from "../protocol/schema.ts";
-import { pathExists, readBounded, tryRename } from "./files.ts";
+import { pathExists, tryRename } from "./files.ts";
 import { FolderSignal } from "./notify.ts";
 import type { Queue } from "./paths.ts";
-import { readResponse } from "./read.ts";
+import { readNote, readResponse } from "./read.ts";
+import { at } from "./transitions.ts";
 
 /** Called once an answer is durable, before the request is archived (reply_to delivery hangs here). */
 export type AnswerHook = (request: Request | undefined, response: Response, recovering: boolean) => Promise<void>;
@@ -62,7 +63,7 @@ export async function waitForAnswer(q: Queue, id: string, opts: WaitOptions): Pr
         await tryRename(fresh, join(q.dir, "archive", `${id}_response.json`));
         return archived;
       }
-      await failIfWithdrawn(q, id);
+      await failIfUnanswerable(q, id, opts.maxBytes);
       const left = deadline - Date.now();
       if (left <= 0 || opts.signal?.aborted === true) return null;
       await folder.wait(Math.min(left, opts.backstopMs), opts.signal);
@@ -72,13 +73,33 @@ export async function waitForAnswer(q: Queue, id: string, opts: WaitOptions): Pr
   }
 }
 
-/** A request that was cancelled, purged or rejected will never be answered: say so instead of waiting. */
-async function failIfWithdrawn(q: Queue, id: string): Promise<void> {
-  const reasonFile = join(q.dir, "archive", `${id}_reason.json`);
-  if (await pathExists(reasonFile)) {
-    const note = await readBounded(reasonFile, 65536).catch(() => "{}");
-    const reason = (JSON.parse(note) as { reason?: string }).reason ?? "archived";
-    throw new AbqError("E_CONFLICT", `message ${id} will not be answered: ${reason}`);
+/**
+ * A request that was withdrawn, acknowledged, expired, dead-lettered or rejected will not be answered:
+ * say so (and why) instead of waiting out the timeout.
+ */
+async function failIfUnanswerable(q: Queue, id: string, maxBytes: number): Promise<void> {
+  if (await pathExists(at.archived(q, id))) {
+    const reason = (await readNote(at.archiveReason(q, id)))?.["reason"];
+    // An answer is published before its request is archived, so an archived request without one (and
+    // without a reason: an ack or cancel killed halfway) was retired unanswered.
+    if (reason !== undefined || !(await readFinalAnswer(q.dir, id, maxBytes))) {
+      const why = typeof reason === "string" ? reason : "archived without an answer";
+      throw new AbqError("E_CONFLICT", `message ${id} will not be answered: ${why}`);
+    }
+  }
+  if (await pathExists(at.expired(q, id))) {
+    const note = await readNote(at.expiredReason(q, id));
+    const ttl = typeof note?.["ttl"] === "number" ? ` (ttl ${note["ttl"]}s)` : "";
+    throw new AbqError("E_CONFLICT", `message ${id} will not be answered: it expired${ttl}`, {
+      hint: `see it with: abq show ${id}`,
+    });
+  }
+  if (await pathExists(at.dead(q, id))) {
+    const note = await readNote(at.deadReason(q, id));
+    const why = typeof note?.["reason"] === "string" ? `: ${note["reason"]}` : "";
+    throw new AbqError("E_CONFLICT", `message ${id} will not be answered: it was dead-lettered${why}`, {
+      hint: `revive it with: abq requeue ${q.channel} --from-dead --id ${id}`,
+    });
   }
   if (await pathExists(join(q.dir, "rejected", `${id}.json`))) {
     throw new AbqError("E_BAD_MESSAGE", `message ${id} was rejected as invalid`, {

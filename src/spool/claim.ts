@@ -10,6 +10,7 @@ import * as fs from "../fs-promised.ts";
 import { dirname, join } from "node:path";
 import { errnoCode, ioError } from "../protocol/errors.ts";
 import { isId } from "../protocol/ids.ts";
+import type { ChannelName } from "../protocol/names.ts";
 import type { Claimed } from "../lifecycle/transport.ts";
 import { type AnswerHook, readFinalAnswer } from "./answers.ts";
 import { crashPoint } from "./faults.ts";
@@ -145,7 +146,7 @@ async function claimFile(from: string, to: string): Promise<boolean> {
 /** Validates a freshly claimed file; sets aside bad ones and retires already-answered ones. */
 async function inspectClaimed(
   dir: string,
-  channel: string,
+  channel: ChannelName,
   name: string,
   path: string,
   maxBytes: number,

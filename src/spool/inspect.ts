@@ -1,34 +1,21 @@
 /**
- * Read-only views of the spool: counts, listings, and finding one message in any state. Counting never
- * parses files, and a listing reads only the files it prints, so `status` stays fast on a deep backlog.
+ * Read-only views of the spool: counts, and finding one message in any state (listings: listing.ts).
+ * Counting never parses files, so `status` stays fast on a deep backlog.
  */
 import * as fs from "../fs-promised.ts";
 import { join } from "node:path";
-import { AbqError, errnoCode } from "../protocol/errors.ts";
-import { idTime, isId } from "../protocol/ids.ts";
+import { AbqError } from "../protocol/errors.ts";
+import { idTime } from "../protocol/ids.ts";
+import type { ChannelName, MessageId } from "../protocol/names.ts";
 import type { Request, Response } from "../protocol/schema.ts";
-import type { ChannelStatus, CountedState, FoundMessage, ListEntry, ListState } from "../lifecycle/transport.ts";
+import type { ChannelStatus, CountedState, FoundMessage, ListState } from "../lifecycle/transport.ts";
 import { COUNTED_STATES, STATES, type StateName } from "../lifecycle/states.ts";
-import { listDir, pathExists, readBounded } from "./files.ts";
+import { listDir, pathExists } from "./files.ts";
 import { readLease } from "./lease.ts";
 import { type Queue, queueOf } from "./paths.ts";
-import { readRequest, readResponse } from "./read.ts";
-import { listChannels, requireChannel, requireQueue } from "./registry.ts";
-
-const REASON_SUFFIX = ".reason.json";
-
-/** The folder each listable state lives in (`expired` and `dead` have their own since 2026). */
-const FOLDER: Record<ListState, string> = {
-  requests: "requests",
-  delayed: "delayed",
-  processing: "processing",
-  responses: "responses",
-  archive: "archive",
-  dead: "dead",
-  expired: "expired",
-  rejected: "rejected",
-  late: "late",
-};
+import { readNote, readRequest, readResponse } from "./read.ts";
+import { countable, FOLDER, reasonPath } from "./listing.ts";
+import { listChannels, listSubscribers, requireChannel } from "./registry.ts";
 
 /** The folder counted by each `status` column. */
 const COUNTED_FOLDER: Record<CountedState, ListState> = {
@@ -42,15 +29,6 @@ const COUNTED_FOLDER: Record<CountedState, ListState> = {
   rejected: "rejected",
   late: "late",
 };
-
-/** Entries of a state folder that are messages (or message-like files), not our side files. */
-function countable(state: ListState, names: string[]): string[] {
-  return names.filter((n) => {
-    if (n.startsWith(".")) return false;
-    if (state === "archive") return n.endsWith("_request.json");
-    return !n.endsWith(REASON_SUFFIX);
-  });
-}
 
 export async function queueStatus(q: Queue): Promise<ChannelStatus> {
   const names = await Promise.all(
@@ -66,7 +44,7 @@ export async function queueStatus(q: Queue): Promise<ChannelStatus> {
     name: q.channel,
     ...(q.subscriber !== undefined ? { subscriber: q.subscriber } : {}),
     ...counts,
-    oldestPendingAgeMs: await oldestAge(join(q.dir, "requests"), names[0]!),
+    oldest_pending_age_ms: await oldestAge(join(q.dir, "requests"), names[0]!),
   };
 }
 
@@ -101,72 +79,13 @@ export async function statusAll(home: string): Promise<ChannelStatus[]> {
   return rows;
 }
 
-export async function countState(q: Queue, state: ListState): Promise<number> {
-  await requireQueue(q);
-  const dir = q.dir;
-  return countable(state, await listDir(join(dir, state))).length;
-}
-
-export async function listState(
-  q: Queue,
-  state: ListState,
-  opts: { limit: number; oldestFirst: boolean; maxBytes: number },
-): Promise<ListEntry[]> {
-  await requireQueue(q);
-  const names = countable(state, await listDir(join(q.dir, FOLDER[state]))).sort();
-  if (!opts.oldestFirst) names.reverse();
-  const entries: ListEntry[] = [];
-  for (const file of names.slice(0, Math.max(0, opts.limit))) {
-    const path = join(q.dir, FOLDER[state], file);
-    const st = await fs.stat(path).catch(() => undefined);
-    if (!st) continue; // claimed or moved while we listed
-    const isResponse = state === "responses" || state === "late" || file.endsWith("_response.json");
-    const parsed = await (isResponse ? readResponse(path, opts.maxBytes) : readRequest(path, opts.maxBytes)).catch(
-      (err: unknown) => ({ ok: false as const, problem: errnoCode(err) ?? String(err) }),
-    );
-    const id = state === "late" ? file.split(".")[0]! : file.replace(/(_request|_response)?\.json$/, "");
-    const reason = await readReason(reasonPath(q, state, file, id));
-    entries.push({
-      id,
-      state,
-      file: path,
-      message: parsed.ok ? parsed.value : undefined,
-      problem: parsed.ok ? undefined : parsed.problem,
-      ...(reason !== undefined ? { reason } : {}),
-      mtimeMs: st.mtimeMs,
-    });
-  }
-  return entries;
-}
-
-/** Where the reason for a file in `state` is kept, if that state keeps one. */
-function reasonPath(q: Queue, state: ListState, file: string, id: string): string | undefined {
-  if (state === "dead" || state === "expired") return join(q.dir, state, `${id}${REASON_SUFFIX}`);
-  if (state === "rejected") return join(q.dir, "rejected", `${file}${REASON_SUFFIX}`);
-  if (state === "archive") return join(q.dir, "archive", `${id}_reason.json`);
-  return undefined;
-}
-
-async function readReason(path: string | undefined): Promise<Record<string, unknown> | undefined> {
-  if (path === undefined) return undefined;
-  const text = await readBounded(path, 65536).catch(() => undefined);
-  if (text === undefined) return undefined;
-  try {
-    const value: unknown = JSON.parse(text);
-    return typeof value === "object" && value !== null ? (value as Record<string, unknown>) : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
 /** Looks for `id` in every state of one channel (or of all channels). */
 export async function findMessage(
   home: string,
-  id: string,
-  channel: string | undefined,
+  id: MessageId,
+  channel: ChannelName | undefined,
   maxBytes: number,
 ): Promise<FoundMessage> {
-  if (!isId(id)) throw new AbqError("E_USAGE", `'${id}' is not a message id (expected req_<hex>)`);
   const names = channel !== undefined ? [channel] : (await listChannels(home)).map((c) => c.name);
   if (channel !== undefined) await requireChannel(home, channel);
   for (const name of names) {
@@ -175,7 +94,7 @@ export async function findMessage(
   }
   // A topic message may live only in subscribers' copies.
   for (const name of names) {
-    for (const sub of await listDir(join(queueOf(home, name).dir, "subscribers"))) {
+    for (const sub of await listSubscribers(queueOf(home, name).dir)) {
       const found = await findIn(queueOf(home, name, sub), id, maxBytes);
       if (found) return { ...found, subscriber: sub };
     }
@@ -228,7 +147,7 @@ async function findIn(q: Queue, id: string, maxBytes: number): Promise<FoundMess
   const found: FoundMessage = { channel: q.channel, state: state ?? "answered", request, response, files };
   if (state === "claimed") found.lease = await readLease(q, id);
   const listed = STATES[found.state].listAs;
-  const reason = listed !== undefined ? await readReason(reasonPath(q, listed, `${id}.json`, id)) : undefined;
+  const reason = listed !== undefined ? await readNote(reasonPath(q, listed, `${id}.json`, id)) : undefined;
   if (reason !== undefined) {
     found.reason = reason;
     // An archived request without an answer says why: acknowledged, or withdrawn (cancel, purge).

@@ -4,10 +4,10 @@
  * requeue.ts, sweep.ts and retry.ts.
  */
 import { AbqError } from "../protocol/errors.ts";
-import { isId } from "../protocol/ids.ts";
+import type { ChannelName, MessageId } from "../protocol/names.ts";
 import type { LifecycleEvent, RequeueOptions, RequeueResult, SweepReport } from "../lifecycle/records.ts";
 import { logEvent, traceEvents } from "./events.ts";
-import { type Queue, queueOf, validateChannelName } from "./paths.ts";
+import { type Queue, queueOf } from "./paths.ts";
 import { listChannels, readChannelInfo, requireQueue } from "./registry.ts";
 import { requeueQueue } from "./requeue.ts";
 import { listDead, reviveDead } from "./retry.ts";
@@ -22,9 +22,8 @@ export interface MaintenanceContext {
 }
 
 /** Every queue of one channel (or of all): the channel's own and each topic subscriber's. */
-export async function queuesOf(home: string, channel?: string): Promise<Queue[]> {
-  const infos =
-    channel !== undefined ? [await readChannelInfo(home, validateChannelName(channel))] : await listChannels(home);
+export async function queuesOf(home: string, channel?: ChannelName): Promise<Queue[]> {
+  const infos = channel !== undefined ? [await readChannelInfo(home, channel)] : await listChannels(home);
   if (channel !== undefined) await requireQueue(queueOf(home, channel));
   return infos.flatMap((info) => [
     queueOf(home, info.name),
@@ -58,7 +57,7 @@ export async function requeueAll(
 /** All maintenance, per queue (see sweep.ts); with no channel, also tidies the channel folders. */
 export async function sweepAll(
   ctx: MaintenanceContext,
-  channel: string | undefined,
+  channel: ChannelName | undefined,
   dryRun: boolean,
 ): Promise<SweepReport[]> {
   const reports: SweepReport[] = [];
@@ -71,9 +70,8 @@ export async function sweepAll(
 }
 
 /** Events about `id`, from its channel's log (or every channel's, when not given), oldest first. */
-export async function traceAll(home: string, id: string, channel?: string): Promise<LifecycleEvent[]> {
-  if (!isId(id)) throw new AbqError("E_USAGE", `'${id}' is not a message id (expected req_<hex>)`);
-  const names = channel !== undefined ? [validateChannelName(channel)] : (await listChannels(home)).map((c) => c.name);
+export async function traceAll(home: string, id: MessageId, channel?: ChannelName): Promise<LifecycleEvent[]> {
+  const names = channel !== undefined ? [channel] : (await listChannels(home)).map((c) => c.name);
   const events: LifecycleEvent[] = [];
   for (const name of names) events.push(...(await traceEvents(queueOf(home, name).dir, id)));
   if (events.length === 0)

@@ -92,3 +92,14 @@ export async function rejectFile(
   }
   throw new AbqError("E_IO", `cannot find a free name in ${dir} for ${basename(path)}`);
 }
+
+/** A small JSON note (a reason file), or undefined when it is missing or not JSON. */
+export async function readNote(path: string | undefined): Promise<Record<string, unknown> | undefined> {
+  if (path === undefined) return undefined;
+  try {
+    const value: unknown = JSON.parse(await readBounded(path, 65536));
+    return typeof value === "object" && value !== null ? (value as Record<string, unknown>) : undefined;
+  } catch {
+    return undefined;
+  }
+}

@@ -12,24 +12,29 @@ import { formatTimestamp, PROTOCOL_VERSION } from "../protocol/schema.ts";
 import type { ChannelInfo } from "../lifecycle/transport.ts";
 import { DIR_MODE, ensureDir, FILE_MODE, listDir, pathExists, publishFile } from "./files.ts";
 import {
-  CHANNEL_NAME_PATTERN,
-  channelDir,
-  channelsDir,
-  EXTRA_DIRS,
-  type Queue,
-  registryPath,
-  STATE_DIRS,
-} from "./paths.ts";
+  type ChannelName,
+  channelName,
+  isChannelName,
+  isSubscriberName,
+  type SubscriberName,
+} from "../protocol/names.ts";
+import { channelDir, channelsDir, EXTRA_DIRS, type Queue, registryPath, STATE_DIRS } from "./paths.ts";
+
+/** A channel as the spool reads it: its names are checked (folders with invalid names are skipped). */
+export interface SpoolChannelInfo extends ChannelInfo {
+  name: ChannelName;
+  subscribers?: SubscriberName[] | undefined;
+}
 
 const CONFIG_FILE = "channel.json";
-const DEFAULT_CHANNELS: Record<string, string> = { broadcast: "Global broadcast channel" };
+const DEFAULT_CHANNELS = [{ name: channelName("broadcast"), description: "Global broadcast channel" }];
 
 export async function initHome(home: string): Promise<{ home: string; created: boolean }> {
   const created = !(await pathExists(join(home, "channels")));
   await ensureDir(home);
   await fs.chmod(home, DIR_MODE);
   await ensureDir(channelsDir(home));
-  for (const [name, description] of Object.entries(DEFAULT_CHANNELS)) {
+  for (const { name, description } of DEFAULT_CHANNELS) {
     await createChannel(home, name, { description, topic: true, quiet: true });
   }
   await writeRegistry(home);
@@ -38,9 +43,9 @@ export async function initHome(home: string): Promise<{ home: string; created: b
 
 export async function createChannel(
   home: string,
-  name: string,
+  name: ChannelName,
   opts: { description?: string | undefined; topic?: boolean | undefined; quiet?: boolean } = {},
-): Promise<{ info: ChannelInfo; created: boolean }> {
+): Promise<{ info: SpoolChannelInfo; created: boolean }> {
   const dir = channelDir(home, name);
   const created = !(await pathExists(join(dir, "requests")));
   await ensureDir(home);
@@ -63,7 +68,7 @@ export async function createChannel(
 }
 
 /** Throws E_NO_CHANNEL (naming `abq channel create`) unless the channel exists. */
-export async function requireChannel(home: string, name: string): Promise<string> {
+export async function requireChannel(home: string, name: ChannelName): Promise<string> {
   const dir = channelDir(home, name);
   if (!(await pathExists(join(dir, "requests")))) throw noChannel(name);
   return dir;
@@ -86,16 +91,13 @@ export function noChannel(name: string): AbqError {
   });
 }
 
-export async function readChannelInfo(home: string, name: string): Promise<ChannelInfo> {
+export async function readChannelInfo(home: string, name: ChannelName): Promise<SpoolChannelInfo> {
   try {
     const raw = JSON.parse(
       await fs.readFile(join(channelDir(home, name), CONFIG_FILE), "utf8"),
     ) as Partial<ChannelInfo>;
     const kind = raw.kind === "topic" ? "topic" : "queue";
-    const subscribers =
-      kind === "topic"
-        ? (await listDir(join(channelDir(home, name), "subscribers"))).filter((n) => !n.startsWith(".")).sort()
-        : undefined;
+    const subscribers = kind === "topic" ? await listSubscribers(channelDir(home, name)) : undefined;
     return { name, kind, description: raw.description, created: raw.created, subscribers };
   } catch {
     // Channels made by the seed (or by hand with mkdir) have no config file; they are plain queues.
@@ -103,16 +105,22 @@ export async function readChannelInfo(home: string, name: string): Promise<Chann
   }
 }
 
-export async function listChannels(home: string): Promise<ChannelInfo[]> {
-  const names = (await listDir(channelsDir(home))).filter((n) => CHANNEL_NAME_PATTERN.test(n) && !n.includes(".."));
-  const infos: ChannelInfo[] = [];
+/** A topic's subscribers: the folders under `subscribers/`, skipping dot-names and names that are not valid. */
+export async function listSubscribers(topicDir: string): Promise<SubscriberName[]> {
+  return (await listDir(join(topicDir, "subscribers"))).filter(isSubscriberName).sort();
+}
+
+/** Every channel; folders whose names are not valid channel names are skipped. */
+export async function listChannels(home: string): Promise<SpoolChannelInfo[]> {
+  const names = (await listDir(channelsDir(home))).filter(isChannelName);
+  const infos: SpoolChannelInfo[] = [];
   for (const name of names.sort()) {
     if (await pathExists(join(channelDir(home, name), "requests"))) infos.push(await readChannelInfo(home, name));
   }
   return infos;
 }
 
-export async function removeChannel(home: string, name: string): Promise<void> {
+export async function removeChannel(home: string, name: ChannelName): Promise<void> {
   const dir = await requireChannel(home, name);
   // Rename first so a half-finished delete never looks like a live channel, then delete the renamed copy.
   const doomed = join(channelsDir(home), `.removing-${name}-${process.pid}-${Date.now()}`);

@@ -15,6 +15,7 @@ import { attemptsOf } from "../protocol/schema.ts";
 import type { FailureInfo } from "../lifecycle/records.ts";
 import { listDir, pathExists, tryRename } from "./files.ts";
 import { at, deadLetter, delay, makePending, setAttempts } from "./transitions.ts";
+import { crashPoint } from "./faults.ts";
 import { dropLease } from "./lease.ts";
 import type { Queue } from "./paths.ts";
 import { backoffMs, type Policy } from "../protocol/policy.ts";
@@ -31,6 +32,7 @@ export type RetryOutcome = "requeued" | "delayed" | "dead" | "gone";
 async function takeClaim(q: Queue, id: string): Promise<string | undefined> {
   const mine = join(q.dir, "processing", `${RETRY_PREFIX}${id}.${process.pid}.${randomHex(3)}`);
   if (!(await tryRename(at.claimed(q, id), mine))) return undefined;
+  crashPoint("release:taken");
   await dropLease(q, id);
   return mine;
 }

@@ -3,13 +3,14 @@
  * cursors, folder watches, folders already checked for safety) and the way a channel name becomes a
  * checked queue folder. spool-views.ts and spool.ts build the transport on it.
  */
+import { type ChannelName, channelName, subscriberName } from "../protocol/names.ts";
 import type { Response, Request } from "../protocol/schema.ts";
 import type { QueueOptions } from "../lifecycle/transport.ts";
 import type { ClaimCursor } from "./claim.ts";
 import { type DurabilityOptions, resolveFsync, resolveMaxBytes } from "./files.ts";
 import type { WorkContext } from "./leased-work.ts";
 import type { FolderSignal } from "./notify.ts";
-import { type HomeOptions, type Queue, queueOf, resolveHome, validateChannelName } from "./paths.ts";
+import { type HomeOptions, type Queue, queueOf, resolveHome } from "./paths.ts";
 import { readChannelInfo, requireQueue } from "./registry.ts";
 import { assertSafeDir, assertSafeQueue } from "./safety.ts";
 import { notATopic } from "./topic.ts";
@@ -57,11 +58,12 @@ export abstract class SpoolBase {
     return `${q.channel}\0${q.subscriber ?? ""}`;
   }
 
+  /** The boundary of the queue methods: validates the channel (and subscriber) name a caller gave. */
   protected async queue(channel: string, opts: QueueOptions): Promise<Queue> {
-    validateChannelName(channel);
-    if (opts.as === undefined) return this.safe(queueOf(this.home, channel));
-    await this.requireTopic(channel);
-    return this.safe(queueOf(this.home, channel, opts.as));
+    const name = channelName(channel);
+    if (opts.as === undefined) return this.safe(queueOf(this.home, name));
+    await this.requireTopic(name);
+    return this.safe(queueOf(this.home, name, subscriberName(opts.as)));
   }
 
   /** Refuses unsafe folders (see safety.ts), checking each once per process. */
@@ -77,7 +79,7 @@ export abstract class SpoolBase {
     return q;
   }
 
-  protected async requireTopic(channel: string): Promise<void> {
+  protected async requireTopic(channel: ChannelName): Promise<void> {
     await requireQueue(queueOf(this.home, channel));
     if ((await readChannelInfo(this.home, channel)).kind !== "topic") throw notATopic(channel);
   }

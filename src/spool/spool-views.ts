@@ -3,7 +3,7 @@
  * method resolves a checked queue (spool-base.ts) and calls the module that does the work.
  */
 import { AbqError } from "../protocol/errors.ts";
-import { isId } from "../protocol/ids.ts";
+import { type ChannelName, channelName, messageId, subscriberName } from "../protocol/names.ts";
 import type { PolicyInput } from "../protocol/policy.ts";
 import type { RequeueOptions, RequeueResult, SweepReport } from "../lifecycle/records.ts";
 import type {
@@ -18,9 +18,10 @@ import type {
 import { logEvent } from "./events.ts";
 import { followQueue } from "./follow.ts";
 import { applyGroupMode } from "./group.ts";
-import { countState, findMessage, listState, queueStatus, statusAll } from "./inspect.ts";
+import { findMessage, queueStatus, statusAll } from "./inspect.ts";
+import { countState, listState } from "./listing.ts";
 import { queuesOf, requeueAll, sweepAll, traceAll } from "./maintenance.ts";
-import { queueOf, validateChannelName } from "./paths.ts";
+import { queueOf } from "./paths.ts";
 import { readPolicy, writePolicy } from "./policy.ts";
 import { purgeQueue } from "./purge.ts";
 import { createChannel, initHome, listChannels, readChannelInfo, removeChannel, requireQueue } from "./registry.ts";
@@ -35,17 +36,19 @@ export abstract class SpoolViews extends SpoolBase implements ChannelAdmin, Insp
   }
 
   createChannel(name: string, opts: { description?: string | undefined; topic?: boolean | undefined } = {}) {
-    return createChannel(this.home, validateChannelName(name), opts);
+    return createChannel(this.home, channelName(name), opts);
   }
 
   async subscribe(topic: string, name: string) {
-    await this.requireTopic(topic);
-    return subscribe(this.home, topic, name);
+    const t = channelName(topic);
+    await this.requireTopic(t);
+    return subscribe(this.home, t, subscriberName(name));
   }
 
   async unsubscribe(topic: string, name: string) {
-    await this.requireTopic(topic);
-    await unsubscribe(this.home, topic, name);
+    const t = channelName(topic);
+    await this.requireTopic(t);
+    await unsubscribe(this.home, t, subscriberName(name));
   }
 
   listChannels() {
@@ -53,20 +56,21 @@ export abstract class SpoolViews extends SpoolBase implements ChannelAdmin, Insp
   }
 
   async channelInfo(name: string) {
-    await requireQueue(queueOf(this.home, name));
-    return { ...(await readChannelInfo(this.home, name)), status: await queueStatus(queueOf(this.home, name)) };
+    const q = queueOf(this.home, channelName(name));
+    await requireQueue(q);
+    return { ...(await readChannelInfo(this.home, q.channel)), status: await queueStatus(q) };
   }
 
   async removeChannel(name: string): Promise<ChannelStatus> {
-    const q = queueOf(this.home, name);
+    const q = queueOf(this.home, channelName(name));
     await requireQueue(q);
     const last = await queueStatus(q);
-    await removeChannel(this.home, name);
+    await removeChannel(this.home, q.channel);
     return last;
   }
 
   async configure(channel: string, changes: PolicyInput) {
-    const q = queueOf(this.home, validateChannelName(channel));
+    const q = queueOf(this.home, channelName(channel));
     await requireQueue(q);
     const policy = await writePolicy(q.dir, changes);
     if (changes.group !== undefined) await applyGroupMode(this.home, q.dir, changes.group);
@@ -75,12 +79,12 @@ export abstract class SpoolViews extends SpoolBase implements ChannelAdmin, Insp
   }
 
   async policy(channel: string) {
-    return readPolicy(queueOf(this.home, validateChannelName(channel)));
+    return readPolicy(queueOf(this.home, channelName(channel)));
   }
 
   /** Withdraws a pending (unclaimed) message: it moves to the archive with a reason, and waiters stop. */
-  async cancel(channel: string, id: string, opts: QueueOptions = {}): Promise<void> {
-    if (!isId(id)) throw new AbqError("E_USAGE", `'${id}' is not a message id (expected req_<hex>)`);
+  async cancel(channel: string, messageRef: string, opts: QueueOptions = {}): Promise<void> {
+    const id = messageId(messageRef);
     const q = await this.queue(channel, opts);
     await requireQueue(q);
     const note = { state: "withdrawn" as const, reason: `cancelled by ${this.agent}`, by: this.agent };
@@ -88,7 +92,7 @@ export abstract class SpoolViews extends SpoolBase implements ChannelAdmin, Insp
       await logEvent(q, "cancelled", id, this.agent);
       return;
     }
-    const found = await this.find(id, channel).catch(() => undefined);
+    const found = await findMessage(this.home, id, q.channel, this.maxBytes).catch(() => undefined);
     if (!found) throw new AbqError("E_NO_MESSAGE", `no message ${id} in channel '${channel}'`);
     throw new AbqError("E_CONFLICT", `message ${id} is ${found.state}, so it can no longer be cancelled`, {
       hint: found.state === "claimed" ? "a consumer is already working on it" : `see it with: abq show ${id}`,
@@ -101,18 +105,19 @@ export abstract class SpoolViews extends SpoolBase implements ChannelAdmin, Insp
 
   /** Takes back claims whose worker is gone (see requeue.ts), or revives dead letters (`fromDead`). */
   async requeue(opts: RequeueOptions = {}): Promise<RequeueResult[]> {
-    const queues = await queuesOf(this.home, opts.channel);
+    const queues = await queuesOf(this.home, optionalChannel(opts.channel));
     const results = await requeueAll({ home: this.home, agent: this.agent, sync: this.sync }, queues, opts);
     for (const q of queues) this.cursors.delete(this.cursorKey(q));
     return results;
   }
 
-  sweep(opts: { channel?: string | undefined; dryRun?: boolean | undefined } = {}): Promise<SweepReport[]> {
-    return sweepAll({ home: this.home, agent: this.agent, sync: this.sync }, opts.channel, opts.dryRun ?? false);
+  async sweep(opts: { channel?: string | undefined; dryRun?: boolean | undefined } = {}): Promise<SweepReport[]> {
+    const ctx = { home: this.home, agent: this.agent, sync: this.sync };
+    return sweepAll(ctx, optionalChannel(opts.channel), opts.dryRun ?? false);
   }
 
-  trace(id: string, channel?: string) {
-    return traceAll(this.home, id, channel);
+  async trace(id: string, channel?: string) {
+    return traceAll(this.home, messageId(id), optionalChannel(channel));
   }
 
   async dead(channel: string, opts: QueueOptions = {}) {
@@ -135,8 +140,8 @@ export abstract class SpoolViews extends SpoolBase implements ChannelAdmin, Insp
     await requireQueue(await this.queue(channel, opts));
   }
 
-  find(id: string, channel?: string) {
-    return findMessage(this.home, id, channel, this.maxBytes);
+  async find(id: string, channel?: string) {
+    return findMessage(this.home, messageId(id), optionalChannel(channel), this.maxBytes);
   }
 
   async purge(channel: string, reason: string, opts: QueueOptions = {}) {
@@ -145,4 +150,8 @@ export abstract class SpoolViews extends SpoolBase implements ChannelAdmin, Insp
     for (const id of ids) await logEvent(q, "purged", id, this.agent, { detail: reason });
     return ids;
   }
+}
+
+function optionalChannel(channel: string | undefined): ChannelName | undefined {
+  return channel === undefined ? undefined : channelName(channel);
 }

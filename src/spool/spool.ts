@@ -5,7 +5,7 @@
  */
 import { join } from "node:path";
 import { AbqError } from "../protocol/errors.ts";
-import { isId } from "../protocol/ids.ts";
+import { type ChannelName, channelName, messageId } from "../protocol/names.ts";
 import type { Request, Response } from "../protocol/schema.ts";
 import type {
   Capability,
@@ -24,7 +24,7 @@ import { syncDir } from "./files.ts";
 import { readLease } from "./lease.ts";
 import { claimWork } from "./leased-work.ts";
 import { FolderSignal } from "./notify.ts";
-import { queueOf, validateChannelName } from "./paths.ts";
+import { queueOf } from "./paths.ts";
 import { readRequest } from "./read.ts";
 import { createChannel, readChannelInfo, requireQueue } from "./registry.ts";
 import { alreadyDelivered, replyMessage } from "./reply.ts";
@@ -46,13 +46,18 @@ export class FsTransport extends SpoolViews implements TransportCore {
   private readonly unsynced = new Set<string>();
 
   async send(message: Request, opts: { batch?: boolean | undefined } = {}): Promise<Request> {
-    const q = await this.safe(queueOf(this.home, message.to));
+    return this.sendTo(channelName(message.to), message, opts);
+  }
+
+  /** `send`, to `message.to` already checked (as `to`). */
+  private async sendTo(to: ChannelName, message: Request, opts: { batch?: boolean | undefined }): Promise<Request> {
+    const q = await this.safe(queueOf(this.home, to));
     // The channel's kind decides queue vs topic delivery; re-read it at most every 2 s per process.
-    const known = this.kinds.get(message.to);
+    const known = this.kinds.get(to);
     let kind = known?.kind;
     if (known === undefined || (!opts.batch && Date.now() - known.at > 2000)) {
-      kind = (await readChannelInfo(this.home, message.to)).kind;
-      this.kinds.set(message.to, { kind, at: Date.now() });
+      kind = (await readChannelInfo(this.home, to)).kind;
+      this.kinds.set(to, { kind, at: Date.now() });
     }
     const batched = opts.batch === true && kind === "queue";
     const sent =
@@ -71,7 +76,7 @@ export class FsTransport extends SpoolViews implements TransportCore {
 
   async claim(channel: string, opts: ClaimOptions = {}): Promise<ClaimHandle | null> {
     const q = await this.queue(channel, opts);
-    if (q.subscriber !== undefined) await finishFanouts(this.home, channel);
+    if (q.subscriber !== undefined) await finishFanouts(this.home, q.channel);
     const key = this.cursorKey(q);
     let cursor = this.cursors.get(key);
     if (!cursor) this.cursors.set(key, (cursor = new ClaimCursor()));
@@ -83,8 +88,8 @@ export class FsTransport extends SpoolViews implements TransportCore {
   }
 
   /** A handle on a message claimed by another process (`abq recv` then `abq respond|ack|release`). */
-  async resume(channel: string, id: string, opts: QueueOptions & { lease?: string | undefined } = {}) {
-    if (!isId(id)) throw new AbqError("E_USAGE", `'${id}' is not a message id (expected req_<hex>)`);
+  async resume(channel: string, messageRef: string, opts: QueueOptions & { lease?: string | undefined } = {}) {
+    const id = messageId(messageRef);
     const q = await this.queue(channel, opts);
     await requireQueue(q);
     const path = at.claimed(q, id);
@@ -115,7 +120,7 @@ export class FsTransport extends SpoolViews implements TransportCore {
     timeoutMs: number,
     opts: WaitResponseOptions & { backstopMs?: number } = {},
   ): Promise<Response | null> {
-    const q = queueOf(this.home, channel);
+    const q = queueOf(this.home, channelName(channel));
     await requireQueue(q);
     return waitForAnswer(q, id, { timeoutMs, backstopMs: opts.backstopMs ?? 250, maxBytes: this.maxBytes, ...opts });
   }
@@ -134,12 +139,12 @@ export class FsTransport extends SpoolViews implements TransportCore {
 
   /** Delivers an answer to the request's reply_to channel (created on first use: it is someone's inbox). */
   protected async deliverReply(request: Request | undefined, response: Response, recovering: boolean): Promise<void> {
-    const replyTo = request?.reply_to;
-    if (request === undefined || replyTo === undefined) return;
-    const target = queueOf(this.home, validateChannelName(replyTo));
+    if (request?.reply_to === undefined) return;
+    const replyTo = channelName(request.reply_to); // read from a message file: checked here
+    const target = queueOf(this.home, replyTo);
     const reply = replyMessage(request, response, replyTo);
     if (recovering && (await alreadyDelivered(target, reply.id))) return;
     await createChannel(this.home, replyTo, { quiet: true });
-    await this.send(reply);
+    await this.sendTo(replyTo, reply, {});
   }
 }

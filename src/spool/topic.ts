@@ -22,12 +22,13 @@ import * as fs from "../fs-promised.ts";
 import { join } from "node:path";
 import { AbqError, errnoCode, ioError } from "../protocol/errors.ts";
 import { idTime } from "../protocol/ids.ts";
+import type { ChannelName, SubscriberName } from "../protocol/names.ts";
 import type { Request } from "../protocol/schema.ts";
 import { serialize } from "./deliver.ts";
 import { crashPoint } from "./faults.ts";
 import { ensureDir, listDir, pathExists, stagingPath, syncDir, writeNewFile } from "./files.ts";
 import { EXTRA_DIRS, type Queue, queueOf, STATE_DIRS } from "./paths.ts";
-import { requireQueue } from "./registry.ts";
+import { listSubscribers, requireQueue } from "./registry.ts";
 
 /** Fan-outs younger than this are left to their (probably live) publisher. */
 const STALE_FANOUT_MS = 2000;
@@ -38,7 +39,7 @@ interface SubscriberRecord {
   since_ms: number;
 }
 
-export async function subscribe(home: string, topic: string, name: string): Promise<{ created: boolean }> {
+export async function subscribe(home: string, topic: ChannelName, name: SubscriberName): Promise<{ created: boolean }> {
   const q = queueOf(home, topic, name);
   const record = join(q.dir, "subscriber.json");
   if (await pathExists(record)) return { created: false };
@@ -53,16 +54,12 @@ export async function subscribe(home: string, topic: string, name: string): Prom
   return { created: true };
 }
 
-export async function unsubscribe(home: string, topic: string, name: string): Promise<void> {
+export async function unsubscribe(home: string, topic: ChannelName, name: SubscriberName): Promise<void> {
   const q = queueOf(home, topic, name);
   await requireQueue(q);
   const doomed = join(q.dir, "..", `.removing-${name}-${process.pid}-${Date.now()}`);
   await fs.rename(q.dir, doomed);
   await fs.rm(doomed, { recursive: true, force: true });
-}
-
-export async function listSubscribers(topicDir: string): Promise<string[]> {
-  return (await listDir(join(topicDir, "subscribers"))).filter((n) => !n.startsWith(".")).sort();
 }
 
 export async function publish(home: string, topic: Queue, message: Request, sync: boolean): Promise<Request> {
@@ -82,7 +79,7 @@ export async function publish(home: string, topic: Queue, message: Request, sync
 }
 
 /** Completes fan-outs that a crashed publisher left in `fanout/`. Safe to run concurrently and repeatedly. */
-export async function finishFanouts(home: string, topic: string, minAgeMs = STALE_FANOUT_MS): Promise<number> {
+export async function finishFanouts(home: string, topic: ChannelName, minAgeMs = STALE_FANOUT_MS): Promise<number> {
   const q = queueOf(home, topic);
   let finished = 0;
   for (const name of await listDir(join(q.dir, "fanout"))) {

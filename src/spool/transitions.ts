@@ -11,6 +11,7 @@ import * as fs from "../fs-promised.ts";
 import { join } from "node:path";
 import { attemptsOf, formatTimestamp, type Request } from "../protocol/schema.ts";
 import { serialize } from "./deliver.ts";
+import { crashPoint } from "./faults.ts";
 import { ensureDir, publishFile, syncDir, tryRename, writeNewFile } from "./files.ts";
 import type { Queue } from "./paths.ts";
 
@@ -40,7 +41,9 @@ export interface ArchiveNote {
  */
 export async function archive(q: Queue, from: string, id: string, note?: ArchiveNote): Promise<boolean> {
   if (!(await tryRename(from, at.archived(q, id)))) return false;
-  if (note !== undefined) await writeArchiveNote(q, id, note);
+  if (note === undefined) return true;
+  crashPoint("archive:moved");
+  await writeArchiveNote(q, id, note);
   return true;
 }
 

@@ -5,7 +5,8 @@
 import * as z from "../protocol/zod.ts";
 import { lazy } from "../protocol/zod.ts";
 import { openTransport, parseInput, type CommonOptions, callerAgent } from "../api/options.ts";
-import { resolveHome, validateChannelName, validateSubscriberName } from "../spool/paths.ts";
+import { resolveHome } from "../spool/paths.ts";
+import { channelName, subscriberName } from "../protocol/names.ts";
 import { isAddress, resolveAddress } from "../identity/address.ts";
 import { checkHandler, parseHandler } from "./handler.ts";
 import { Watcher, type WatchEvent } from "./watcher.ts";
@@ -51,13 +52,13 @@ const watchInput = lazy(() =>
   z.object({
     channel: z.pipe(
       z.string(),
-      z.transform((n: string) => validateChannelName(n)),
+      z.transform((n: string) => channelName(n)),
     ),
     handler: z.string().check(z.minLength(1, "give a handler: --handler <program or command line>")),
     as: z.optional(
       z.pipe(
         z.string(),
-        z.transform((n: string) => validateSubscriberName(n)),
+        z.transform((n: string) => subscriberName(n)),
       ),
     ),
     concurrency: z._default(z.int("must be a whole number").check(z.minimum(1), z.maximum(256)), 1),

@@ -14,7 +14,7 @@ import {
 } from "../lifecycle/transport.ts";
 import { type CommonOptions, openTransport } from "../api/options.ts";
 import { resolveAddress } from "../identity/address.ts";
-import { validateChannelName } from "../spool/paths.ts";
+import { channelName } from "../protocol/names.ts";
 
 export type { TailEvent };
 
@@ -27,7 +27,7 @@ export interface TailOptions extends CommonOptions {
 }
 
 export async function* tail(opts: TailOptions): AsyncGenerator<TailEvent> {
-  const channel = validateChannelName(await resolveAddress(opts.channel, opts.cwd));
+  const channel = channelName(await resolveAddress(opts.channel, opts.cwd));
   const { transport, owned } = await openTransport(opts);
   try {
     const view = capable(transport, "inspect", "abq tail");

@@ -24,15 +24,15 @@ export function registerBridge(program: Command): void {
           hint: "give --url nats://host:4222 (or set ABQ_URL)",
         });
       }
-      const [{ runBridge }, { resolveIdentity }, { validateChannelName }] = await Promise.all([
+      const [{ runBridge }, { resolveIdentity }, { channelName }] = await Promise.all([
         import("../../nats/bridge.ts"),
         import("../../identity/index.ts"),
-        import("../../spool/paths.ts"),
+        import("../../protocol/names.ts"),
       ]);
       const agent = (await resolveIdentity()).agent;
       await withAbortOnSignals((signal) =>
         runBridge({
-          channel: validateChannelName(channel),
+          channel: channelName(channel),
           url,
           home: common.home,
           agent,

@@ -84,7 +84,7 @@ export function registerChannel(program: Command): void {
           ["Description:", escapeControls(info.description ?? "-")],
           ["Created:", info.created ?? "-"],
           ...lib.COUNTED_STATES.map((c) => [`${label(c)}:`, String(counts[c])]),
-          ["Oldest pending:", formatAge(info.status.oldestPendingAgeMs)],
+          ["Oldest pending:", formatAge(info.status.oldest_pending_age_ms)],
         ]),
       );
     });

@@ -27,7 +27,7 @@ export function registerStatus(program: Command): void {
         rows.push([
           c.subscriber !== undefined ? `${c.name} (as ${c.subscriber})` : c.name,
           ...shown.map((s) => String(c[s] ?? 0)),
-          formatAge(c.oldestPendingAgeMs),
+          formatAge(c.oldest_pending_age_ms),
         ]);
       }
       const note =

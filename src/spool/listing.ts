@@ -1,0 +1,92 @@
+/**
+ * Listing one state of a queue (`abq ls`), and the rules both listings and counts share: which folder
+ * holds a state, which of its entries are messages, and where a state keeps its reasons.
+ */
+import * as fs from "../fs-promised.ts";
+import { join } from "node:path";
+import { errnoCode } from "../protocol/errors.ts";
+import type { ListEntry, ListState } from "../lifecycle/transport.ts";
+import { listDir } from "./files.ts";
+import type { Queue } from "./paths.ts";
+import { readNote, readRequest, readResponse } from "./read.ts";
+import { requireQueue } from "./registry.ts";
+import { RETRY_PREFIX } from "./retry.ts";
+
+const REASON_SUFFIX = ".reason.json";
+
+/** The folder each listable state lives in (`expired` and `dead` have their own since 2026). */
+export const FOLDER: Record<ListState, string> = {
+  requests: "requests",
+  delayed: "delayed",
+  processing: "processing",
+  responses: "responses",
+  archive: "archive",
+  dead: "dead",
+  expired: "expired",
+  rejected: "rejected",
+  late: "late",
+};
+
+/** Entries of a state folder that are messages (or message-like files), not our side files. */
+export function countable(state: ListState, names: string[]): string[] {
+  return names.filter((n) => {
+    // A claim being released, retried or terminated (lifecycle step 6) is still claimed until it moves on.
+    if (state === "processing" && n.startsWith(RETRY_PREFIX)) return true;
+    if (n.startsWith(".")) return false;
+    if (state === "archive") return n.endsWith("_request.json");
+    return !n.endsWith(REASON_SUFFIX);
+  });
+}
+
+export async function countState(q: Queue, state: ListState): Promise<number> {
+  await requireQueue(q);
+  const dir = q.dir;
+  return countable(state, await listDir(join(dir, state))).length;
+}
+
+export async function listState(
+  q: Queue,
+  state: ListState,
+  opts: { limit: number; oldestFirst: boolean; maxBytes: number },
+): Promise<ListEntry[]> {
+  await requireQueue(q);
+  const names = countable(state, await listDir(join(q.dir, FOLDER[state]))).sort();
+  if (!opts.oldestFirst) names.reverse();
+  const entries: ListEntry[] = [];
+  for (const file of names.slice(0, Math.max(0, opts.limit))) {
+    const path = join(q.dir, FOLDER[state], file);
+    const st = await fs.stat(path).catch(() => undefined);
+    if (!st) continue; // claimed or moved while we listed
+    const isResponse = state === "responses" || state === "late" || file.endsWith("_response.json");
+    const parsed = await (isResponse ? readResponse(path, opts.maxBytes) : readRequest(path, opts.maxBytes)).catch(
+      (err: unknown) => ({ ok: false as const, problem: errnoCode(err) ?? String(err) }),
+    );
+    const id = idOfFile(state, file);
+    const reason = await readNote(reasonPath(q, state, file, id));
+    entries.push({
+      id,
+      state,
+      file: path,
+      message: parsed.ok ? parsed.value : undefined,
+      problem: parsed.ok ? undefined : parsed.problem,
+      ...(reason !== undefined ? { reason } : {}),
+      mtimeMs: st.mtimeMs,
+    });
+  }
+  return entries;
+}
+
+/** The message id a file in `state` holds (late answers and taken claims carry more in their names). */
+function idOfFile(state: ListState, file: string): string {
+  if (file.startsWith(RETRY_PREFIX)) return file.slice(RETRY_PREFIX.length).split(".")[0]!;
+  if (state === "late") return file.split(".")[0]!;
+  return file.replace(/(_request|_response)?\.json$/, "");
+}
+
+/** Where the reason for a file in `state` is kept, if that state keeps one. */
+export function reasonPath(q: Queue, state: ListState, file: string, id: string): string | undefined {
+  if (state === "dead" || state === "expired") return join(q.dir, state, `${id}${REASON_SUFFIX}`);
+  if (state === "rejected") return join(q.dir, "rejected", `${file}${REASON_SUFFIX}`);
+  if (state === "archive") return join(q.dir, "archive", `${id}_reason.json`);
+  return undefined;
+}
