@@ -8,9 +8,10 @@
  */
 import { existsSync } from "node:fs";
 import { AbqError } from "../protocol/errors.ts";
-import { formatTimestamp, PROTOCOL_VERSION, type Request, type Response } from "../protocol/schema.ts";
+import type { Request, Response } from "../protocol/schema.ts";
 import type { FailureInfo, Lease } from "../lifecycle/records.ts";
-import type { Claimed, ClaimHandle, ReleaseOptions, ReleaseOutcome } from "../lifecycle/transport.ts";
+import { ClaimBase } from "../lifecycle/claim-base.ts";
+import type { ReleaseOptions, ReleaseOutcome } from "../lifecycle/transport.ts";
 import { claimFilePath, writeClaimFile } from "./claimfile.ts";
 import { retrying } from "./connect.ts";
 import type { NatsContext, NatsQueue as Queue } from "./context.ts";
@@ -33,7 +34,7 @@ export interface NatsClaimInit {
   onSettled?: (() => void) | undefined;
 }
 
-export class NatsClaim implements ClaimHandle {
+export class NatsClaim extends ClaimBase {
   readonly channel: string;
   readonly subscriber: string | undefined;
   readonly message: Request;
@@ -44,6 +45,7 @@ export class NatsClaim implements ClaimHandle {
   private written = false;
 
   constructor(ctx: NatsContext, q: Queue, init: NatsClaimInit) {
+    super();
     this.ctx = ctx;
     this.q = q;
     this.init = init;
@@ -64,21 +66,12 @@ export class NatsClaim implements ClaimHandle {
     return path;
   }
 
-  respond(result: string): Promise<Response> {
-    return this.answer(this.response("success", result, null));
-  }
-
-  fail(error: string, result = ""): Promise<Response> {
-    return this.answer(this.response("error", result, error));
-  }
-
-  progress(note: string): Promise<Response> {
-    return this.answer(this.response("pending", note, null));
+  protected get agent(): string {
+    return this.ctx.agent;
   }
 
   async answer(response: Response): Promise<Response> {
-    if (response.id !== this.message.id)
-      throw new Error(`answer for ${response.id} given to the claim of ${this.message.id}`);
+    this.checkAnswer(response);
     const { held, token } = this.init;
     try {
       return await this.settling(response.status !== "pending", () => respond(this.ctx, this.q, response, held, token));
@@ -109,17 +102,6 @@ export class NatsClaim implements ClaimHandle {
     return this.lease;
   }
 
-  /** The plain data, for JSON output (`abq recv --json`, MCP). */
-  toJSON(): Claimed {
-    return {
-      channel: this.channel,
-      ...(this.subscriber !== undefined ? { subscriber: this.subscriber } : {}),
-      ...(this.lease !== undefined ? { lease: this.lease } : {}),
-      message: this.message,
-      path: this.path,
-    };
-  }
-
   /** Runs an act; a final one, or any that finds the claim lost, ends this process's hold on it. */
   private async settling<T>(final: boolean, act: () => Promise<T>): Promise<T> {
     try {
@@ -130,18 +112,6 @@ export class NatsClaim implements ClaimHandle {
     } finally {
       if (final) this.init.onSettled?.();
     }
-  }
-
-  private response(status: Response["status"], result: string, error: string | null): Response {
-    return {
-      id: this.message.id,
-      version: PROTOCOL_VERSION,
-      status,
-      from: { agent: this.ctx.agent, pid: process.pid },
-      result,
-      error,
-      timestamp: formatTimestamp(),
-    };
   }
 }
 

@@ -2,18 +2,19 @@
  * The spool's ClaimHandle: a claimed message with the acts a worker takes on it. It keeps the request
  * and the lease token it was claimed with, so answering reads nothing back but the lease (the fence).
  */
-import { formatTimestamp, PROTOCOL_VERSION, type Response } from "../protocol/schema.ts";
+import type { Response } from "../protocol/schema.ts";
 import type { FailureInfo, Lease } from "../lifecycle/records.ts";
-import type { Claimed, ClaimHandle, ReleaseOptions, ReleaseOutcome } from "../lifecycle/transport.ts";
+import { ClaimBase } from "../lifecycle/claim-base.ts";
+import type { Claimed, ReleaseOptions, ReleaseOutcome } from "../lifecycle/transport.ts";
 import { ackWork, releaseWork, renewWork, respondWork, termWork, type WorkContext } from "./leased-work.ts";
 import type { Queue } from "./paths.ts";
 
-export class SpoolClaim implements ClaimHandle {
+export class SpoolClaim extends ClaimBase {
   readonly channel: string;
   readonly subscriber: string | undefined;
   readonly message: Claimed["message"];
   readonly path: string;
-  readonly from_uid: number | undefined;
+  override readonly from_uid: number | undefined;
   lease: Lease | undefined;
   private readonly ctx: WorkContext;
   private readonly q: Queue;
@@ -30,6 +31,7 @@ export class SpoolClaim implements ClaimHandle {
     claimed: Claimed,
     opts: { token?: string | undefined; holdsRequest?: boolean; onSettled?: () => void } = {},
   ) {
+    super();
     this.ctx = ctx;
     this.q = q;
     this.channel = claimed.channel;
@@ -43,16 +45,8 @@ export class SpoolClaim implements ClaimHandle {
     this.onSettled = opts.onSettled;
   }
 
-  respond(result: string): Promise<Response> {
-    return this.answer(this.response("success", result, null));
-  }
-
-  fail(error: string, result = ""): Promise<Response> {
-    return this.answer(this.response("error", result, error));
-  }
-
-  progress(note: string): Promise<Response> {
-    return this.answer(this.response("pending", note, null));
+  protected get agent(): string {
+    return this.ctx.agent;
   }
 
   answer(response: Response): Promise<Response> {
@@ -83,29 +77,5 @@ export class SpoolClaim implements ClaimHandle {
     if (this.token === undefined) throw new Error(`the claim of ${this.message.id} has no lease to renew`);
     this.lease = await renewWork(this.ctx, this.q, this.message.id, this.token, extra);
     return this.lease;
-  }
-
-  /** The plain data, for JSON output (`abq recv --json`, MCP). */
-  toJSON(): Claimed {
-    return {
-      channel: this.channel,
-      ...(this.subscriber !== undefined ? { subscriber: this.subscriber } : {}),
-      ...(this.lease !== undefined ? { lease: this.lease } : {}),
-      ...(this.from_uid !== undefined ? { from_uid: this.from_uid } : {}),
-      message: this.message,
-      path: this.path,
-    };
-  }
-
-  private response(status: Response["status"], result: string, error: string | null): Response {
-    return {
-      id: this.message.id,
-      version: PROTOCOL_VERSION,
-      status,
-      from: { agent: this.ctx.agent, pid: process.pid },
-      result,
-      error,
-      timestamp: formatTimestamp(),
-    };
   }
 }
