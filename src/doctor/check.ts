@@ -6,12 +6,13 @@
  */
 import * as fs from "../fs-promised.ts";
 import { join } from "node:path";
+import { ioError } from "../protocol/errors.ts";
 import { listDir } from "../spool/files.ts";
 import { readLease } from "../spool/lease.ts";
 import { channelsDir, type Queue, queueOf, registryPath, STATE_DIRS } from "../spool/paths.ts";
 import { readPolicy } from "../spool/policy.ts";
 import { readRequest, rejectFile } from "../spool/read.ts";
-import { listChannels, writeRegistry } from "../spool/registry.ts";
+import { listChannels, type SpoolChannelInfo, writeRegistry } from "../spool/registry.ts";
 import { requeueQueue } from "../spool/requeue.ts";
 import { STAGING_MAX_AGE_MS } from "../spool/sweep.ts";
 import { channelAlive } from "../liveness/heartbeat.ts";
@@ -33,11 +34,14 @@ export interface DoctorReport {
   problems: number;
 }
 
+type DoctorOptions = { fix: boolean; actor: string };
+type Add = (f: Finding) => void;
+
 /** How many files per folder the doctor parses (a deep backlog is reported, not read in full). */
 const MAX_FILES_CHECKED = 10_000;
 const OLD_PENDING_MS = 3600 * 1000;
 
-export async function runDoctor(home: string, opts: { fix: boolean; actor: string }): Promise<DoctorReport> {
+export async function runDoctor(home: string, opts: DoctorOptions): Promise<DoctorReport> {
   const findings: Finding[] = [];
   const add = (f: Finding): void => void findings.push(f);
   const uid = process.getuid?.();
@@ -72,31 +76,44 @@ export async function runDoctor(home: string, opts: { fix: boolean; actor: strin
   }
 
   for (const info of channels) {
-    const queues = [queueOf(home, info.name), ...(info.subscribers ?? []).map((s) => queueOf(home, info.name, s))];
-    const policy = await readPolicy(queues[0]!);
-    await checkDir(queues[0]!.dir, "permissions", info.name, policy.group ? 0o2770 : 0o700, uid, opts.fix, add);
-    for (const q of queues) await checkQueue(q, policy.lease_s, opts, add);
-    const pending = (await listDir(join(queues[0]!.dir, "requests"))).filter((n) => !n.startsWith("."));
-    if (pending.length > 0 && (await channelAlive(home, info.name)).length === 0) {
-      add({
-        level: "warn",
-        check: "consumers",
-        channel: info.name,
-        message: `${pending.length} pending, no live consumer (abq watch ${info.name})`,
-      });
-    }
-    const oldest = Math.min(...pending.map((n) => idTime(n.replace(/\.json$/, "")) ?? Date.now()));
-    if (pending.length > 0 && Date.now() - oldest > OLD_PENDING_MS) {
-      add({
-        level: "warn",
-        check: "age",
-        channel: info.name,
-        message: `oldest pending message waited ${Math.round((Date.now() - oldest) / 60000)} min`,
-      });
+    try {
+      await checkChannel(home, info, opts, add);
+    } catch (err) {
+      // A broken channel (a file where a folder should be, a folder we may not read) is a finding for
+      // that channel; the doctor goes on with the others.
+      const e = ioError(`cannot check channel ${info.name}`, err);
+      add({ level: "error", check: "layout", channel: info.name, message: e.message });
     }
   }
   const problems = findings.filter((f) => f.fixed !== true).length;
   return { home, channels: channels.length, findings, problems };
+}
+
+/** One channel's findings: permissions, each of its queues, and whether anyone consumes its backlog. */
+async function checkChannel(home: string, info: SpoolChannelInfo, opts: DoctorOptions, add: Add): Promise<void> {
+  const uid = process.getuid?.();
+  const queues = [queueOf(home, info.name), ...(info.subscribers ?? []).map((s) => queueOf(home, info.name, s))];
+  const policy = await readPolicy(queues[0]!);
+  await checkDir(queues[0]!.dir, "permissions", info.name, policy.group ? 0o2770 : 0o700, uid, opts.fix, add);
+  for (const q of queues) await checkQueue(q, policy.lease_s, opts, add);
+  const pending = (await listDir(join(queues[0]!.dir, "requests"))).filter((n) => !n.startsWith("."));
+  if (pending.length > 0 && (await channelAlive(home, info.name)).length === 0) {
+    add({
+      level: "warn",
+      check: "consumers",
+      channel: info.name,
+      message: `${pending.length} pending, no live consumer (abq watch ${info.name})`,
+    });
+  }
+  const oldest = Math.min(...pending.map((n) => idTime(n.replace(/\.json$/, "")) ?? Date.now()));
+  if (pending.length > 0 && Date.now() - oldest > OLD_PENDING_MS) {
+    add({
+      level: "warn",
+      check: "age",
+      channel: info.name,
+      message: `oldest pending message waited ${Math.round((Date.now() - oldest) / 60000)} min`,
+    });
+  }
 }
 
 async function checkDir(
@@ -106,7 +123,7 @@ async function checkDir(
   want: number,
   uid: number | undefined,
   fix: boolean,
-  add: (f: Finding) => void,
+  add: Add,
 ): Promise<void> {
   const st = await fs.lstat(dir).catch(() => undefined);
   if (!st) return;
@@ -139,12 +156,7 @@ async function checkDir(
   }
 }
 
-async function checkQueue(
-  q: Queue,
-  leaseS: number,
-  opts: { fix: boolean; actor: string },
-  add: (f: Finding) => void,
-): Promise<void> {
+async function checkQueue(q: Queue, leaseS: number, opts: DoctorOptions, add: Add): Promise<void> {
   const channel = q.subscriber !== undefined ? `${q.channel} (as ${q.subscriber})` : q.channel;
   for (const sub of STATE_DIRS) {
     if (await fs.stat(join(q.dir, sub)).catch(() => undefined)) continue;

@@ -66,6 +66,8 @@ export interface SweepReport {
   expired: string[];
   stagingRemoved: number;
   pruned: number;
+  /** Why this queue could not be swept (an unsafe or broken folder); the sweep went on with the others. */
+  error?: { code: string; message: string } | undefined;
 }
 
 export type EventKind =

@@ -13,6 +13,7 @@ import * as fs from "../fs-promised.ts";
 import { join } from "node:path";
 import { ensureDir, listDir, publishFile } from "../spool/files.ts";
 import { HOST, ownerAlive } from "../spool/lease.ts";
+import { assertSafeDir, assertUsableHome } from "../spool/safety.ts";
 import { inboxName } from "../identity/address.ts";
 
 export interface Heartbeat {
@@ -34,6 +35,8 @@ export interface HeartbeatStatus extends Heartbeat {
 }
 
 export const DEFAULT_HEARTBEAT_TTL_S = 30;
+/** Homes whose agents/ folders this process has checked and made. */
+const checkedHomes = new Set<string>();
 
 function agentsDir(home: string): string {
   return join(home, "agents");
@@ -56,7 +59,16 @@ export async function writeHeartbeat(
     expires: new Date(now + beat.ttl_s * 1000).toISOString(),
   };
   const dir = agentsDir(home);
-  await ensureDir(join(dir, "tmp"));
+  if (!checkedHomes.has(home)) {
+    // Once per process (a watcher beats every few seconds): a heartbeat must not land outside the bus
+    // through a linked agents/ or be written into someone else's folder.
+    await assertUsableHome(home);
+    await assertSafeDir(home, "bus home");
+    await assertSafeDir(dir, "folder");
+    await ensureDir(join(dir, "tmp"));
+    await assertSafeDir(join(dir, "tmp"), "folder");
+    checkedHomes.add(home);
+  }
   await publishFile(join(dir, "tmp"), heartbeatFile(home, hb), `${JSON.stringify(hb, null, 2)}\n`, {
     sync: false,
     replace: true,

@@ -46,8 +46,22 @@ export function isAbqError(err: unknown): err is AbqError {
   return err instanceof AbqError;
 }
 
-/** Wraps an unexpected filesystem failure so the CLI reports it as an I/O error, keeping the cause. */
+/**
+ * Wraps an unexpected filesystem failure so the CLI reports it as an I/O error, keeping the cause. An
+ * AbqError passes through as it is (it already says what went wrong; wrapping would repeat the prefix
+ * and could hide a more precise code), and a full disk says so in plain words, since that is the one
+ * I/O error its reader can fix.
+ */
 export function ioError(action: string, cause: unknown): AbqError {
+  if (isAbqError(cause)) return cause;
+  const errno = errnoCode(cause);
+  if (errno === "ENOSPC" || errno === "EDQUOT") {
+    const what = errno === "ENOSPC" ? "the disk is full" : "the disk quota is used up";
+    return new AbqError("E_IO", `${action}: ${what} (${errno})`, {
+      cause,
+      hint: "free some space where ABQ_HOME lives, then try again",
+    });
+  }
   const detail = cause instanceof Error ? cause.message : String(cause);
   return new AbqError("E_IO", `${action}: ${detail}`, { cause });
 }

@@ -14,7 +14,7 @@ import type { ChannelName } from "../protocol/names.ts";
 import type { Claimed } from "../lifecycle/transport.ts";
 import { type AnswerHook, readFinalAnswer } from "./answers.ts";
 import { crashPoint } from "./faults.ts";
-import { ensureDir, pathExists, syncDir, tryRename } from "./files.ts";
+import { ensureSubdir, pathExists, syncDir, tryRename } from "./files.ts";
 import { archive } from "./transitions.ts";
 import type { Queue } from "./paths.ts";
 import { readRequest, rejectFile } from "./read.ts";
@@ -139,7 +139,7 @@ async function claimFile(from: string, to: string): Promise<boolean> {
   if (await tryRename(from, to)) return true;
   if (!(await pathExists(from))) return false;
   // The source is still there, so the destination folder is missing (a hand-made channel): make it once.
-  await ensureDir(dirname(to));
+  await ensureSubdir(dirname(to));
   return tryRename(from, to);
 }
 

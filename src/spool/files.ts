@@ -53,9 +53,14 @@ export async function writeNewFile(path: string, data: string, sync: boolean): P
     if (mode !== FILE_MODE) await fs.fchmod(fd, mode);
     await fs.writeFile(fd, data, "utf8");
     if (sync) await fs.fsync(fd);
-  } finally {
-    await fs.close(fd);
+  } catch (err) {
+    // A torn file (a full disk, most often) must not stay behind: it would keep the disk full, and an
+    // empty reason or lease file reads as a real one.
+    await fs.close(fd).catch(() => undefined);
+    await fs.removeFile(path).catch(() => undefined);
+    throw err;
   }
+  await fs.close(fd);
 }
 
 /**
@@ -85,11 +90,14 @@ export async function publishFile(
     await writeNewFile(staged, data, opts.sync);
   }
   if (opts.crashAt !== undefined) crashPoint(opts.crashAt);
+  let published = false;
   try {
     if (opts.replace) await fs.rename(staged, target);
     else await fs.link(staged, target);
+    published = true;
   } finally {
-    if (!opts.replace) await fs.removeFile(staged);
+    // After a link the staged name is a spare; after a failed rename it is litter that holds disk space.
+    if (!opts.replace || !published) await fs.removeFile(staged).catch(() => undefined);
   }
   if (opts.sync && opts.deferDirSync !== true) await syncDir(dirname(target));
 }
@@ -157,10 +165,29 @@ export async function tryRename(from: string, to: string): Promise<boolean> {
   }
 }
 
+/** Makes `dir` and any missing parents (the bus home and its own folders, never a channel's insides). */
 export async function ensureDir(dir: string): Promise<void> {
   const made = await fs.mkdir(dir, { recursive: true, mode: DIR_MODE });
   // Inside a group channel (setgid folders), new folders are shared with the group too.
   if (made !== undefined && (await fileModeFor(dirname(dir))) === GROUP_FILE_MODE) await fs.chmod(dir, GROUP_DIR_MODE);
+}
+
+/**
+ * Makes one folder inside a channel whose own folder must still exist. Unlike ensureDir it never makes
+ * parents: a worker finishing after `channel rm` would otherwise re-create half a channel (late/, tmp/)
+ * that no command recognises. A missing parent is E_NO_CHANNEL.
+ */
+export async function ensureSubdir(dir: string): Promise<void> {
+  try {
+    await fs.mkdir(dir, { mode: DIR_MODE });
+  } catch (err) {
+    if (errnoCode(err) === "EEXIST") return;
+    if (errnoCode(err) === "ENOENT") {
+      throw new AbqError("E_NO_CHANNEL", `${dirname(dir)} no longer exists (its channel was removed)`, { cause: err });
+    }
+    throw ioError(`cannot make ${dir}`, err);
+  }
+  if ((await fileModeFor(dirname(dir))) === GROUP_FILE_MODE) await fs.chmod(dir, GROUP_DIR_MODE);
 }
 
 /** Files and folders of a channel shared with a Unix group (`channel create --group`). */

@@ -15,7 +15,7 @@ import * as fs from "../fs-promised.ts";
 import { hostname } from "node:os";
 import { join } from "node:path";
 import { errnoCode } from "../protocol/errors.ts";
-import { ensureDir, pathExists, publishFile, tryRename } from "./files.ts";
+import { ensureSubdir, pathExists, publishFile, tryRename } from "./files.ts";
 import type { Queue } from "./paths.ts";
 
 import type { Lease, LeaseOwner } from "../lifecycle/records.ts";
@@ -46,14 +46,14 @@ export async function writeLease(
     attempt,
   };
   if (!leaseDirs.has(q.dir)) {
-    await ensureDir(join(q.dir, "leases"));
+    await ensureSubdir(join(q.dir, "leases"));
     leaseDirs.add(q.dir); // one mkdir per queue per process, not one per claim
   }
   const data = `${JSON.stringify(lease, null, 2)}\n`;
   await publishFile(join(q.dir, "tmp"), leasePath(q, id), data, { sync: false, replace: true }).catch(
     async (err: unknown) => {
       if (errnoCode(err) !== "ENOENT") throw err;
-      await ensureDir(join(q.dir, "leases")); // the channel was re-created since we cached its folder
+      await ensureSubdir(join(q.dir, "leases")); // the channel was re-created since we cached its folder
       await publishFile(join(q.dir, "tmp"), leasePath(q, id), data, { sync: false, replace: true });
     },
   );

@@ -13,7 +13,7 @@ import type { FailureInfo, Skipped } from "../lifecycle/records.ts";
 import type { AnswerHook } from "./answers.ts";
 import { type ClaimCursor, claimNext } from "./claim.ts";
 import { logEvent } from "./events.ts";
-import { ensureDir, pathExists, writeNewFile } from "./files.ts";
+import { ensureSubdir, pathExists, writeNewFile } from "./files.ts";
 import { dropLease, HOST, type Lease, readLease, renewLease, writeLease } from "./lease.ts";
 import type { Queue } from "./paths.ts";
 import { readPolicy } from "./policy.ts";
@@ -122,7 +122,7 @@ export async function respondWork(
 ): Promise<Response> {
   if (!(await holdsLease(q, response.id, token))) {
     // Someone else holds this message now: keep our late answer aside rather than lose it.
-    await ensureDir(join(q.dir, "late"));
+    await ensureSubdir(join(q.dir, "late"));
     const late = join(q.dir, "late", `${response.id}.${token}.json`);
     await writeNewFile(late, `${JSON.stringify(response, null, 2)}\n`, false).catch(() => undefined);
     await logEvent(q, "late", response.id, ctx.agent, { detail: `kept in ${late}` });

@@ -3,7 +3,7 @@
  * runs per queue (a channel's own and each topic subscriber's) through the single-queue functions of
  * requeue.ts, sweep.ts and retry.ts.
  */
-import { AbqError } from "../protocol/errors.ts";
+import { AbqError, ioError } from "../protocol/errors.ts";
 import type { ChannelName, MessageId } from "../protocol/names.ts";
 import type { LifecycleEvent, RequeueOptions, RequeueResult, SweepReport } from "../lifecycle/records.ts";
 import { logEvent, traceEvents } from "./events.ts";
@@ -11,6 +11,7 @@ import { type Queue, queueOf } from "./paths.ts";
 import { listChannels, readChannelInfo, requireQueue } from "./registry.ts";
 import { requeueQueue } from "./requeue.ts";
 import { listDead, reviveDead } from "./retry.ts";
+import { assertSafeQueue } from "./safety.ts";
 import { sweepQueue, tidyChannels } from "./sweep.ts";
 import { finishFanouts } from "./topic.ts";
 import { join } from "node:path";
@@ -63,10 +64,34 @@ export async function sweepAll(
   const reports: SweepReport[] = [];
   if (channel === undefined && !dryRun) await tidyChannels(join(ctx.home, "channels"));
   for (const q of await queuesOf(ctx.home, channel)) {
-    if (q.subscriber === undefined && !dryRun) await finishFanouts(ctx.home, q.channel);
-    reports.push(await sweepQueue(q, ctx.agent, ctx.sync, dryRun));
+    try {
+      await assertSafeQueue(q.dir, ctx.home);
+      if (q.subscriber === undefined && !dryRun) await finishFanouts(ctx.home, q.channel);
+      reports.push(await sweepQueue(q, ctx.agent, ctx.sync, dryRun));
+    } catch (err) {
+      // One broken or unsafe channel (a file where leases/ should be, a symlink, a full disk) must not
+      // stop the cron sweep of every other channel: report it in its entry and go on.
+      reports.push(failedSweep(q, err));
+    }
   }
   return reports;
+}
+
+function failedSweep(q: Queue, err: unknown): SweepReport {
+  const e = ioError(
+    `cannot sweep ${q.subscriber !== undefined ? `${q.channel} (as ${q.subscriber})` : q.channel}`,
+    err,
+  );
+  return {
+    channel: q.channel,
+    ...(q.subscriber !== undefined ? { subscriber: q.subscriber } : {}),
+    requeued: [],
+    promoted: 0,
+    expired: [],
+    stagingRemoved: 0,
+    pruned: 0,
+    error: { code: e.code, message: e.hint !== undefined ? `${e.message} (${e.hint})` : e.message },
+  };
 }
 
 /** Events about `id`, from its channel's log (or every channel's, when not given), oldest first. */

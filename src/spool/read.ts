@@ -8,7 +8,7 @@ import { AbqError, errnoCode, ioError } from "../protocol/errors.ts";
 import { newId } from "../protocol/ids.ts";
 import { describeIssues, formatTimestamp, requestSchema, responseSchema } from "../protocol/schema.ts";
 import type { Request, Response } from "../protocol/schema.ts";
-import { ensureDir, readBounded, writeNewFile } from "./files.ts";
+import { ensureSubdir, readBounded, writeNewFile } from "./files.ts";
 
 export type Parsed<T> = { ok: true; value: T } | { ok: false; problem: string };
 
@@ -69,7 +69,7 @@ export async function rejectFile(
   state: string,
 ): Promise<string | null> {
   const dir = join(channelPath, "rejected");
-  await ensureDir(dir);
+  await ensureSubdir(dir);
   let name = basename(path);
   for (let attempt = 0; attempt < 3; attempt++) {
     const target = join(dir, name);

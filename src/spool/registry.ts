@@ -18,6 +18,7 @@ import {
   isSubscriberName,
   type SubscriberName,
 } from "../protocol/names.ts";
+import { assertSafeDir, assertSafeHome } from "./safety.ts";
 import { channelDir, channelsDir, EXTRA_DIRS, type Queue, registryPath, STATE_DIRS } from "./paths.ts";
 
 /** A channel as the spool reads it: its names are checked (folders with invalid names are skipped). */
@@ -34,6 +35,7 @@ export async function initHome(home: string): Promise<{ home: string; created: b
   await ensureDir(home);
   await fs.chmod(home, DIR_MODE);
   await ensureDir(channelsDir(home));
+  await assertSafeHome(home); // the chmod fixed the home's mode; links and strangers' folders stay refused
   for (const { name, description } of DEFAULT_CHANNELS) {
     await createChannel(home, name, { description, topic: true, quiet: true });
   }
@@ -171,6 +173,7 @@ async function writeRegistryOnce(home: string): Promise<string> {
   };
   const tmpDir = join(home, "tmp");
   await ensureDir(tmpDir);
+  await assertSafeDir(tmpDir, "folder"); // a linked tmp/ would stage the registry outside the bus
   await publishFile(tmpDir, path, `${JSON.stringify(registry, null, 2)}\n`, { sync: false, replace: true });
   await fs.chmod(path, FILE_MODE).catch(() => undefined);
   return Object.keys(channels).join("\n");

@@ -13,7 +13,7 @@ import { join } from "node:path";
 import { isId } from "../protocol/ids.ts";
 import { readFinalAnswer } from "./answers.ts";
 import { logEvent } from "./events.ts";
-import { listDir, writeNewFile } from "./files.ts";
+import { ensureSubdir, listDir, writeNewFile } from "./files.ts";
 import { HOST, leasePath, ownerAlive, readLease, revokeLease, stopOrphanedHandler } from "./lease.ts";
 import type { Queue } from "./paths.ts";
 import { readPolicy } from "./policy.ts";
@@ -88,7 +88,7 @@ async function takeOver(q: Queue, id: string, hasLease: boolean): Promise<boolea
   if (hasLease) return revokeLease(q, id);
   const marker = { id, token: "sweep", owner: { agent: "sweep", pid: process.pid, host: HOST } };
   try {
-    await fs.mkdir(join(q.dir, "leases"), { recursive: true, mode: 0o700 });
+    await ensureSubdir(join(q.dir, "leases"));
     await writeNewFile(leasePath(q, id), JSON.stringify(marker), false);
   } catch {
     return false;

@@ -4,6 +4,7 @@
  * the answer is durable, so a crash in between leaves "answered but not archived", which every later
  * step recognises and finishes (see src/protocol/index.ts).
  */
+import * as fs from "../fs-promised.ts";
 import { join } from "node:path";
 import { AbqError, errnoCode, ioError } from "../protocol/errors.ts";
 import type { Request, Response } from "../protocol/schema.ts";
@@ -52,6 +53,7 @@ export async function respondTo(
       break;
     } catch (err) {
       if (errnoCode(err) !== "EEXIST") throw ioError(`cannot write the answer to ${id}`, err);
+      await refuseForeignAnswer(target, id);
       const existing = await readResponse(target, opts.maxBytes).catch(() => undefined);
       const isPending = existing?.ok === true && existing.value.status === "pending";
       if (!isPending || attempt >= 3) throw await finishAnswered(q, id, opts);
@@ -63,6 +65,20 @@ export async function respondTo(
   await opts.onAnswered?.(request, response, false);
   await archive(q, claimed, id);
   return response;
+}
+
+/**
+ * Only a regular file in the answer slot is an answer. A symbolic link (or a folder, a fifo) planted
+ * there would otherwise count as "already answered": the request archived, the real answer dropped.
+ * Refuse, leaving the message claimed, so nothing is lost while someone looks.
+ */
+async function refuseForeignAnswer(target: string, id: string): Promise<void> {
+  const st = await fs.lstat(target).catch(() => undefined);
+  if (st === undefined || st.isFile()) return;
+  const what = st.isSymbolicLink() ? "a symbolic link" : "not a regular file";
+  throw new AbqError("E_UNSAFE", `the answer slot ${target} is ${what}, not an answer; ${id} stays claimed`, {
+    hint: `remove it (rm ${target}), then answer again`,
+  });
 }
 
 async function claimedRequest(path: string, maxBytes: number): Promise<Request | undefined> {

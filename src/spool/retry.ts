@@ -49,18 +49,25 @@ export async function retryOrDead(
 ): Promise<{ outcome: RetryOutcome; attempts: number }> {
   const mine = await takeClaim(q, id);
   if (mine === undefined) return { outcome: "gone", attempts: 0 };
-  const attempts = await setAttempts(q, mine, "+1", sync);
-  if (attempts >= policy.max_attempts) {
-    await deadLetter(q, mine, id, { ...failure, attempts, max_attempts: policy.max_attempts, by });
-    return { outcome: "dead", attempts };
+  try {
+    const attempts = await setAttempts(q, mine, "+1", sync);
+    if (attempts >= policy.max_attempts) {
+      await deadLetter(q, mine, id, { ...failure, attempts, max_attempts: policy.max_attempts, by });
+      return { outcome: "dead", attempts };
+    }
+    const wait = delayMs ?? backoffMs(policy, attempts);
+    if (wait > 0) {
+      await delay(q, mine, id, Date.now() + wait);
+      return { outcome: "delayed", attempts };
+    }
+    await makePending(q, mine, id, sync);
+    return { outcome: "requeued", attempts };
+  } catch (err) {
+    // A failed rewrite (a full disk) must not leave the message under its dot-name, counted as claimed
+    // by nobody: give it back as it was (a rename needs no space), uncounted, then report the failure.
+    await makePending(q, mine, id, false).catch(() => undefined);
+    throw err;
   }
-  const wait = delayMs ?? backoffMs(policy, attempts);
-  if (wait > 0) {
-    await delay(q, mine, id, Date.now() + wait);
-    return { outcome: "delayed", attempts };
-  }
-  await makePending(q, mine, id, sync);
-  return { outcome: "requeued", attempts };
 }
 
 /** Gives a claim back without counting an attempt: pending now, or after `delayMs`. */

@@ -5,7 +5,9 @@
  * E_UNSAFE (exit 9) and the command that fixes it.
  */
 import * as fs from "../fs-promised.ts";
-import { join } from "node:path";
+import { realpath, statfs } from "node:fs";
+import { dirname, join, relative, sep } from "node:path";
+import { promisify } from "node:util";
 import { AbqError, errnoCode } from "../protocol/errors.ts";
 
 export async function assertSafeDir(path: string, what: string): Promise<void> {
@@ -36,8 +38,73 @@ export async function assertSafeDir(path: string, what: string): Promise<void> {
   }
 }
 
-/** Checks a channel (or topic subscriber) folder and the folders messages move through. */
-export async function assertSafeQueue(dir: string): Promise<void> {
-  await assertSafeDir(dir, "channel folder");
-  for (const sub of ["requests", "processing", "responses", "archive"]) await assertSafeDir(join(dir, sub), "folder");
+/** Every folder inside a queue that abq writes into (leases and staging files included). */
+const QUEUE_FOLDERS = [
+  ...["requests", "processing", "responses", "archive", "tmp", "leases", "delayed", "dead", "expired"],
+  ...["late", "rejected", "fanout", "subscribers"],
+];
+
+/**
+ * Checks a channel (or topic subscriber) folder, every folder between it and the home (`channels/`, a
+ * topic's `subscribers/`), and every folder messages, leases and staging files are written into. The
+ * lstat calls run side by side: this runs once per queue per process, on the way to the first message.
+ */
+export async function assertSafeQueue(dir: string, home: string): Promise<void> {
+  const between: string[] = [];
+  for (let d = dirname(dir); relative(home, d) !== "" && !relative(home, d).startsWith(".."); d = dirname(d)) {
+    between.push(d);
+  }
+  await Promise.all([
+    ...between.map((d) => assertSafeDir(d, "folder")),
+    assertSafeDir(dir, "channel folder"),
+    ...QUEUE_FOLDERS.map((sub) => assertSafeDir(join(dir, sub), "folder")),
+  ]);
 }
+
+/**
+ * The home and `channels/`, which every command goes through. The home's own `tmp/` and `agents/` are
+ * checked where they are written (registry.ts, heartbeat.ts): a teammate on a `--group` channel never
+ * writes there, and those stay private to the owner.
+ */
+export async function assertSafeHome(home: string): Promise<void> {
+  await Promise.all([assertSafeDir(home, "bus home"), assertSafeDir(join(home, "channels"), "folder")]);
+}
+
+/**
+ * Kernel pseudo-filesystems (/proc, /sys, /dev) hold no files of ours: mkdir there fails in ways Node's
+ * recursive mkdir loops on forever (100 % CPU, `ABQ_HOME=/proc/x abq init`). Checked by the real path of
+ * the nearest existing folder, and by the filesystem type for such a filesystem mounted elsewhere.
+ * /dev/shm is a real tmpfs and stays allowed.
+ */
+export async function assertUsableHome(home: string): Promise<void> {
+  let existing = home;
+  while (
+    !(await fs.lstat(existing).then(
+      () => true,
+      () => false,
+    ))
+  ) {
+    if (dirname(existing) === existing) return;
+    existing = dirname(existing);
+  }
+  const real = await promisify(realpath)(existing).catch(() => existing);
+  const under = (root: string): boolean => real === root || real.startsWith(`${root}${sep}`);
+  const pseudo = ["/proc", "/sys", "/dev"].find((root) => under(root) && !under("/dev/shm"));
+  const type = await promisify(statfs)(real).then(
+    (st) => st.type,
+    () => 0,
+  );
+  if (pseudo === undefined && !PSEUDO_FS_TYPES.has(type)) return;
+  throw new AbqError(
+    "E_UNSAFE",
+    `bus home ${home} is on ${pseudo ?? "a kernel pseudo-filesystem"}, which cannot hold files`,
+    {
+      hint: "point ABQ_HOME at a real folder, such as ~/.abq",
+    },
+  );
+}
+
+/** statfs f_type of proc, sysfs, cgroup, cgroup2, debugfs, tracefs, securityfs, bpf (linux/magic.h). */
+const PSEUDO_FS_TYPES = new Set([
+  0x9fa0, 0x62656572, 0x27e0eb, 0x63677270, 0x64626720, 0x74726163, 0x73636673, 0xcafe4a11,
+]);

@@ -12,7 +12,7 @@ import type { WorkContext } from "./leased-work.ts";
 import type { FolderSignal } from "./notify.ts";
 import { type HomeOptions, type Queue, queueOf, resolveHome } from "./paths.ts";
 import { readChannelInfo, requireQueue } from "./registry.ts";
-import { assertSafeDir, assertSafeQueue } from "./safety.ts";
+import { assertSafeHome, assertSafeQueue } from "./safety.ts";
 import { notATopic } from "./topic.ts";
 
 export interface FsTransportOptions extends HomeOptions, DurabilityOptions {
@@ -68,15 +68,19 @@ export abstract class SpoolBase {
 
   /** Refuses unsafe folders (see safety.ts), checking each once per process. */
   protected async safe(q: Queue): Promise<Queue> {
-    if (!this.checked.has(this.home)) {
-      await assertSafeDir(this.home, "bus home");
-      this.checked.add(this.home);
-    }
+    await this.safeHome();
     if (!this.checked.has(q.dir)) {
-      await assertSafeQueue(q.dir);
+      await assertSafeQueue(q.dir, this.home);
       this.checked.add(q.dir);
     }
     return q;
+  }
+
+  /** Refuses an unsafe home or `channels/` (see safety.ts), once per process. */
+  protected async safeHome(): Promise<void> {
+    if (this.checked.has(this.home)) return;
+    await assertSafeHome(this.home);
+    this.checked.add(this.home);
   }
 
   protected async requireTopic(channel: ChannelName): Promise<void> {

@@ -26,17 +26,24 @@ import { readPolicy, writePolicy } from "./policy.ts";
 import { purgeQueue } from "./purge.ts";
 import { createChannel, initHome, listChannels, readChannelInfo, removeChannel, requireQueue } from "./registry.ts";
 import { listDead } from "./retry.ts";
+import { assertSafeQueue, assertUsableHome } from "./safety.ts";
 import { SpoolBase } from "./spool-base.ts";
 import { subscribe, unsubscribe } from "./topic.ts";
 import { archive, at } from "./transitions.ts";
 
 export abstract class SpoolViews extends SpoolBase implements ChannelAdmin, Inspection, Supervision, Topics {
-  init() {
+  async init() {
+    await assertUsableHome(this.home);
     return initHome(this.home);
   }
 
-  createChannel(name: string, opts: { description?: string | undefined; topic?: boolean | undefined } = {}) {
-    return createChannel(this.home, channelName(name), opts);
+  /** Refuses an unsafe home or channel as `send` does: creating one there would hand it to others. */
+  async createChannel(name: string, opts: { description?: string | undefined; topic?: boolean | undefined } = {}) {
+    const q = queueOf(this.home, channelName(name));
+    await assertUsableHome(this.home);
+    await this.safeHome();
+    await assertSafeQueue(q.dir, this.home);
+    return createChannel(this.home, q.channel, opts);
   }
 
   async subscribe(topic: string, name: string) {
@@ -113,6 +120,7 @@ export abstract class SpoolViews extends SpoolBase implements ChannelAdmin, Insp
 
   async sweep(opts: { channel?: string | undefined; dryRun?: boolean | undefined } = {}): Promise<SweepReport[]> {
     const ctx = { home: this.home, agent: this.agent, sync: this.sync };
+    await this.safeHome();
     return sweepAll(ctx, optionalChannel(opts.channel), opts.dryRun ?? false);
   }
 

@@ -19,14 +19,14 @@
  * another subscriber's copy in place.
  */
 import * as fs from "../fs-promised.ts";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { AbqError, errnoCode, ioError } from "../protocol/errors.ts";
 import { idTime } from "../protocol/ids.ts";
 import type { ChannelName, SubscriberName } from "../protocol/names.ts";
 import type { Request } from "../protocol/schema.ts";
 import { serialize } from "./deliver.ts";
 import { crashPoint } from "./faults.ts";
-import { ensureDir, listDir, pathExists, stagingPath, syncDir, writeNewFile } from "./files.ts";
+import { ensureSubdir, listDir, pathExists, stagingPath, syncDir, writeNewFile } from "./files.ts";
 import { EXTRA_DIRS, type Queue, queueOf, STATE_DIRS } from "./paths.ts";
 import { listSubscribers, requireQueue } from "./registry.ts";
 
@@ -43,7 +43,11 @@ export async function subscribe(home: string, topic: ChannelName, name: Subscrib
   const q = queueOf(home, topic, name);
   const record = join(q.dir, "subscriber.json");
   if (await pathExists(record)) return { created: false };
-  for (const sub of [...STATE_DIRS, ...EXTRA_DIRS]) await ensureDir(join(q.dir, sub));
+  // One level at a time, inside the topic's folder: an unsubscribe or `channel rm` racing us must not
+  // leave a half-made queue behind.
+  await ensureSubdir(dirname(q.dir));
+  await ensureSubdir(q.dir);
+  for (const sub of [...STATE_DIRS, ...EXTRA_DIRS]) await ensureSubdir(join(q.dir, sub));
   const now = Date.now();
   const data: SubscriberRecord = { name, subscribed_at: new Date(now).toISOString(), since_ms: now };
   // O_EXCL: of two racing subscribes, the first record stands and keeps the earlier start.
@@ -65,7 +69,7 @@ export async function unsubscribe(home: string, topic: ChannelName, name: Subscr
 export async function publish(home: string, topic: Queue, message: Request, sync: boolean): Promise<Request> {
   await requireQueue(topic);
   const fanout = join(topic.dir, "fanout");
-  await ensureDir(fanout);
+  await ensureSubdir(fanout);
   const staged = stagingPath(join(topic.dir, "tmp"), `${message.id}.json`);
   await writeNewFile(staged, serialize(message), sync);
   await fs.chmod(staged, 0o400);

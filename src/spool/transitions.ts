@@ -12,7 +12,7 @@ import { join } from "node:path";
 import { attemptsOf, formatTimestamp, type Request } from "../protocol/schema.ts";
 import { serialize } from "./deliver.ts";
 import { crashPoint } from "./faults.ts";
-import { ensureDir, publishFile, syncDir, tryRename, writeNewFile } from "./files.ts";
+import { ensureSubdir, publishFile, syncDir, tryRename, writeNewFile } from "./files.ts";
 import type { Queue } from "./paths.ts";
 
 /** Where each state keeps message `id` in queue `q`. */
@@ -57,7 +57,7 @@ async function writeArchiveNote(q: Queue, id: string, note: ArchiveNote): Promis
 
 /** Sets aside a request whose TTL ran out (from pending, or from a claim that found it expired). */
 export async function expire(q: Queue, from: string, message: Request, by: string): Promise<boolean> {
-  await ensureDir(join(q.dir, "expired"));
+  await ensureSubdir(join(q.dir, "expired"));
   if (!(await tryRename(from, at.expired(q, message.id)))) return false;
   const note = {
     id: message.id,
@@ -73,7 +73,7 @@ export async function expire(q: Queue, from: string, message: Request, by: strin
 
 /** Gives up on a message: into `dead/` with its reason (last error, exit code, stderr tail, attempts). */
 export async function deadLetter(q: Queue, from: string, id: string, note: Record<string, unknown>): Promise<boolean> {
-  await ensureDir(join(q.dir, "dead"));
+  await ensureSubdir(join(q.dir, "dead"));
   if (!(await tryRename(from, at.dead(q, id)))) return false;
   await replaceNote(at.deadReason(q, id), { id, ...note, at: formatTimestamp() });
   return true;
@@ -81,7 +81,7 @@ export async function deadLetter(q: Queue, from: string, id: string, note: Recor
 
 /** Holds a message back until `dueMs`: the due time rides on the file's mtime, set before the move. */
 export async function delay(q: Queue, from: string, id: string, dueMs: number): Promise<boolean> {
-  await ensureDir(join(q.dir, "delayed"));
+  await ensureSubdir(join(q.dir, "delayed"));
   const due = new Date(dueMs);
   try {
     await fs.utimes(from, due, due);

@@ -1,6 +1,7 @@
 import type { Command } from "commander";
 import type { SweepReport } from "../../lifecycle/transport.ts";
-import { commonOptions, printNdjson, printText, table } from "../output.ts";
+import { EXIT } from "../exit.ts";
+import { commonOptions, oneLine, printNdjson, printText, table, writeOut } from "../output.ts";
 
 export function registerSweep(program: Command): void {
   program
@@ -14,6 +15,10 @@ export function registerSweep(program: Command): void {
     .action(async (channel: string | undefined, opts: { dryRun?: boolean; json?: boolean }, cmd: Command) => {
       const { sweep } = await import("../../index.ts");
       const reports = await sweep({ ...commonOptions(cmd), channel, dryRun: opts.dryRun });
+      // A broken queue does not stop the sweep of the others; it is reported, and the exit code says so.
+      const broken = reports.filter((r) => r.error !== undefined);
+      for (const r of broken) writeOut(2, `abq: ${oneLine(`${queueName(r)}: ${r.error!.message}`, 400)}\n`);
+      if (broken.length > 0) process.exitCode = EXIT.IO;
       if (opts.json) return printNdjson(reports);
       const rows = reports.filter((r) => changed(r) > 0).map(toRow);
       if (rows.length === 0) return printText(`Nothing to do (${reports.length} queue(s) checked)`);
@@ -27,11 +32,15 @@ function changed(r: SweepReport): number {
   );
 }
 
+function queueName(r: SweepReport): string {
+  return r.subscriber !== undefined ? `${r.channel} (as ${r.subscriber})` : r.channel;
+}
+
 /** One queue's line: each outcome counted under the name of where it went. */
 function toRow(r: SweepReport): string[] {
   const by = (action: string): number => r.requeued.filter((x) => x.action === action).length;
   const cells = [
-    r.subscriber !== undefined ? `${r.channel} (as ${r.subscriber})` : r.channel,
+    queueName(r),
     `requeued ${by("requeued") + by("would-requeue")}`,
     `delayed ${by("delayed")}`,
     `dead-lettered ${by("dead")}`,
