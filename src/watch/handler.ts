@@ -7,7 +7,9 @@
  * | stdin                | the message JSON                                                       |
  * | env                  | ABQ_CHANNEL, ABQ_MSG_ID, ABQ_MSG_TYPE, ABQ_MSG_FROM, ABQ_MSG_FILE,      |
  * |                      | ABQ_ATTEMPT, ABQ_HOME, ABQ_REPLY_TO, ABQ_SUBSCRIBER, and ABQ_MSG_CONTENT |
- * |                      | while the content is at most 32 KiB (larger content: read stdin or $1) |
+ * |                      | when the environment can hold the content; else ABQ_MSG_CONTENT is      |
+ * |                      | unset and ABQ_MSG_CONTENT_OMITTED says why: `size` (over 32 KiB) or     |
+ * |                      | `nul` (it has a NUL byte) — read the content from stdin or $1 then      |
  *
  * | handler outcome      | abq does                                                              |
  * |----------------------|------------------------------------------------------------------------|
@@ -16,6 +18,8 @@
  * | other exit / signal  | answer `error`, error = the tail of stderr                              |
  * | runs past --timeout  | kill its whole process group, answer `error`                            |
  * | cannot be started    | put the message back and stop the watcher (nothing is consumed)        |
+ * | … because of this    | a failed attempt for this message (backoff, then dead-lettered past    |
+ * |   message (E2BIG, …) | max_attempts with the reason); the watcher goes on with the next one   |
  *
  * Handlers run in their own process group, so a timeout also ends the processes the handler started.
  * A handler's exit ends its run: output written more than 0.5 s later by processes it left in the
@@ -26,10 +30,19 @@ import * as fs from "../fs-promised.ts";
 import { delimiter, isAbsolute, join, resolve } from "node:path";
 import { AbqError } from "../protocol/errors.ts";
 import type { Claimed } from "../lifecycle/transport.ts";
+import { MAX_TIMER_MS } from "./lease-keeper.ts";
 
 export const EX_TEMPFAIL = 75;
 /** Content up to this size is also passed in ABQ_MSG_CONTENT (the seed's contract); larger is stdin/$1 only. */
 export const MAX_ENV_CONTENT = 32 * 1024;
+/** Why ABQ_MSG_CONTENT is unset: an environment variable cannot hold a NUL byte, nor (usefully) megabytes. */
+export type ContentOmitted = "nul" | "size";
+/**
+ * Spawn errors caused by what this message puts into argv/env (E2BIG: too big for execve; NUL byte: Node
+ * refuses the env), not by the handler program: every other message still runs, so they are a failed
+ * attempt for this message, never a reason to stop the watcher.
+ */
+const MESSAGE_SPAWN_ERRORS = new Set(["E2BIG", "ERR_INVALID_ARG_VALUE"]);
 const STDERR_TAIL = 4000;
 const KILL_GRACE_MS = 2000;
 /** How long output may keep flowing after the handler exits (from processes it left behind). */
@@ -96,22 +109,33 @@ export interface HandlerRun {
   timedOut: boolean;
   /** Set when the program could not be started at all. */
   startError: string | undefined;
+  /** The start failed because of this message (see MESSAGE_SPAWN_ERRORS), not because of the handler. */
+  startErrorIsMessage: boolean;
   ms: number;
 }
 
 export interface RunOptions {
   timeoutMs: number | undefined;
-  env: Record<string, string>;
+  /** `undefined` unsets a variable the watcher itself inherited (a watcher run from inside a handler). */
+  env: Record<string, string | undefined>;
   /** Aborting kills the handler's process group at once (a second Ctrl-C). */
   signal?: AbortSignal | undefined;
   /** Told the handler's pid (= its process group) once it runs. */
   onStart?: ((pid: number) => void) | undefined;
 }
 
-export function handlerEnv(claimed: Claimed, home: string): Record<string, string> {
+export function contentOmitted(content: string): ContentOmitted | undefined {
+  if (content.includes("\0")) return "nul";
+  return Buffer.byteLength(content) > MAX_ENV_CONTENT ? "size" : undefined;
+}
+
+export function handlerEnv(claimed: Claimed, home: string): Record<string, string | undefined> {
   const m = claimed.message;
   const attempts = typeof m["attempts"] === "number" ? m["attempts"] : 0;
-  const env: Record<string, string> = {
+  const omitted = contentOmitted(m.content);
+  // Every per-message variable is set or explicitly unset: the handler inherits the watcher's environment,
+  // and a watcher started from inside another handler must not pass on that message's values.
+  return {
     ABQ_HOME: home,
     ABQ_CHANNEL: claimed.channel,
     ABQ_MSG_ID: m.id,
@@ -119,11 +143,11 @@ export function handlerEnv(claimed: Claimed, home: string): Record<string, strin
     ABQ_MSG_FROM: m.from.agent,
     ABQ_MSG_FILE: claimed.path,
     ABQ_ATTEMPT: String(attempts + 1),
+    ABQ_REPLY_TO: m.reply_to,
+    ABQ_SUBSCRIBER: claimed.subscriber,
+    ABQ_MSG_CONTENT: omitted === undefined ? m.content : undefined,
+    ABQ_MSG_CONTENT_OMITTED: omitted,
   };
-  if (m.reply_to !== undefined) env["ABQ_REPLY_TO"] = m.reply_to;
-  if (claimed.subscriber !== undefined) env["ABQ_SUBSCRIBER"] = claimed.subscriber;
-  if (Buffer.byteLength(m.content) <= MAX_ENV_CONTENT) env["ABQ_MSG_CONTENT"] = m.content;
-  return env;
 }
 
 export async function runHandler(spec: HandlerSpec, claimed: Claimed, opts: RunOptions): Promise<HandlerRun> {
@@ -154,10 +178,13 @@ export async function runHandler(spec: HandlerSpec, claimed: Claimed, opts: RunO
   let hardKill: NodeJS.Timeout | undefined;
   const timer =
     opts.timeoutMs !== undefined
-      ? setTimeout(() => {
-          timedOut = true;
-          escalate();
-        }, opts.timeoutMs)
+      ? setTimeout(
+          () => {
+            timedOut = true;
+            escalate();
+          },
+          Math.min(opts.timeoutMs, MAX_TIMER_MS),
+        )
       : undefined;
   const onAbort = (): void => killGroup("SIGKILL");
   opts.signal?.addEventListener("abort", onAbort, { once: true });
@@ -184,13 +211,26 @@ export async function runHandler(spec: HandlerSpec, claimed: Claimed, opts: RunO
     code === "EACCES" ||
     (spec.shell && (result.exitCode === 126 || result.exitCode === 127));
   const stderr = typeof result.stderr === "string" ? result.stderr : "";
+  const byMessage = notStarted && !timedOut && code !== undefined && MESSAGE_SPAWN_ERRORS.has(code);
+  let startError: string | undefined;
+  if (byMessage) startError = spawnReason(code ?? "", result.shortMessage ?? "");
+  else if (notStarted && !timedOut) startError = stderr.trim() || result.shortMessage || "cannot start handler";
   return {
     exitCode: result.exitCode,
     signal: result.signal,
     stdout: typeof result.stdout === "string" ? result.stdout : "",
     stderrTail: stderr.length > STDERR_TAIL ? `…${stderr.slice(-STDERR_TAIL)}` : stderr,
     timedOut,
-    startError: notStarted && !timedOut ? stderr.trim() || result.shortMessage || "cannot start handler" : undefined,
+    startError,
+    startErrorIsMessage: byMessage,
     ms: Math.round(performance.now() - started),
   };
+}
+
+/** One line for a dead letter's reason: execa's message repeats the command and may quote a huge value. */
+function spawnReason(code: string, shortMessage: string): string {
+  const detail = shortMessage.split("\n").at(-1)?.trim() ?? "";
+  const line =
+    code === "E2BIG" ? "E2BIG: the message is too large for the handler's arguments and environment" : detail || code;
+  return line.length > 200 ? `${line.slice(0, 200)}…` : line;
 }

@@ -9,6 +9,7 @@ import { resolveHome } from "../spool/paths.ts";
 import { channelName, subscriberName } from "../protocol/names.ts";
 import { isAddress, resolveAddress } from "../identity/address.ts";
 import { checkHandler, parseHandler } from "./handler.ts";
+import { MAX_TIMER_MS } from "./lease-keeper.ts";
 import { Watcher, type WatchEvent } from "./watcher.ts";
 import { capable } from "../lifecycle/transport.ts";
 import { DEFAULT_HEARTBEAT_TTL_S, removeHeartbeat, writeHeartbeat } from "../liveness/heartbeat.ts";
@@ -48,6 +49,11 @@ export interface WatchOptions extends CommonOptions {
   onEvent?: ((event: WatchEvent) => void) | undefined;
 }
 
+/** Seconds that still fit a Node timer: a larger --timeout used to fire after 1 ms and kill every handler. */
+const MAX_TIMER_S = Math.floor(MAX_TIMER_MS / 1000);
+
+const atMostSeconds = () => z.maximum(MAX_TIMER_S, `must be at most ${MAX_TIMER_S} seconds (about 24 days)`);
+
 const watchInput = lazy(() =>
   z.object({
     channel: z.pipe(
@@ -62,10 +68,14 @@ const watchInput = lazy(() =>
       ),
     ),
     concurrency: z._default(z.int("must be a whole number").check(z.minimum(1), z.maximum(256)), 1),
-    pollMs: z.optional(z.int().check(z.minimum(10, "must be at least 10 ms"))),
-    timeout: z.optional(z.number().check(z.positive())),
+    pollMs: z.optional(
+      z
+        .int()
+        .check(z.minimum(10, "must be at least 10 ms"), z.maximum(MAX_TIMER_MS, `must be at most ${MAX_TIMER_MS} ms`)),
+    ),
+    timeout: z.optional(z.number().check(z.positive(), atMostSeconds())),
     once: z._default(z.boolean(), false),
-    grace: z._default(z.number().check(z.nonnegative()), 10),
+    grace: z._default(z.number().check(z.nonnegative(), atMostSeconds()), 10),
   }),
 );
 

@@ -5,7 +5,15 @@
  * back a lease that was dropped (or overwrite the next owner's). Also the watcher's small timing helpers.
  */
 import type { ClaimHandle } from "../lifecycle/transport.ts";
-import type { HandlerRun } from "./handler.ts";
+
+/** Node's timers hold a signed 32-bit count of ms: anything larger fires after 1 ms instead (TimeoutOverflowWarning). */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/** Renew this often: a third of the lease, at least 0.1 s, and within what a timer can hold (lease_s is unbounded). */
+export function renewEveryMs(leaseS: number): number {
+  const third = (leaseS * 1000) / 3;
+  return Number.isFinite(third) ? Math.min(MAX_TIMER_MS, Math.max(100, third)) : MAX_TIMER_MS;
+}
 
 export function keepLease(
   claimed: ClaimHandle,
@@ -21,7 +29,7 @@ export function keepLease(
       .then(() => claimed.renew(extra))
       .catch((err: unknown) => onWarning(err instanceof Error ? err.message : String(err)));
   };
-  const timer = setInterval(() => send({}), Math.max(100, (lease.lease_s * 1000) / 3));
+  const timer = setInterval(() => send({}), renewEveryMs(lease.lease_s));
   return {
     onStart: (pid) => send({ handlerPgid: pid }),
     stop: async () => {
@@ -30,13 +38,6 @@ export function keepLease(
       await inFlight;
     },
   };
-}
-
-export function describeFailure(run: HandlerRun, timeoutMs: number | undefined): string {
-  const tail = run.stderrTail.trim();
-  if (run.timedOut) return `handler timed out after ${(timeoutMs ?? 0) / 1000}s${tail ? `: ${tail}` : ""}`;
-  if (tail !== "") return tail;
-  return run.signal !== undefined ? `handler killed by ${run.signal}` : `handler exited with code ${run.exitCode}`;
 }
 
 /** Resolves after `ms`, or at once when `signal` aborts; leaves no timer behind either way. */
@@ -48,7 +49,8 @@ export function sleep(ms: number, signal: AbortSignal): Promise<void> {
       signal.removeEventListener("abort", done);
       resolve();
     };
-    const timer = setTimeout(done, ms);
+    // Clamped: 24.8 days is forever for a poll or a grace period, while an overflow would fire in 1 ms.
+    const timer = setTimeout(done, Math.min(Math.max(0, ms), MAX_TIMER_MS));
     signal.addEventListener("abort", done, { once: true });
   });
 }

@@ -15,8 +15,10 @@
 import type { ClaimHandle, FailureInfo, Skipped } from "../lifecycle/transport.ts";
 import { AbqError } from "../protocol/errors.ts";
 import { attemptsOf } from "../protocol/schema.ts";
+import { describeFailure } from "./failure.ts";
 import { EX_TEMPFAIL, handlerEnv, type HandlerRun, runHandler } from "./handler.ts";
-import { describeFailure, keepLease, sleep } from "./lease-keeper.ts";
+import { giveBack } from "./give-back.ts";
+import { keepLease, sleep } from "./lease-keeper.ts";
 import type { WatchEvent, WatcherConfig, WatchSummary } from "./watch-types.ts";
 
 export type { WatchEvent, WatcherConfig, WatchSummary };
@@ -35,7 +37,7 @@ export class Watcher {
     this.cfg = cfg;
   }
 
-  /** Runs until stopped (or, with `once`, until the queue is drained). Rejects only when the handler cannot start. */
+  /** Runs until stopped (or, with `once`, until the queue is drained). Rejects only when the handler program cannot start. */
   async run(): Promise<WatchSummary> {
     if (this.state !== "idle") throw new Error("a Watcher runs once");
     this.state = "running";
@@ -164,6 +166,12 @@ export class Watcher {
       await leaseKeeper.stop();
     }
     if (signal.aborted) return this.putBack(claimed, "watcher killed while the handler ran");
+    if (run.startError !== undefined && run.startErrorIsMessage) {
+      // This message is what cannot be started (E2BIG, a NUL byte), not the handler: a failed attempt, so
+      // it ends in dead/ with its reason while the messages behind it are handled.
+      const reason = `handler could not be started for this message: ${run.startError}`;
+      return this.retryLater(claimed, { reason, error: run.startError });
+    }
     if (run.startError !== undefined) {
       await this.putBack(claimed, "handler could not be started");
       this.fatal ??= new AbqError(
@@ -206,28 +214,18 @@ export class Watcher {
    * instead, so one pass never takes a message twice.
    */
   private async retryLater(claimed: ClaimHandle, failure: FailureInfo): Promise<void> {
-    const giveBack = (): Promise<void> => this.putBack(claimed, failure.reason, failure);
-    if (this.cfg.once && this.state === "running") this.heldRetries.push(giveBack);
-    else await giveBack();
+    const putItBack = (): Promise<void> => this.putBack(claimed, failure.reason, failure);
+    if (this.cfg.once && this.state === "running") this.heldRetries.push(putItBack);
+    else await putItBack();
   }
 
   /** Stopping: messages held for a retry go back to the queue now. */
   private async flushRetries(): Promise<void> {
-    await Promise.all(this.heldRetries.splice(0).map((giveBack) => giveBack()));
+    await Promise.all(this.heldRetries.splice(0).map((putItBack) => putItBack()));
   }
 
-  private async putBack(claimed: ClaimHandle, reason: string, failure?: FailureInfo): Promise<void> {
-    const id = claimed.message.id;
-    try {
-      const outcome = await claimed.release({ failure });
-      this.emit({ type: "released", id, reason: outcome === "dead" ? `${reason}; dead-lettered` : reason });
-    } catch (err) {
-      this.emit({
-        type: "warning",
-        id,
-        message: `could not put ${id} back: ${err instanceof Error ? err.message : String(err)}`,
-      });
-    }
+  private putBack(claimed: ClaimHandle, reason: string, failure?: FailureInfo): Promise<void> {
+    return giveBack(claimed, reason, failure, (event) => this.emit(event));
   }
 
   /** Waits for running handlers up to the grace period, then kills the rest (their messages go back). */
