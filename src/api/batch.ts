@@ -8,7 +8,7 @@ import * as z from "../protocol/zod.ts";
 import { lazy } from "../protocol/zod.ts";
 import { resolveHome } from "../spool/paths.ts";
 import { resolveAddress } from "../identity/address.ts";
-import { AbqError } from "../protocol/errors.ts";
+import { AbqError, errnoCode, type ErrorCode } from "../protocol/errors.ts";
 import { newId } from "../protocol/ids.ts";
 import { describeIssues, formatTimestamp, MESSAGE_TYPES, PROTOCOL_VERSION } from "../protocol/schema.ts";
 import type { Request } from "../protocol/schema.ts";
@@ -55,10 +55,16 @@ export async function sendBatch(opts: BatchOptions): Promise<{ sent: number }> {
         await t.flush();
         for (const m of pendingReports.splice(0)) opts.onSent?.(m);
       };
+      // Which line a failure belongs to: the one being sent, or (while reading) the next one.
+      let reading = true;
       try {
         for await (const raw of opts.lines) {
+          reading = false;
           lineNo++;
-          if (raw.trim() === "") continue;
+          if (raw.trim() === "") {
+            reading = true;
+            continue;
+          }
           let json: unknown;
           try {
             json = JSON.parse(raw);
@@ -91,8 +97,12 @@ export async function sendBatch(opts: BatchOptions): Promise<{ sent: number }> {
           if (sign) message = await sign(resolveHome(opts), message);
           pendingReports.push(await t.send(message, { batch: true }));
           sent++;
+          reading = true;
           if (sent % 256 === 0) await settle();
         }
+      } catch (err) {
+        // Every failure names its line and what went before it, so a retry can skip what was sent.
+        throw err instanceof BatchLineError ? err : batchError(reading ? lineNo + 1 : lineNo, sent, err);
       } finally {
         await settle();
       }
@@ -102,8 +112,30 @@ export async function sendBatch(opts: BatchOptions): Promise<{ sent: number }> {
   );
 }
 
-function batchError(line: number, sent: number, problem: string): AbqError {
-  return new AbqError("E_USAGE", `line ${line}: ${problem} (${sent} message(s) before it were sent)`, {
-    hint: 'each line: {"type":"signal","content":"…"} with optional ttl, reply_to, channel',
+/** A batch failure: the line it stopped at, and how many messages before it were sent. */
+class BatchLineError extends AbqError {}
+
+const LINE_HINT = 'each line: {"type":"signal","content":"…"} with optional ttl, reply_to, channel';
+
+/** `problem` is text (a bad line) or what a line's send threw, whose code (and exit code) it keeps. */
+function batchError(line: number, sent: number, problem: unknown): AbqError {
+  if (typeof problem === "string") return lineError("E_USAGE", line, sent, problem, LINE_HINT, undefined);
+  if (problem instanceof AbqError) return lineError(problem.code, line, sent, problem.message, problem.hint, problem);
+  // A system call that failed is an I/O error; anything else is a bug, reported as such (with its stack).
+  if (errnoCode(problem) === undefined || !(problem instanceof Error)) throw problem;
+  return lineError("E_IO", line, sent, problem.message, undefined, problem);
+}
+
+function lineError(
+  code: ErrorCode,
+  line: number,
+  sent: number,
+  text: string,
+  hint: string | undefined,
+  cause: unknown,
+): AbqError {
+  return new BatchLineError(code, `line ${line}: ${text} (${sent} message(s) before it were sent)`, {
+    ...(hint !== undefined ? { hint } : {}),
+    cause,
   });
 }

@@ -1,6 +1,6 @@
 /** Where a message's content comes from, for `send`, `ask` and `send --wait` alike. */
 import { AbqError } from "../protocol/errors.ts";
-import { readStdin } from "./output.ts";
+import { readStdin } from "./stdin.ts";
 
 /** The content argument, or stdin for `-` (and for no argument when stdin is a pipe or file). */
 export async function resolveContent(content: string | undefined): Promise<string> {

@@ -4,7 +4,8 @@
  */
 import { AbqError, errnoCode, isAbqError } from "../protocol/errors.ts";
 import type { ErrorCode } from "../protocol/errors.ts";
-import { writeOut } from "./output.ts";
+import { escapeControls, writeOut } from "./output.ts";
+import { Interrupted } from "./signals.ts";
 
 export const EXIT = {
   OK: 0,
@@ -41,6 +42,12 @@ export function exitCodeFor(err: unknown): number {
 
 /** One line on stderr (a JSON object with `--json`); unknown errors are reported as bugs with their stack. */
 export function reportError(err: unknown, json: boolean): number {
+  if (err instanceof Interrupted) {
+    // Not an AbqError: the library never raises it, and its exit code is the shell's 128 + signal.
+    const error = { code: "E_INTERRUPTED", message: err.message, hint: undefined };
+    writeOut(2, json ? `${JSON.stringify({ error })}\n` : `abq: ${err.message}\n`);
+    return err.exitCode;
+  }
   // A system call that failed underneath (ENOTDIR, EACCES, ENOSPC, EROFS, …) is an I/O error, not a bug.
   const errno = errnoCode(err);
   if (!isAbqError(err) && errno !== undefined && /^E[A-Z]+$/.test(errno)) {
@@ -53,7 +60,9 @@ export function reportError(err: unknown, json: boolean): number {
     if (json) {
       writeOut(2, `${JSON.stringify({ error: { code: err.code, message: err.message, hint: err.hint } })}\n`);
     } else {
-      writeOut(2, `abq: ${err.message}${err.hint !== undefined ? ` (${err.hint})` : ""}\n`);
+      // One line, and nothing a terminal would act on: messages quote names and content from users.
+      const text = escapeControls(`${err.message}${err.hint !== undefined ? ` (${err.hint})` : ""}`);
+      writeOut(2, `abq: ${text.replace(/\n/g, "\\n").replace(/\t/g, "\\t")}\n`);
     }
     return code;
   }

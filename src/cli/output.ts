@@ -35,9 +35,21 @@ export function writeOut(fd: 1 | 2, text: string): void {
     const code = errnoCode(err);
     // The reader left (`abq ls --json | head -1`): like any Unix filter, stop writing, quietly.
     if (code === "EPIPE") gone.add(fd);
-    else if (code === "EAGAIN") (fd === 1 ? process.stdout : process.stderr).write(bytes.subarray(done));
+    else if (code === "EAGAIN") streamFor(fd).write(bytes.subarray(done));
     else throw err;
   }
+}
+
+/** The stream for a full pipe; a reader that leaves while it drains ends the output quietly, as above. */
+function streamFor(fd: 1 | 2): NodeJS.WriteStream {
+  const stream = fd === 1 ? process.stdout : process.stderr;
+  if (stream.listenerCount("error") === 0) {
+    stream.on("error", (err) => {
+      if (errnoCode(err) !== "EPIPE") throw err;
+      gone.add(fd);
+    });
+  }
+  return stream;
 }
 
 const gone = new Set<number>();
@@ -77,7 +89,8 @@ export function table(rows: string[][]): string {
 
 /** First line of a text, with control characters escaped, cut to `max` characters. */
 export function oneLine(text: string, max = 60): string {
-  const first = JSON.stringify(text).slice(1, -1);
+  // JSON escapes C0 controls and newlines; escapeControls adds C1 controls and bidi overrides, which it does not.
+  const first = escapeControls(JSON.stringify(text).slice(1, -1));
   return first.length > max ? `${first.slice(0, max - 1)}…` : first;
 }
 
@@ -102,10 +115,4 @@ export function formatDuration(ms: number): string {
     if (ms >= size && ms % size === 0) return `${ms / size}${unit}`;
   }
   return `${ms / 1000}s`;
-}
-
-export async function readStdin(): Promise<string> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks).toString("utf8");
 }

@@ -6,9 +6,9 @@
  * stdout carries the protocol and nothing else; nothing here prints.
  */
 import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
-import { StdioServerTransport } from "@modelcontextprotocol/sdk/server/stdio.js";
 import type { CommonOptions } from "../api/options.ts";
 import { registerTools } from "./tools.ts";
+import { createStdioTransport } from "./stdio.ts";
 
 const INSTRUCTIONS = `abq is a message bus between agents on plain files. Channels are queues; a message has a type
 (signal, command, eval, status) and text content. abq_send delivers; abq_recv claims the oldest pending
@@ -24,7 +24,7 @@ export function createServer(common: CommonOptions, version: string): McpServer 
 /** Serves on stdin/stdout until the client goes away (stdin ends) or the transport closes. */
 export async function serveStdio(common: CommonOptions, version: string): Promise<void> {
   const server = createServer(common, version);
-  const transport = new StdioServerTransport();
+  const transport = createStdioTransport();
   const closed = new Promise<void>((resolve) => {
     transport.onclose = resolve;
     process.stdin.once("end", resolve);

@@ -1,11 +1,12 @@
+import { isatty } from "node:tty";
 import { type Command, Option } from "commander";
 import type { AskOptions } from "../../api/messages.ts";
 import { AbqError } from "../../protocol/errors.ts";
-import type { MessageType, Response } from "../../protocol/schema.ts";
-import { commonOptions, oneLine, printJson, printText } from "../output.ts";
-import { parseSeconds } from "./parse.ts";
+import type { MessageType, Request, Response } from "../../protocol/schema.ts";
+import { commonOptions, escapeControls, oneLine, printJson, printText, writeOut } from "../output.ts";
+import { parseSeconds, parseTimeout } from "./parse.ts";
 import { resolveContent } from "../content.ts";
-import { withAbortOnSignals } from "../signals.ts";
+import { interruptible } from "../signals.ts";
 
 export interface AskFlags {
   ttl?: number;
@@ -21,7 +22,7 @@ export function registerAsk(program: Command): void {
     .description(
       "send a message and wait for its answer: prints the result; exit 8 if the answer is an error, 5 on timeout",
     )
-    .addOption(new Option("-t, --timeout <seconds>", "how long to wait (default 30)").argParser(parseSeconds))
+    .addOption(new Option("-t, --timeout <seconds>", "how long to wait (default 30)").argParser(parseTimeout))
     .addOption(new Option("--ttl <seconds>", "seconds the message stays valid (default 300)").argParser(parseSeconds))
     .option("--reply-to <channel>", "channel that also receives the answer as a message")
     .option("--create", "create the channel if it does not exist")
@@ -49,14 +50,37 @@ export async function askAndPrint(
     replyTo: opts.replyTo,
     create: opts.create ?? false,
     timeout: opts.timeout,
-    onPending: opts.json
-      ? undefined
-      : (note: Response) => process.stderr.write(`abq: pending: ${oneLine(note.result, 200)}\n`),
+    onPending: opts.json ? undefined : (note: Response) => writeOut(2, `abq: pending: ${oneLine(note.result, 200)}\n`),
   };
-  const { response } = await withAbortOnSignals((signal) => ask({ ...request, signal }));
+  let sent: Request | undefined;
+  const { response } = await interruptible((signal) =>
+    ask({ ...request, signal, onSent: (m) => (sent = m) }).catch(async (err: unknown) => {
+      throw sent !== undefined && !signal.aborted ? await explainTimeout(cmd, sent, err) : err;
+    }),
+  );
   if (opts.json) printJson(response);
-  else if (response.result !== "") printText(response.result);
+  // The answer is data for `$(abq ask …)`, printed as sent; only a terminal gets it escaped.
+  else if (response.result !== "") printText(isatty(1) ? escapeControls(response.result) : response.result);
   if (response.status === "error") {
     throw new AbqError("E_RESPONSE_ERROR", `answered with an error: ${response.error ?? "(no error text)"}`);
   }
+}
+
+/**
+ * The library's timeout hint says to withdraw the request with `abq cancel`, which only works while nobody
+ * has claimed it. A request a consumer is handling gets a hint that says so (cancel would exit 7).
+ */
+async function explainTimeout(cmd: Command, request: Request, err: unknown): Promise<unknown> {
+  if (!(err instanceof AbqError) || err.code !== "E_TIMEOUT") return err;
+  const { show } = await import("../../index.ts");
+  const found = await show({ ...commonOptions(cmd), id: request.id, channel: request.to }).catch(() => undefined);
+  if (found?.state !== "claimed") return err;
+  const who =
+    found.lease !== undefined
+      ? `${escapeControls(found.lease.owner.agent)} (pid ${found.lease.owner.pid})`
+      : "a consumer";
+  return new AbqError("E_TIMEOUT", err.message, {
+    hint: `it is being handled by ${who}; wait longer or see: abq show ${request.id}`,
+    cause: err,
+  });
 }

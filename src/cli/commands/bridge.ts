@@ -7,13 +7,13 @@ import { AbqError } from "../../protocol/errors.ts";
 import { preferSmallHeap } from "../memory.ts";
 import { commonOptions, printJson } from "../output.ts";
 import { withAbortOnSignals } from "../signals.ts";
-import { parseCount } from "./parse.ts";
+import { parseJobs } from "./parse.ts";
 
 export function registerBridge(program: Command): void {
   program
     .command("bridge <channel>")
     .description("forward a local channel's requests to the NATS channel of the same name, and answers back")
-    .addOption(new Option("-j, --jobs <n>", "requests in flight at once (default 64)").argParser(parseCount))
+    .addOption(new Option("-j, --jobs <n>", "requests in flight at once (default 64)").argParser(parseJobs))
     .option("--json", "NDJSON events on stdout instead of log lines on stderr")
     .action(async (channel: string, opts: { jobs?: number; json?: boolean }, cmd: Command) => {
       preferSmallHeap();

@@ -12,7 +12,7 @@
 import { type Command, Option } from "commander";
 import { AbqError } from "../../protocol/errors.ts";
 import { reportError } from "../exit.ts";
-import { commonOptions, printJson, printText, writeOut } from "../output.ts";
+import { commonOptions, escapeControls, printJson, printText, writeOut } from "../output.ts";
 import { parseCount } from "./parse.ts";
 
 interface CheckFlags {
@@ -96,7 +96,7 @@ async function checkInboxMode(channel: string, opts: CheckFlags, cmd: Command): 
     try {
       const summary = await checkInbox(query);
       if (opts.json) printJson(summary);
-      else writeOut(1, reminderBlock(summary));
+      else writeOut(1, escapeControls(reminderBlock(summary)));
     } catch (err) {
       reportError(err, opts.json ?? false);
     }
@@ -104,6 +104,6 @@ async function checkInboxMode(channel: string, opts: CheckFlags, cmd: Command): 
   }
   const summary = await checkInbox(query);
   if (opts.json) printJson(summary);
-  else printText(summaryLine(summary));
+  else printText(escapeControls(summaryLine(summary)));
   if (summary.pending === 0) process.exitCode = NO_MAIL;
 }

@@ -1,9 +1,9 @@
 import { type Command, Option } from "commander";
 import type { Claimed, Skipped } from "../../lifecycle/transport.ts";
 import { commonOptions, escapeControls, printJson, printText, table, writeOut } from "../output.ts";
-import { withAbortOnSignals } from "../signals.ts";
+import { interruptible } from "../signals.ts";
 import { skippedLine } from "../views.ts";
-import { parseSeconds } from "./parse.ts";
+import { parseTimeout } from "./parse.ts";
 
 interface RecvFlags {
   wait?: boolean;
@@ -27,7 +27,7 @@ export function registerRecv(program: Command): void {
     .option("-w, --wait", "wait for a message to arrive")
     .option("--as <subscriber>", "receive a topic subscriber's own copy")
     .addOption(
-      new Option("-t, --timeout <seconds>", "how long --wait waits (default 30; exit 5 after)").argParser(parseSeconds),
+      new Option("-t, --timeout <seconds>", "how long --wait waits (default 30; exit 5 after)").argParser(parseTimeout),
     )
     .option("--json", "print the claimed message as stored")
     .addHelpText("after", SKIPPED_HELP)
@@ -37,7 +37,7 @@ export function registerRecv(program: Command): void {
       const skipped: Skipped = { expired: [], rejected: [] };
       let queue = channel;
       try {
-        const claim = await withAbortOnSignals((signal) =>
+        const claim = await interruptible((signal) =>
           recv({
             ...commonOptions(cmd),
             // The claim belongs to whoever ran `abq recv` (its shell or agent), not to this short-lived process.

@@ -1,7 +1,7 @@
 import { type Command, Option } from "commander";
 import type { RequeueResult } from "../../lifecycle/records.ts";
-import { commonOptions, printNdjson, printText, table } from "../output.ts";
-import { parseDuration } from "./parse.ts";
+import { commonOptions, escapeControls, printNdjson, printText, table } from "../output.ts";
+import { checkId, parseDuration } from "./parse.ts";
 
 interface RequeueFlags {
   olderThan?: number;
@@ -33,7 +33,7 @@ export function registerRequeue(program: Command): void {
         channel,
         olderThanMs: opts.olderThan,
         deadOwners: opts.deadOwners,
-        ids: opts.id,
+        ids: opts.id?.map(checkId),
         fromDead: opts.fromDead,
         dryRun: opts.dryRun,
       });
@@ -50,8 +50,8 @@ function printRows(results: RequeueResult[], dryRun: boolean): void {
         r.action,
         r.subscriber !== undefined ? `${r.channel} (as ${r.subscriber})` : r.channel,
         r.id,
-        r.reason,
-        r.owner ?? "",
+        escapeControls(r.reason),
+        escapeControls(r.owner ?? ""),
       ]),
     ),
   );

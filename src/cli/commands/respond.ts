@@ -1,7 +1,8 @@
 import type { Command } from "commander";
 import { RESPONSE_STATUSES } from "../../protocol/constants.ts";
 import type { ResponseStatus } from "../../protocol/schema.ts";
-import { commonOptions, printJson, printText, readStdin } from "../output.ts";
+import { commonOptions, printJson, printText } from "../output.ts";
+import { readStdin } from "../stdin.ts";
 
 interface RespondFlags {
   status?: string;

@@ -2,8 +2,9 @@ import { type Command, Option } from "commander";
 import { AbqError } from "../../protocol/errors.ts";
 import { MESSAGE_TYPES } from "../../protocol/constants.ts";
 import { resolveContent } from "../content.ts";
-import { commonOptions, printJson, printText } from "../output.ts";
-import { parseSeconds } from "./parse.ts";
+import { stdinLines } from "../stdin.ts";
+import { commonOptions, printJson, printText, writeOut } from "../output.ts";
+import { parseSeconds, parseTimeout } from "./parse.ts";
 
 interface SendFlags {
   ttl?: number;
@@ -29,7 +30,7 @@ export function registerSend(program: Command): void {
     .option("--batch", 'many messages from stdin, one JSON per line: {"type","content",["ttl","reply_to","channel"]}')
     .option("-w, --wait", "wait for the answer and print it, like `abq ask` (exit 8 on an error answer)")
     .addOption(
-      new Option("-t, --timeout <seconds>", "how long --wait waits (default 30; exit 5 after)").argParser(parseSeconds),
+      new Option("-t, --timeout <seconds>", "how long --wait waits (default 30; exit 5 after)").argParser(parseTimeout),
     )
     .option("--json", "print the message as stored (so `jq .id` works); with --wait, the response")
     .action(
@@ -66,18 +67,14 @@ async function sendBatchFromStdin(
 ): Promise<void> {
   if (type !== undefined) throw new AbqError("E_USAGE", "--batch takes types from its input lines, not an argument");
   const { sendBatch } = await import("../../index.ts");
-  const { createInterface } = await import("node:readline");
-  // Take the iterator now: it buffers lines from here on. Attached later (after sendBatch's awaits), the
-  // lines of a short input would already have gone by.
-  const iterator = createInterface({ input: process.stdin, crlfDelay: Infinity })[Symbol.asyncIterator]();
-  const lines = { [Symbol.asyncIterator]: () => iterator };
   const out: string[] = [];
-  const flush = (): void => void (out.length > 0 && process.stdout.write(out.splice(0).join("")));
+  // writeOut, not process.stdout: a reader that left (`| head -1`) ends the output quietly, no EPIPE trace.
+  const flush = (): void => void (out.length > 0 && writeOut(1, out.splice(0).join("")));
   try {
     const { sent } = await sendBatch({
       ...commonOptions(cmd),
       channel,
-      lines,
+      lines: stdinLines(),
       create: opts.create ?? false,
       sign: opts.sign ?? false,
       onSent: (m) => {

@@ -1,5 +1,6 @@
 import type { Command } from "commander";
-import { commonOptions, printNdjson, printText } from "../output.ts";
+import { commonOptions, escapeControls, printNdjson, printText } from "../output.ts";
+import { checkId } from "./parse.ts";
 
 export function registerTrace(program: Command): void {
   program
@@ -9,7 +10,7 @@ export function registerTrace(program: Command): void {
     .option("--json", "one JSON event per line (NDJSON)")
     .action(async (id: string, opts: { channel?: string; json?: boolean }, cmd: Command) => {
       const { trace } = await import("../../index.ts");
-      const events = await trace({ ...commonOptions(cmd), id, channel: opts.channel });
+      const events = await trace({ ...commonOptions(cmd), id: checkId(id), channel: opts.channel });
       if (opts.json) return printNdjson(events);
       printText(
         events
@@ -17,11 +18,11 @@ export function registerTrace(program: Command): void {
             [
               e.t,
               e.event.padEnd(9),
-              e.actor,
+              escapeControls(e.actor),
               `pid ${e.pid}`,
               e.attempt !== undefined ? `attempt ${e.attempt}` : "",
               e.subscriber !== undefined ? `as ${e.subscriber}` : "",
-              e.detail ?? "",
+              escapeControls(e.detail ?? ""),
             ]
               .filter((x) => x !== "")
               .join("  "),

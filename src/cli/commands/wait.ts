@@ -1,7 +1,7 @@
 import { type Command, Option } from "commander";
-import { commonOptions, printJson, printText } from "../output.ts";
-import { withAbortOnSignals } from "../signals.ts";
-import { parseSeconds } from "./parse.ts";
+import { commonOptions, escapeControls, printJson, printText } from "../output.ts";
+import { interruptible } from "../signals.ts";
+import { parseTimeout } from "./parse.ts";
 
 interface WaitFlags {
   timeout?: number;
@@ -15,7 +15,7 @@ export function registerWait(program: Command): void {
     .description("sleep until a message is pending, without claiming it (exit 5 on timeout)")
     .addOption(
       new Option("-t, --timeout <seconds>", "give up after this long (default: no limit; 0 looks once)").argParser(
-        parseSeconds,
+        parseTimeout,
       ),
     )
     .option("--as <subscriber>", "wait for a topic subscriber's copies")
@@ -23,10 +23,10 @@ export function registerWait(program: Command): void {
     .action(async (channel: string, opts: WaitFlags, cmd: Command) => {
       const { waitForMail } = await import("../../index.ts");
       const { summaryLine } = await import("../../inbox/format.ts");
-      const summary = await withAbortOnSignals((signal) =>
+      const summary = await interruptible((signal) =>
         waitForMail({ ...commonOptions(cmd), channel, as: opts.as, timeout: opts.timeout, signal }),
       );
       if (opts.json) printJson(summary);
-      else printText(summaryLine(summary));
+      else printText(escapeControls(summaryLine(summary)));
     });
 }

@@ -4,7 +4,7 @@ import { preferSmallHeap } from "../memory.ts";
 import { commonOptions, escapeControls, oneLine, printJson } from "../output.ts";
 import { whileHandlingSignals } from "../signals.ts";
 import { skippedLine } from "../views.ts";
-import { parseCount, parseSeconds } from "./parse.ts";
+import { parseCount, parseJobs, parseTimeout } from "./parse.ts";
 
 interface WatchFlags {
   handler: string;
@@ -26,15 +26,15 @@ export function registerWatch(program: Command): void {
       "program or command line; gets the message file as $1, its JSON on stdin",
     )
     .option("--as <subscriber>", "handle a topic subscriber's copies")
-    .addOption(new Option("-j, --jobs <n>", "handlers running at once (default 1)").argParser(parseCount))
+    .addOption(new Option("-j, --jobs <n>", "handlers running at once (default 1)").argParser(parseJobs))
     .addOption(new Option("-p, --poll <ms>", "poll every <ms> instead of using file events").argParser(parseCount))
     .addOption(
       new Option("-t, --timeout <seconds>", "kill a handler (and its children) after this long").argParser(
-        parseSeconds,
+        parseTimeout,
       ),
     )
     .addOption(
-      new Option("--grace <seconds>", "time running handlers get after Ctrl-C (default 10)").argParser(parseSeconds),
+      new Option("--grace <seconds>", "time running handlers get after Ctrl-C (default 10)").argParser(parseTimeout),
     )
     .option("--once", "handle what is waiting, then exit (for cron)")
     .option("--json", "NDJSON events on stdout instead of log lines on stderr")
