@@ -41,6 +41,13 @@ export async function respondTo(
 
   const target = join(dir, "responses", `${id}.json`);
   const data = serialize(response);
+  // An answer nobody could read back (ask, show and ls cap what they read) is refused before it is stored.
+  const size = Buffer.byteLength(data);
+  if (size > opts.maxBytes) {
+    throw new AbqError("E_TOO_LARGE", `the answer to ${id} is ${size} bytes, over the ${opts.maxBytes}-byte cap`, {
+      hint: "answer with a path to a file instead, or raise ABQ_MAX_BYTES for every reader too",
+    });
+  }
   if (response.status === "pending") {
     if (await readFinalAnswer(dir, id, opts.maxBytes)) throw await finishAnswered(q, id, opts);
     await publishFile(join(dir, "tmp"), target, data, { sync: opts.sync, replace: true });

@@ -15,7 +15,7 @@
 import type { ClaimHandle, FailureInfo, Skipped } from "../lifecycle/transport.ts";
 import { AbqError } from "../protocol/errors.ts";
 import { attemptsOf } from "../protocol/schema.ts";
-import { describeFailure } from "./failure.ts";
+import { answerWithin, describeFailure } from "./failure.ts";
 import { EX_TEMPFAIL, handlerEnv, type HandlerRun, runHandler } from "./handler.ts";
 import { giveBack } from "./give-back.ts";
 import { keepLease, sleep } from "./lease-keeper.ts";
@@ -198,8 +198,7 @@ export class Watcher {
     if (ok) this.summary.succeeded++;
     else this.summary.failed++;
     try {
-      if (ok) await claimed.respond(run.stdout);
-      else await claimed.fail(error ?? "handler failed", run.stdout);
+      await answerWithin(claimed, ok, run.stdout, error ?? "handler failed");
     } catch (err) {
       // Lease lost (the sweep requeued it while we ran) or answered by someone else: the spool kept our
       // answer aside; say so and carry on.
