@@ -54,6 +54,11 @@ function streamFor(fd: 1 | 2): NodeJS.WriteStream {
 
 const gone = new Set<number>();
 
+/** True once the reader of `fd` has left (EPIPE): a long-running command (`tail`) stops then. */
+export function readerLeft(fd: 1 | 2): boolean {
+  return gone.has(fd);
+}
+
 /** Options shared by every command (`--home`), from the command's and the program's flags. */
 export function commonOptions(cmd: Command): CommonOptions {
   const opts = cmd.optsWithGlobals<{ home?: string; url?: string }>();

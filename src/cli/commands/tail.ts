@@ -1,5 +1,5 @@
 import type { Command } from "commander";
-import { commonOptions, oneLine, printJson, printText } from "../output.ts";
+import { commonOptions, oneLine, printJson, printText, readerLeft } from "../output.ts";
 import { withAbortOnSignals } from "../signals.ts";
 
 export function registerTail(program: Command): void {
@@ -21,6 +21,8 @@ export function registerTail(program: Command): void {
             const text = r.status === "error" ? (r.error ?? r.result) : r.result;
             printText(`← ${r.id} ${r.status} ${oneLine(r.from.agent, 100)} ${oneLine(text, 100)}`);
           }
+          // `abq tail c | head -1`: once the reader is gone, stop (quietly, exit 0) instead of following on.
+          if (readerLeft(1)) break;
         }
       });
     });
