@@ -3,16 +3,7 @@
  * (Split from test/cli.test.ts.)
  */
 import { describe, expect, it } from "vitest";
-import { makeBus, parseJson } from "./helpers.ts";
-
-interface Msg {
-  id: string;
-  type: string;
-  content: string;
-  to: string;
-  ttl: number;
-  reply_to?: string;
-}
+import { makeBus, parseJson, type SentMessage as Msg } from "./helpers.ts";
 
 describe("send --batch", () => {
   it("sends one message per NDJSON line from one process, in order; --json prints each as stored", async () => {

@@ -5,23 +5,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { makeBus, parseJson, type Bus } from "./helpers.ts";
-
-interface Msg {
-  id: string;
-  type: string;
-  content: string;
-  to: string;
-  ttl: number;
-  reply_to?: string;
-  from: { agent: string; pid: number; pwd: string };
-}
-
-async function sendJson(bus: Bus, args: string[], input?: string): Promise<Msg> {
-  const r = await bus.abq(["send", ...args, "--json"], input !== undefined ? { input } : {});
-  expect(r.code, r.stderr).toBe(0);
-  return parseJson<Msg>(r.stdout);
-}
+import { makeBus, parseJson, sendJson, type SentMessage as Msg } from "./helpers.ts";
 
 describe("status, ls, show, purge, schema", () => {
   it("status shows counts per channel and the caller, in text and JSON", async () => {

@@ -6,25 +6,9 @@
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { makeBus, parseJson, type Bus } from "./helpers.ts";
-
-interface Msg {
-  id: string;
-  type: string;
-  content: string;
-  to: string;
-  ttl: number;
-  reply_to?: string;
-  from: { agent: string; pid: number; pwd: string };
-}
+import { makeBus, parseJson, sendJson, type SentMessage as Msg } from "./helpers.ts";
 
 const mode = (path: string): number => statSync(path).mode & 0o777;
-
-async function sendJson(bus: Bus, args: string[], input?: string): Promise<Msg> {
-  const r = await bus.abq(["send", ...args, "--json"], input !== undefined ? { input } : {});
-  expect(r.code, r.stderr).toBe(0);
-  return parseJson<Msg>(r.stdout);
-}
 
 describe("init and channels", () => {
   it("init creates a private home, the registry and broadcast; it is idempotent", async () => {

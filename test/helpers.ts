@@ -6,7 +6,7 @@ import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { mkdtempSync, realpathSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { onTestFinished } from "vitest";
+import { expect, onTestFinished } from "vitest";
 
 export const ROOT = resolve(import.meta.dirname, "..");
 export const CLI = join(ROOT, "dist", "bin", "abq.js");
@@ -135,4 +135,22 @@ export function makeRepo(dir: string, opts: { branch?: string; remote?: string; 
 
 export function parseJson<T = Record<string, unknown>>(text: string): T {
   return JSON.parse(text) as T;
+}
+
+/** A request as `abq send --json` prints it. */
+export interface SentMessage {
+  id: string;
+  type: string;
+  content: string;
+  to: string;
+  ttl: number;
+  reply_to?: string;
+  from: { agent: string; pid: number; pwd: string };
+}
+
+/** `abq send <args> --json` (stdin from `input`), asserting it succeeded; the stored message. */
+export async function sendJson(bus: Bus, args: string[], input?: string): Promise<SentMessage> {
+  const r = await bus.abq(["send", ...args, "--json"], input !== undefined ? { input } : {});
+  expect(r.code, r.stderr).toBe(0);
+  return parseJson<SentMessage>(r.stdout);
 }

@@ -4,29 +4,13 @@
  * status row's counted states, and fencing: a stale lease token changes nothing.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { newId } from "../src/protocol/ids.ts";
-import { formatTimestamp, PROTOCOL_VERSION, type Request } from "../src/protocol/schema.ts";
 import { COUNTED_STATES } from "../src/lifecycle/states.ts";
 import { NatsTransport } from "../src/nats/transport.ts";
 import { natsAvailable, type NatsServer, startServer } from "./nats/server.ts";
 import { fresh } from "./nats/shared-cases.ts";
+import { request, sleep } from "./conformance/core.ts";
 
 const ACK_WAIT_MS = 1500;
-
-function request(to: string, content = "{}"): Request {
-  return {
-    id: newId(),
-    version: PROTOCOL_VERSION,
-    type: "command",
-    from: { agent: "tester", pid: process.pid, pwd: process.cwd() },
-    to,
-    content,
-    timestamp: formatTimestamp(),
-    ttl: 0,
-  };
-}
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe.skipIf(!natsAvailable())("NATS claim handle", () => {
   let server: NatsServer;

@@ -11,7 +11,7 @@
 import type { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import { ack, ask, recv, release, respond, send } from "../api/messages.ts";
 import type { CommonOptions } from "../api/options.ts";
-import type { Claimed, Skipped } from "../lifecycle/transport.ts";
+import type { Skipped } from "../lifecycle/transport.ts";
 import { isAbqError } from "../protocol/errors.ts";
 import type { Request, Response } from "../protocol/schema.ts";
 import { ToolSet } from "./registry.ts";
@@ -81,7 +81,8 @@ function addMessageTools(tools: ToolSet, common: CommonOptions): void {
       };
       try {
         const claim = await recv({ ...common, ...a, signal: extra.signal, onSkipped });
-        return { claimed: true, ...claimData(claim), ...withSkipped(skipped) };
+        // The plain claim (its acts need an open transport; an agent finishes it by id with abq_respond…).
+        return { claimed: true, ...claim.toJSON(), ...withSkipped(skipped) };
       } catch (err) {
         if (!isAbqError(err) || (err.code !== "E_EMPTY" && err.code !== "E_TIMEOUT")) throw err;
         return { claimed: false, channel: a.channel, reason: err.message, ...withSkipped(skipped) };
@@ -118,18 +119,6 @@ function addMessageTools(tools: ToolSet, common: CommonOptions): void {
       return { channel: a.channel, id: a.id, outcome, ...(a.delay !== undefined ? { delay_s: a.delay } : {}) };
     },
   });
-}
-
-/** The claim as plain data (the handle's acts need an open transport; an agent finishes it by id). */
-function claimData(c: Claimed): Claimed {
-  return {
-    channel: c.channel,
-    ...(c.subscriber !== undefined ? { subscriber: c.subscriber } : {}),
-    ...(c.lease !== undefined ? { lease: c.lease } : {}),
-    ...(c.from_uid !== undefined ? { from_uid: c.from_uid } : {}),
-    message: c.message,
-    path: c.path,
-  };
 }
 
 /** `{skipped}` when the claim set something aside, else nothing: a claim never archives silently. */
