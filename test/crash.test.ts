@@ -2,10 +2,11 @@
  * Crash points of the lifecycle (src/protocol/index.ts), proven with real SIGKILLs: ABQ_CRASH_AT makes the
  * CLI kill itself at a named step, and each test asserts what is left and that it recovers correctly.
  */
-import { readdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { hostname } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { LIB, makeBus, parseJson, runNode, startNode, until, type Bus } from "./helpers.ts";
+import { LIB, makeBus, parseJson, runNode, sendJson, startNode, until, type Bus } from "./helpers.ts";
 
 const ls = (bus: Bus, ch: string, dir: string): string[] => readdirSync(join(bus.home, "channels", ch, dir)).sort();
 
@@ -38,6 +39,47 @@ describe("crash points", () => {
     expect(parseJson(readFileSync(join(bus.home, "channels", "c", "processing", file!), "utf8"))).toMatchObject({
       content: "x",
     });
+  });
+
+  it("a watcher killed between its claim and its lease: the next sweep takes the message back at once", async () => {
+    // Default lease (300 s) and TTL: before staged leases, the sweep waited out the whole lease.
+    const bus = makeBus();
+    await bus.abq(["channel", "create", "c", "--backoff", "0"]);
+    const { id } = await sendJson(bus, ["c", "command", "work"]);
+    const handler = join(import.meta.dirname, "..", "handlers", "echo.sh");
+    const killed = await bus.abq(["watch", "c", "--handler", handler], { env: { ABQ_CRASH_AT: "claim:renamed" } });
+    expect(killed.signal).toBe("SIGKILL");
+    expect(ls(bus, "c", "processing")).toEqual([`${id}.json`]);
+    const staged = ls(bus, "c", "leases");
+    expect(staged).toEqual([expect.stringMatching(new RegExp(`^\\.claiming-${id}-\\d+-`))]);
+
+    const swept = await bus.abq(["sweep", "--json"]);
+    expect(swept.code, swept.stderr).toBe(0);
+    expect(swept.stdout).toContain("its claimer died before writing its lease");
+    expect(ls(bus, "c", "requests")).toEqual([`${id}.json`]);
+    expect(ls(bus, "c", "leases")).toEqual([]); // the staged lease went with the takeover
+
+    const answered = await bus.abq(["recv", "c", "--json"]);
+    expect(parseJson<{ id: string }>(answered.stdout).id).toBe(id);
+    expect(existsSync(join(bus.home, "channels", "c", "expired"))).toBe(false);
+  });
+
+  it("a seed-style claim (no lease, none staged) is not taken back early by a leftover staged lease", async () => {
+    const bus = makeBus();
+    await bus.abq(["channel", "create", "c"]);
+    const { id } = await sendJson(bus, ["c", "command", "work"]);
+    const dir = join(bus.home, "channels", "c");
+    // A staged lease of a dead claimer from two minutes ago: it cannot speak for a claim made now.
+    const old = new Date(Date.now() - 120_000);
+    const lease = { id, token: "t", owner: { agent: "gone", pid: 2 ** 22 + 7, host: hostname() } };
+    mkdirSync(join(dir, "leases"), { recursive: true });
+    const leftover = join(dir, "leases", `.claiming-${id}-${2 ** 22 + 7}-abc`);
+    writeFileSync(leftover, JSON.stringify({ ...lease, claimed_at: old.toISOString(), deadline: old.toISOString() }));
+    renameSync(join(dir, "requests", `${id}.json`), join(dir, "processing", `${id}.json`)); // the seed's recv
+    expect((await bus.abq(["sweep"])).code).toBe(0);
+    expect(ls(bus, "c", "processing")).toEqual([`${id}.json`]);
+    // The leftover spoke for nothing and its owner is gone: the sweep removed it.
+    expect(existsSync(leftover)).toBe(false);
   });
 
   it("a respond killed between answering and archiving: a second respond finishes, the first answer stands", async () => {

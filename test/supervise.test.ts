@@ -665,7 +665,7 @@ describe("TTL", () => {
     const explicit = await bus.abq(["send", "ch", "command", "x", "--json", "--ttl", "7"]);
     expect(parseJson<{ ttl: number }>(explicit.stdout).ttl).toBe(7);
     const other = await bus.abq(["send", "other", "command", "x", "--json", "--create"]);
-    expect(parseJson<{ ttl: number }>(other.stdout).ttl).toBe(300);
+    expect(parseJson<{ ttl: number }>(other.stdout).ttl).toBe(0); // expiry is opt-in: 0 = never
   });
 });
 

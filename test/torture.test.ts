@@ -1,8 +1,10 @@
 /**
  * The torture suite: real `abq watch` processes, a real producer, real sweeps, all on one real channel,
  * while a chaos loop SIGKILLs watchers (often mid-handler) and the handler itself fails, asks for retries
- * and kills itself at random. At the end every message must be answered exactly once or dead-lettered
- * with a reason: 0 lost, 0 answered twice, and no watcher or sweep may have crashed.
+ * and kills itself at random. Some replacement watchers are started with ABQ_CRASH_AT=claim:renamed: they
+ * die between a claim and its lease. The TTL is left at its default. At the end every message must be
+ * answered exactly once or dead-lettered with a reason: 0 lost, 0 answered twice, none expired, and no
+ * watcher or sweep may have crashed.
  *
  * Size: `ABQ_TORTURE=full` (npm run test:torture) runs 8 watchers × 10 000 messages; the default (part of
  * `npm test`) runs 4 × 600. `ABQ_TORTURE_SEED` picks the seed (the handler's outcome for a message is a pure
@@ -55,6 +57,8 @@ interface Watcher {
   killed: boolean;
   /** Claims it held (leases naming it) when it was SIGKILLed. */
   heldAtKill: number;
+  /** Started with ABQ_CRASH_AT=claim:renamed: kills itself at its first claim, before its lease. */
+  crashAtClaim: boolean;
 }
 
 describe("torture: watchers, crashes, SIGKILLs and concurrent sweeps", () => {
@@ -83,9 +87,9 @@ describe("torture: watchers, crashes, SIGKILLs and concurrent sweeps", () => {
 
       const watcherEnv = { ...bus.env, TORTURE_SEED: String(SEED), TORTURE_LOGS: logs, TORTURE_POISON: String(POISON) };
       const watchers: Watcher[] = [];
-      const startWatcher = (): void => {
+      const startWatcher = (crashAtClaim = false): void => {
         const w = startNode([CLI, "watch", CHANNEL, "-j", "2", "--handler", HANDLER], {
-          env: watcherEnv,
+          env: crashAtClaim ? { ...watcherEnv, ABQ_CRASH_AT: "claim:renamed" } : watcherEnv,
           timeoutMs: SIZE.testMs,
         });
         watchers.push({
@@ -94,6 +98,7 @@ describe("torture: watchers, crashes, SIGKILLs and concurrent sweeps", () => {
           kill: (s) => w.child.kill(s),
           killed: false,
           heldAtKill: 0,
+          crashAtClaim,
         });
       };
       for (let i = 0; i < SIZE.watchers; i++) startWatcher();
@@ -135,13 +140,14 @@ describe("torture: watchers, crashes, SIGKILLs and concurrent sweeps", () => {
       while (final() < SIZE.messages * CHAOS_UNTIL && Date.now() - t0 < SIZE.settleMs) {
         const [lo, hi] = SIZE.chaosMs as [number, number];
         await sleep(lo + random() * (hi - lo));
-        const live = watchers.filter((w) => !w.killed);
+        const live = watchers.filter((w) => !w.killed && !w.crashAtClaim);
         const victim = live[Math.floor(random() * live.length)]!;
         victim.heldAtKill = leaseOwners().filter((pid) => pid === victim.pid).length;
         victim.killed = true;
         victim.kill("SIGKILL");
         kills++;
         startWatcher();
+        if (random() < 0.4) startWatcher(true); // one more, dying between its claim and its lease
       }
       const chaosEnded = Date.now();
 
@@ -218,6 +224,12 @@ describe("torture: watchers, crashes, SIGKILLs and concurrent sweeps", () => {
             return `${e.t.slice(11)} ${e.event} pid ${e.pid}${e.attempt !== undefined ? ` attempt ${e.attempt}` : ""}${e.detail !== undefined && e.event !== "late" ? ` (${e.detail})` : ""}`;
           });
       const strays = [...responses, ...dead].filter((id) => !sent.has(id));
+      // Claims of watchers killed between claim and lease, taken back by the sweep through their staged lease.
+      const crashedAtClaim = exits.filter(({ w, r }) => w.crashAtClaim && r.signal === "SIGKILL").length;
+      const events = ["events.1.jsonl", "events.jsonl"]
+        .filter((f) => existsSync(join(dir, f)))
+        .flatMap((f) => readFileSync(join(dir, f), "utf8").split("\n"));
+      const stagedRecoveries = events.filter((l) => l.includes("its claimer died before writing its lease")).length;
 
       // Answers: all success, all "ok <id>" (failures are retried, never answered, on this channel).
       const badAnswers: string[] = [];
@@ -289,7 +301,7 @@ describe("torture: watchers, crashes, SIGKILLs and concurrent sweeps", () => {
 
       // Processes: killed watchers died of SIGKILL; all others stopped cleanly; every sweep exited 0.
       const badWatchers = exits
-        .filter(({ w, r }) => (w.killed ? r.signal !== "SIGKILL" && r.code !== 0 : r.code !== 0))
+        .filter(({ w, r }) => (w.killed || w.crashAtClaim ? r.signal !== "SIGKILL" && r.code !== 0 : r.code !== 0))
         .map(
           ({ w, r }) => `pid ${w.pid} killed=${w.killed} code=${r.code} signal=${r.signal} ${r.stderr.slice(-2000)}`,
         );
@@ -339,6 +351,8 @@ describe("torture: watchers, crashes, SIGKILLs and concurrent sweeps", () => {
         kills,
         claimsHeldAtKill: watchers.reduce((n, w) => n + w.heldAtKill, 0),
         watchersStarted: watchers.length,
+        crashedBetweenClaimAndLease: crashedAtClaim,
+        takenBackThroughStagedLease: stagedRecoveries,
         sweeps: sweeps.length,
         handlerSuccessesDuplicated: duplicates,
         successesFromKilledWatchers: fromKilled,
@@ -383,6 +397,10 @@ describe("torture: watchers, crashes, SIGKILLs and concurrent sweeps", () => {
       expect(badWatchers, "watchers that crashed").toEqual([]);
       expect(badSweeps, "sweeps that failed").toEqual([]);
       expect(ls("rejected"), "rejected files").toEqual([]);
+      expect(ls("expired"), "expired with the TTL left at its default").toEqual([]);
+      // Every watcher killed between claim and lease had its message taken back through its staged lease.
+      expect(crashedAtClaim, "watchers killed between claim and lease").toBeGreaterThan(0);
+      expect(stagedRecoveries).toBeGreaterThanOrEqual(FULL ? 1 : crashedAtClaim); // a full run may rotate its log
       expect(ls("requests").length + ls("processing").length + ls("delayed").length).toBe(0);
       // The chaos really bit: watchers died, some while holding claims, and poison messages exist to die.
       expect(kills).toBeGreaterThan(2);

@@ -31,7 +31,7 @@ export interface SendOptions extends CommonOptions {
   type: MessageType;
   /** Payload text. Default: "". */
   content?: string | undefined;
-  /** Seconds the request stays valid. Default: 300. */
+  /** Seconds the request stays valid; 0 = never. Default: the channel's ttl_s (0 unless configured). */
   ttl?: number | undefined;
   /** Channel (or `@self`) that should also receive the answer as a message. */
   replyTo?: string | undefined;

@@ -61,7 +61,7 @@ export const sendInput = lazy(() =>
     channel: channelName(),
     type: z.enum(MESSAGE_TYPES, { error: `unknown type: use one of ${MESSAGE_TYPES.join(", ")}` }),
     content: z._default(z.string(), ""),
-    /** Default: the channel's policy ttl_s (300 unless configured). */
+    /** Default: the channel's policy ttl_s (0 = never expire, unless configured). */
     ttl: z.optional(z.int("must be whole seconds").check(z.nonnegative())),
     replyTo: z.optional(channelName()),
     create: z._default(z.boolean(), false),

@@ -32,7 +32,10 @@ export const SendTool = z.strictObject({
   channel,
   type: d(sendInput().shape.type, "signal (a notice), command (do this), eval (compute this), status (report)"),
   content: d(sendInput().shape.content, "the payload text (often JSON)"),
-  ttl: d(sendInput().shape.ttl, "seconds the message stays valid (default: the channel's, 300)"),
+  ttl: d(
+    sendInput().shape.ttl,
+    "seconds the message stays valid; 0 = never (default: the channel's ttl_s, 0 unless set)",
+  ),
   reply_to: d(z.optional(z.string()), "channel (or @self) that also gets the answer"),
   create: d(sendInput().shape.create, "create the channel if it does not exist"),
 });

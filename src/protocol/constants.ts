@@ -5,8 +5,15 @@
 export const PROTOCOL_VERSION = "1.0.0";
 export const MESSAGE_TYPES = ["signal", "command", "eval", "status"] as const;
 export const RESPONSE_STATUSES = ["success", "error", "pending"] as const;
-/** Default time-to-live of a request in seconds, as in the seed. */
-export const DEFAULT_TTL = 300;
+/**
+ * Time-to-live of a request sent without one, in seconds: 0 = never expires (like JetStream's MaxAge 0).
+ * Work is never discarded unhandled because its consumers were slow or down; expiry is opt-in, per
+ * message (`--ttl`) or per channel (`ttl_s`). The seed wrote 300 into every message, and abq honours a
+ * ttl a message carries, so seed-sent mail still expires after 5 minutes (see docs/protocol.md).
+ */
+export const DEFAULT_TTL = 0;
+/** What the seed protocol writes into messages sent without --ttl. */
+export const SEED_TTL = 300;
 
 export type MessageType = (typeof MESSAGE_TYPES)[number];
 export type ResponseStatus = (typeof RESPONSE_STATUSES)[number];

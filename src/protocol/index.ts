@@ -42,12 +42,16 @@
  *    A **topic publish** renames into `fanout/<id>.json` instead (the commit point), hard-links a copy
  *    into each subscriber's `requests/`, then renames it to the topic's own `requests/`. Killed midway:
  *    the next publish, subscribe, claim or sweep finishes the fan-out (a link never makes a second copy).
- * 2. **claim** (pending → claimed): rename `requests/<id>.json` → `processing/<id>.json`, *then* read
- *    it, then write the lease. On the way a claim sets aside, and reports to its caller, what it must
+ * 2. **claim** (pending → claimed): write the lease to `leases/.claiming-<id>-<pid>-<rand>` → rename
+ *    `requests/<id>.json` → `processing/<id>.json`, *then* read it, then rename the staged lease to
+ *    `leases/<id>.json` (a claimer that lost the race deletes its staged lease). On the way a claim sets aside, and reports to its caller, what it must
  *    not hand out: a file that is not a valid message (bad JSON, schema, name/id mismatch, over the size
  *    cap, a signature that does not verify) → rejected; a message whose TTL ran out → expired; a
  *    request that already has a final answer (step 3's crash window) → done. Killed after the rename:
- *    claimed without a lease, which counts as leased from the file's ctime; the sweep takes it back.
+ *    claimed without a lease, but the staged lease names the dead claimer, so the next sweep takes it
+ *    back at once. A claim with no lease and no staged one (a seed worker's) counts as leased from the
+ *    file's ctime for the channel's `lease_s`. Killed before the rename: a staged lease for nothing,
+ *    which the sweep removes once its owner is gone.
  * 3. **respond** (claimed → done): check the lease token (the fence) → write the answer to `tmp/` →
  *    fsync → `link` it to `responses/<id>.json` (fails if an answer exists: never two answers) → fsync →
  *    rename the request to `archive/<id>_request.json` → drop the lease. Killed before the link: nothing

@@ -11,7 +11,7 @@ import * as z from "./zod.ts";
 import { described, lazy } from "./zod.ts";
 import { ID_PATTERN } from "./ids.ts";
 
-import { DEFAULT_TTL, MESSAGE_TYPES, PROTOCOL_VERSION, RESPONSE_STATUSES } from "./constants.ts";
+import { DEFAULT_TTL, MESSAGE_TYPES, PROTOCOL_VERSION, RESPONSE_STATUSES, SEED_TTL } from "./constants.ts";
 
 export { DEFAULT_TTL, MESSAGE_TYPES, PROTOCOL_VERSION, RESPONSE_STATUSES };
 export type { MessageType, ResponseStatus } from "./constants.ts";
@@ -57,7 +57,10 @@ export const requestSchema = lazy(() =>
       to: described(z.string(), "The channel the message was sent to."),
       content: described(z.string(), "Payload; by convention often JSON text. May be empty."),
       timestamp: timestamp(),
-      ttl: described(count(), `Seconds the request stays valid (default ${DEFAULT_TTL}).`),
+      ttl: described(
+        count(),
+        `Seconds the request stays valid from its timestamp; 0 = never expires (abq's default; seed senders write ${SEED_TTL}).`,
+      ),
       reply_to: described(z.optional(z.string()), "Optional channel that also receives the response as a message."),
       // abq's optional extensions; seed tools ignore them.
       attempts: described(

@@ -4,7 +4,8 @@
  * A claimer renames first and reads second, so two claimers can never both act on one message and a
  * half-read file is impossible (files only appear in `requests/` whole). The pending listing is read once
  * and consumed from its head across calls (`ClaimCursor`): ids sort by send time, so the head is the oldest
- * message, and a long backlog costs one `readdir` per pass instead of one per message.
+ * message, and a long backlog costs one `readdir` per pass instead of one per message. A supervised
+ * claimer stages its lease before the rename, so its claim is never anonymous (staged-lease.ts).
  */
 import * as fs from "../fs-promised.ts";
 import { dirname, join } from "node:path";
@@ -12,6 +13,7 @@ import { errnoCode, ioError } from "../protocol/errors.ts";
 import { isId } from "../protocol/ids.ts";
 import type { ChannelName } from "../protocol/names.ts";
 import type { Claimed } from "../lifecycle/transport.ts";
+import type { LeaseOwner } from "../lifecycle/records.ts";
 import { type AnswerHook, readFinalAnswer } from "./answers.ts";
 import { crashPoint } from "./faults.ts";
 import { ensureSubdir, pathExists, syncDir, tryRename } from "./files.ts";
@@ -19,13 +21,19 @@ import { archive } from "./transitions.ts";
 import type { Queue } from "./paths.ts";
 import { readRequest, rejectFile } from "./read.ts";
 import { requireQueue } from "./registry.ts";
+import { discardStagedLease, type StagedLease, stageLease } from "./staged-lease.ts";
 
 export interface ClaimOptions {
   sync: boolean;
   maxBytes: number;
   onAnswered?: AnswerHook | undefined;
   onRejected?: ((name: string, reason: string) => Promise<void>) | undefined;
+  /** Stage this owner's lease before each claim rename (see staged-lease.ts). */
+  lease?: { owner: LeaseOwner; leaseS: number } | undefined;
 }
+
+/** A claim with the lease staged for it (to commit, or to discard if the claim is not handed out). */
+export type StagedClaim = Claimed & { staged?: StagedLease | undefined };
 
 /** The not-yet-tried part of the last `readdir` of one channel's `requests/`. */
 /** How many names a cursor keeps from one listing: memory stays flat however deep the backlog is. */
@@ -107,7 +115,7 @@ export class ClaimCursor {
   }
 }
 
-export async function claimNext(q: Queue, cursor: ClaimCursor, opts: ClaimOptions): Promise<Claimed | null> {
+export async function claimNext(q: Queue, cursor: ClaimCursor, opts: ClaimOptions): Promise<StagedClaim | null> {
   const dir = q.dir;
   const requests = join(dir, "requests");
   for (;;) {
@@ -118,7 +126,15 @@ export async function claimNext(q: Queue, cursor: ClaimCursor, opts: ClaimOption
       return null;
     }
     const claimedPath = join(dir, "processing", name);
-    if (!(await claimFile(join(requests, name), claimedPath))) continue; // another consumer won it
+    const id = name.slice(0, -5);
+    const staged =
+      opts.lease && name.endsWith(".json") && isId(id)
+        ? await stageLease(q, id, opts.lease.owner, opts.lease.leaseS)
+        : undefined;
+    if (!(await claimFile(join(requests, name), claimedPath))) {
+      await discardStagedLease(staged); // another consumer won it
+      continue;
+    }
     if (opts.sync) await syncDir(join(dir, "processing"));
     crashPoint("claim:renamed");
     const claimed = await inspectClaimed(
@@ -130,7 +146,8 @@ export async function claimNext(q: Queue, cursor: ClaimCursor, opts: ClaimOption
       opts.onAnswered,
       opts.onRejected,
     );
-    if (claimed) return claimed;
+    if (claimed) return { ...claimed, staged };
+    await discardStagedLease(staged);
   }
 }
 

@@ -7,57 +7,25 @@
  * The token fences completion: a worker answers with the token it got, and an answer whose token no
  * longer matches the lease (the sweep requeued the message and someone else holds it now) is refused
  * and kept aside in `late/`, not lost. Revoking a lease is a rename (one winner among sweepers).
- * A claimed message without a lease (a crash between claim and lease write, or a seed claim) counts
- * as leased from the claim's ctime for the default lease length.
+ * A lease is staged before the claim and renamed into place after it (staged-lease.ts), so a claimer
+ * killed in between is still known. A claim with no lease at all (a seed worker's) counts as leased
+ * from the claim's ctime for the channel's lease length.
  */
 import { randomHex } from "../protocol/random.ts";
 import * as fs from "../fs-promised.ts";
 import { hostname } from "node:os";
 import { join } from "node:path";
 import { errnoCode } from "../protocol/errors.ts";
-import { ensureSubdir, pathExists, publishFile, tryRename } from "./files.ts";
+import { pathExists, publishFile, tryRename } from "./files.ts";
 import type { Queue } from "./paths.ts";
 
 import type { Lease, LeaseOwner } from "../lifecycle/records.ts";
 
 export type { Lease, LeaseOwner };
 export const HOST = hostname();
-const leaseDirs = new Set<string>();
 
 export function leasePath(q: Queue, id: string): string {
   return join(q.dir, "leases", `${id}.json`);
-}
-
-export async function writeLease(
-  q: Queue,
-  id: string,
-  owner: LeaseOwner,
-  leaseS: number,
-  attempt: number,
-): Promise<Lease> {
-  const now = Date.now();
-  const lease: Lease = {
-    id,
-    token: randomHex(8),
-    owner,
-    claimed_at: new Date(now).toISOString(),
-    deadline: new Date(now + leaseS * 1000).toISOString(),
-    lease_s: leaseS,
-    attempt,
-  };
-  if (!leaseDirs.has(q.dir)) {
-    await ensureSubdir(join(q.dir, "leases"));
-    leaseDirs.add(q.dir); // one mkdir per queue per process, not one per claim
-  }
-  const data = `${JSON.stringify(lease, null, 2)}\n`;
-  await publishFile(join(q.dir, "tmp"), leasePath(q, id), data, { sync: false, replace: true }).catch(
-    async (err: unknown) => {
-      if (errnoCode(err) !== "ENOENT") throw err;
-      await ensureSubdir(join(q.dir, "leases")); // the channel was re-created since we cached its folder
-      await publishFile(join(q.dir, "tmp"), leasePath(q, id), data, { sync: false, replace: true });
-    },
-  );
-  return lease;
 }
 
 export async function readLease(q: Queue, id: string): Promise<Lease | undefined> {

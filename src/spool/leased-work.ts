@@ -14,11 +14,12 @@ import type { AnswerHook } from "./answers.ts";
 import { type ClaimCursor, claimNext } from "./claim.ts";
 import { logEvent } from "./events.ts";
 import { ensureSubdir, pathExists, writeNewFile } from "./files.ts";
-import { dropLease, HOST, type Lease, readLease, renewLease, writeLease } from "./lease.ts";
+import { dropLease, HOST, type Lease, readLease, renewLease } from "./lease.ts";
 import type { Queue } from "./paths.ts";
 import { readPolicy } from "./policy.ts";
 import { respondTo } from "./respond.ts";
 import { rejectFile } from "./read.ts";
+import { commitLease, discardStagedLease, stageLease } from "./staged-lease.ts";
 import { verifyMessage } from "../security/sign.ts";
 import { giveBack, promoteDue, retryOrDead, terminate } from "./retry.ts";
 import { archive, at, expire } from "./transitions.ts";
@@ -53,17 +54,21 @@ export async function claimWork(
     skipped.rejected.push(id);
     await logEvent(q, "rejected", id, ctx.agent, { detail: reason });
   };
+  const owner = { agent: ctx.agent, pid: ctx.ownerPid, host: HOST };
   try {
     for (;;) {
-      const claimed = await claimNext(q, cursor, {
+      const next = await claimNext(q, cursor, {
         sync: ctx.sync,
         maxBytes: ctx.maxBytes,
         onAnswered: ctx.replies,
         onRejected: (name, reason) => rejected(name.replace(/\.json$/, ""), reason),
+        lease: { owner, leaseS: policy.lease_s },
       });
-      if (!claimed) return null;
+      if (!next) return null;
+      const { staged, ...claimed } = next;
       const m = claimed.message;
       if (isExpired(m)) {
+        await discardStagedLease(staged);
         // Expired on the way: set aside with its TTL instead of handing it out.
         if (await expire(q, claimed.path, m, ctx.agent)) {
           skipped.expired.push(m.id);
@@ -75,14 +80,14 @@ export async function claimWork(
         // A signature that does not verify means the message was altered: set it aside, never hand it out.
         const verdict = await verifyMessage(ctx.home, m);
         if (!verdict.ok) {
+          await discardStagedLease(staged);
           await rejectFile(q.dir, claimed.path, verdict.problem, "requests");
           await rejected(m.id, verdict.problem);
           continue;
         }
       }
       const attempt = attemptsOf(m) + 1;
-      const owner = { agent: ctx.agent, pid: ctx.ownerPid, host: HOST };
-      const lease = await writeLease(q, m.id, owner, policy.lease_s, attempt);
+      const lease = await commitLease(q, staged ?? (await stageLease(q, m.id, owner, policy.lease_s)), attempt);
       const st = await fs.stat(claimed.path).catch(() => undefined);
       await logEvent(q, "claimed", m.id, ctx.agent, { attempt });
       return { ...claimed, lease, ...(st ? { from_uid: st.uid } : {}) };

@@ -33,9 +33,11 @@ export async function readPolicy(q: Queue): Promise<Policy> {
 export async function writePolicy(channelPath: string, changes: PolicyInput): Promise<Policy> {
   const file = join(channelPath, "channel.json");
   const raw = (await fs.readFile(file, "utf8").then(JSON.parse, () => ({}))) as Record<string, unknown>;
-  const merged = policySchema().safeParse({ ...(raw["policy"] as object | undefined), ...changes });
+  const stored = { ...(raw["policy"] as object | undefined), ...changes };
+  const merged = policySchema().safeParse(stored);
   if (!merged.success) throw new AbqError("E_USAGE", `invalid policy: ${merged.error.issues[0]?.message ?? "?"}`);
-  raw["policy"] = merged.data;
+  // Only what was set is stored: a field left at its default follows the default of the abq that reads it.
+  raw["policy"] = stored;
   await publishFile(join(channelPath, "tmp"), file, `${JSON.stringify(raw, null, 2)}\n`, {
     sync: false,
     replace: true,

@@ -3,8 +3,10 @@
  *
  * A claim is taken back only when its owner is not known to be alive: on this host the owner's pid is
  * checked (a live process keeps its claim, however late); from other hosts only the lease deadline
- * counts. Taking back = revoking the lease (a rename only one sweeper wins; for a claim without a lease
- * file, creating one exclusively first), then the usual retry path (attempts + 1, backoff, dead letter).
+ * counts. A claim without a lease is judged by the lease its claimer staged (staged-lease.ts); only one
+ * with neither (a seed worker's claim) counts from its ctime. Taking back = revoking the lease (a rename
+ * only one sweeper wins; for a claim without a lease file, creating one exclusively first), then the usual
+ * retry path (attempts + 1, backoff, dead letter).
  * A claim that was already answered (a respond that crashed before archiving) is archived instead.
  * Safe to run from several cron jobs at once and while watchers work; running it twice changes nothing.
  */
@@ -18,6 +20,7 @@ import { HOST, leasePath, ownerAlive, readLease, revokeLease, stopOrphanedHandle
 import type { Queue } from "./paths.ts";
 import { readPolicy } from "./policy.ts";
 import { retryOrDead } from "./retry.ts";
+import { discardStagedLease, type StagedLease, stagedLeases, stagedOwnerOf } from "./staged-lease.ts";
 import { archive } from "./transitions.ts";
 import type { RequeueFilter, RequeueResult } from "../lifecycle/records.ts";
 
@@ -30,6 +33,7 @@ export async function requeueQueue(
   const policy = await readPolicy(q);
   const results: RequeueResult[] = [];
   const now = Date.now();
+  let allStaged: Map<string, StagedLease[]> | undefined; // listed once, and only if a claim has no lease
   for (const name of (await listDir(join(q.dir, "processing"))).sort()) {
     const id = name.replace(/\.json$/, "");
     if (name.startsWith(".") || !isId(id)) continue;
@@ -38,11 +42,15 @@ export async function requeueQueue(
     const st = await fs.stat(join(q.dir, "processing", name)).catch(() => undefined);
     if (!st) continue;
     const lease = await readLease(q, id);
-    const claimedAt = lease ? Date.parse(lease.claimed_at) : st.ctimeMs;
-    const deadline = lease ? Date.parse(lease.deadline) : st.ctimeMs + policy.lease_s * 1000;
-    const alive = lease ? ownerAlive(lease.owner) : undefined;
-    const owner = lease ? `${lease.owner.agent} pid ${lease.owner.pid}@${lease.owner.host}` : undefined;
-    const why = whyTake(filter, { now, claimedAt, deadline, alive });
+    // No lease: either its claimer died before writing it (its staged lease names it) or a seed worker.
+    const staged = lease ? undefined : stagedOwnerOf((allStaged ??= await stagedLeases(q)).get(id), st.ctimeMs);
+    const holder = lease ?? staged?.lease;
+    const claimedAt = holder ? Date.parse(holder.claimed_at) : st.ctimeMs;
+    const deadline = holder ? Date.parse(holder.deadline) : st.ctimeMs + policy.lease_s * 1000;
+    const alive = holder ? ownerAlive(holder.owner) : undefined;
+    const owner = holder ? `${holder.owner.agent} pid ${holder.owner.pid}@${holder.owner.host}` : undefined;
+    let why = whyTake(filter, { now, claimedAt, deadline, alive });
+    if (staged && alive === false && why !== undefined) why = "its claimer died before writing its lease";
     if (alive === true || why === undefined) {
       if (filter.ids !== undefined)
         results.push({ ...base, action: "kept", reason: alive ? "owner is alive" : "lease not expired", owner });
@@ -53,6 +61,7 @@ export async function requeueQueue(
       continue;
     }
     if (!(await takeOver(q, id, lease !== undefined))) continue; // another sweeper took it first
+    await discardStagedLease(staged);
     if (lease && alive === false) stopOrphanedHandler(lease); // its watcher died; the handler must not run on
     if (await readFinalAnswer(q.dir, id, 64 * 1024 * 1024)) {
       if (await archive(q, join(q.dir, "processing", name), id)) {

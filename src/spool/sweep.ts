@@ -15,7 +15,8 @@ import * as fs from "../fs-promised.ts";
 import { join } from "node:path";
 import { logEvent, rotateEvents } from "./events.ts";
 import { listDir, pathExists } from "./files.ts";
-import { readLease } from "./lease.ts";
+import { ownerAlive, readLease } from "./lease.ts";
+import { removeStaleStaged } from "./staged-lease.ts";
 import type { Queue } from "./paths.ts";
 import { readPolicy } from "./policy.ts";
 import { expire } from "./transitions.ts";
@@ -64,6 +65,7 @@ export async function sweepQueue(q: Queue, actor: string, sync: boolean, dryRun 
       await fs.rmdir(join(q.dir, dir)).catch(() => undefined);
     await removeOlderThan(join(q.dir, "leases"), now - STAGING_MAX_AGE_MS, false, (n) => n.startsWith(".revoked-"));
     await removeStrayLeases(q, now);
+    await removeStaleStaged(q, now, STAGING_MAX_AGE_MS, ownerAlive);
   }
   return report;
 }

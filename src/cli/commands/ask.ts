@@ -22,8 +22,13 @@ export function registerAsk(program: Command): void {
     .description(
       "send a message and wait for its answer: prints the result; exit 8 if the answer is an error, 5 on timeout",
     )
-    .addOption(new Option("-t, --timeout <seconds>", "how long to wait (default 30)").argParser(parseTimeout))
-    .addOption(new Option("--ttl <seconds>", "seconds the message stays valid (default 300)").argParser(parseSeconds))
+    .addOption(new Option("-t, --timeout <duration>", "how long to wait (default 30)").argParser(parseTimeout))
+    .addOption(
+      new Option(
+        "--ttl <duration>",
+        "how long the message stays valid (e.g. 10m, 7d; 0 = never; default: the channel's ttl_s, 0 unless set)",
+      ).argParser(parseSeconds),
+    )
     .option("--reply-to <channel>", "channel that also receives the answer as a message")
     .option("--create", "create the channel if it does not exist")
     .option("--json", "print the whole response as stored")

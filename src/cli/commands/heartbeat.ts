@@ -8,7 +8,7 @@ export function registerHeartbeat(program: Command): void {
     .description(
       "say that <name> (a channel's consumer, or an agent) is alive for --ttl seconds; abq watch does it by itself",
     )
-    .addOption(new Option("--ttl <seconds>", "how long this heartbeat counts (default 30)").argParser(parseSeconds))
+    .addOption(new Option("--ttl <duration>", "how long this heartbeat counts (default 30)").argParser(parseSeconds))
     .option("--json", "print the heartbeat as JSON")
     .action(async (name: string, opts: { ttl?: number; json?: boolean }, cmd: Command) => {
       const { heartbeat } = await import("../../index.ts");

@@ -16,16 +16,10 @@ export const MAX_COUNT = 1_000_000;
 /** Most handlers or requests at once (`-j`): each is a process or an open request. */
 export const MAX_JOBS = 1024;
 
-/** A parser of seconds (>= 0, fractions allowed) up to `max`. */
+/** A parser of durations in seconds ("90", "1.5", "10m", "7d"; fractions allowed) up to `max`. */
 export function secondsUpTo(max: number): (value: string) => number {
-  return (value) => {
-    const n = Number(value);
-    if (value.trim() === "" || !Number.isFinite(n) || n < 0) {
-      throw new InvalidArgumentError(`'${value}' is not a number of seconds (>= 0)`);
-    }
-    if (n > max) throw new InvalidArgumentError(`'${value}' is more than the maximum, ${max} (${days(max)})`);
-    return n;
-  };
+  const toMs = durationUpTo(max);
+  return (value) => toMs(value) / 1000;
 }
 
 /** A parser of positive whole numbers up to `max`. */
@@ -42,9 +36,12 @@ export function countUpTo(max: number): (value: string) => number {
 export function durationUpTo(maxS: number): (value: string) => number {
   return (value) => {
     const m = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)?$/.exec(value.trim());
-    if (!m) throw new InvalidArgumentError(`'${value}' is not a duration (e.g. 90s, 10m, 2h, 1d)`);
-    const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[(m[2] ?? "s") as "s"];
-    const ms = Number(m[1]) * unit;
+    // Plain numbers in any notation Number() reads (1e3) are seconds, so `1e20` meets the ceiling below.
+    const plain = value.trim() !== "" && Number(value) >= 0 ? Number(value) : NaN;
+    if (!m && !Number.isFinite(plain))
+      throw new InvalidArgumentError(`'${value}' is not a duration (e.g. 90s, 10m, 2h, 1d)`);
+    const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[(m?.[2] ?? "s") as "s"];
+    const ms = (m ? Number(m[1]) : plain) * unit;
     if (ms > maxS * 1000) throw new InvalidArgumentError(`'${value}' is more than the maximum, ${days(maxS)}`);
     return ms;
   };

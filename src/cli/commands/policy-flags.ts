@@ -23,24 +23,24 @@ export function addPolicyFlags(cmd: Command): Command {
       ),
     )
     .addOption(
-      new Option("--backoff <seconds>", "first retry delay, doubling per attempt (default 1)").argParser(parseSeconds),
+      new Option("--backoff <duration>", "first retry delay, doubling per attempt (default 1)").argParser(parseSeconds),
     )
-    .addOption(new Option("--backoff-max <seconds>", "longest retry delay (default 300)").argParser(parseSeconds))
+    .addOption(new Option("--backoff-max <duration>", "longest retry delay (default 300)").argParser(parseSeconds))
     .addOption(
       new Option(
-        "--lease <seconds>",
+        "--lease <duration>",
         "how long a claim is held before the sweep may requeue it (default 300)",
       ).argParser(parseSeconds),
     )
     .addOption(
       new Option(
-        "--ttl <seconds>",
-        "default TTL of messages sent without --ttl; 0 = never expire (default 300)",
+        "--ttl <duration>",
+        "default TTL of messages sent without --ttl; 0 = never expire (default 0)",
       ).argParser(parseSeconds),
     )
     .addOption(
       new Option(
-        "--retain <seconds>",
+        "--retain <duration>",
         "keep answered/archived/dead files this long; 0 = forever (default 7 days)",
       ).argParser(parseSeconds),
     )

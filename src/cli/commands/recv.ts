@@ -27,7 +27,9 @@ export function registerRecv(program: Command): void {
     .option("-w, --wait", "wait for a message to arrive")
     .option("--as <subscriber>", "receive a topic subscriber's own copy")
     .addOption(
-      new Option("-t, --timeout <seconds>", "how long --wait waits (default 30; exit 5 after)").argParser(parseTimeout),
+      new Option("-t, --timeout <duration>", "how long --wait waits (default 30; exit 5 after)").argParser(
+        parseTimeout,
+      ),
     )
     .option("--json", "print the claimed message as stored")
     .addHelpText("after", SKIPPED_HELP)

@@ -23,14 +23,21 @@ export function registerSend(program: Command): void {
     .description(
       `send a message; <type> is one of ${MESSAGE_TYPES.join(", ")}; content '-' (or none, when piped) reads stdin`,
     )
-    .addOption(new Option("--ttl <seconds>", "seconds the message stays valid (default 300)").argParser(parseSeconds))
+    .addOption(
+      new Option(
+        "--ttl <duration>",
+        "how long the message stays valid (e.g. 10m, 7d; 0 = never; default: the channel's ttl_s, 0 unless set)",
+      ).argParser(parseSeconds),
+    )
     .option("--reply-to <channel>", "channel that also receives the answer as a message")
     .option("--create", "create the channel if it does not exist")
     .option("--sign", "sign with this bus's key (abq keygen)")
     .option("--batch", 'many messages from stdin, one JSON per line: {"type","content",["ttl","reply_to","channel"]}')
     .option("-w, --wait", "wait for the answer and print it, like `abq ask` (exit 8 on an error answer)")
     .addOption(
-      new Option("-t, --timeout <seconds>", "how long --wait waits (default 30; exit 5 after)").argParser(parseTimeout),
+      new Option("-t, --timeout <duration>", "how long --wait waits (default 30; exit 5 after)").argParser(
+        parseTimeout,
+      ),
     )
     .option("--json", "print the message as stored (so `jq .id` works); with --wait, the response")
     .action(

@@ -14,7 +14,7 @@ export function registerWait(program: Command): void {
     .command("wait <channel>")
     .description("sleep until a message is pending, without claiming it (exit 5 on timeout)")
     .addOption(
-      new Option("-t, --timeout <seconds>", "give up after this long (default: no limit; 0 looks once)").argParser(
+      new Option("-t, --timeout <duration>", "give up after this long (default: no limit; 0 looks once)").argParser(
         parseTimeout,
       ),
     )

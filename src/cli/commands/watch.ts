@@ -29,12 +29,12 @@ export function registerWatch(program: Command): void {
     .addOption(new Option("-j, --jobs <n>", "handlers running at once (default 1)").argParser(parseJobs))
     .addOption(new Option("-p, --poll <ms>", "poll every <ms> instead of using file events").argParser(parseCount))
     .addOption(
-      new Option("-t, --timeout <seconds>", "kill a handler (and its children) after this long").argParser(
+      new Option("-t, --timeout <duration>", "kill a handler (and its children) after this long").argParser(
         parseTimeout,
       ),
     )
     .addOption(
-      new Option("--grace <seconds>", "time running handlers get after Ctrl-C (default 10)").argParser(parseTimeout),
+      new Option("--grace <duration>", "time running handlers get after Ctrl-C (default 10)").argParser(parseTimeout),
     )
     .option("--once", "handle what is waiting, then exit (for cron)")
     .option("--json", "NDJSON events on stdout instead of log lines on stderr")
