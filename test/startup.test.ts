@@ -4,7 +4,17 @@
  * must arrive whole however slowly the reader drains them.
  */
 import { spawn } from "node:child_process";
-import { cpSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import {
+  chmodSync,
+  chownSync,
+  cpSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { makeBus, ROOT, runNode, tempDir } from "./helpers.ts";
@@ -53,6 +63,47 @@ describe("compile cache", () => {
     const r = await runNode([cli, "status"], { cwd: bus.root, env: { ...bus.env, ABQ_COMPILE_CACHE: "0" } });
     expect(r.code, r.stderr).toBe(0);
     expect(cachesOf(chunks, "status")).toEqual([]);
+  });
+});
+
+describe("compile cache: where it may live", () => {
+  it("a mistyped or unknown command word writes no cache anywhere", async () => {
+    const bus = makeBus();
+    const { cli, chunks } = copyOfCli();
+    const cacheHome = tempDir("abq-xdg-");
+    for (const word of ["sned", "stauts", "version"]) {
+      const r = await runNode([cli, word], { cwd: bus.root, env: { ...bus.env, XDG_CACHE_HOME: cacheHome } });
+      expect(r.code).toBe(2);
+      expect(r.stderr).toMatch(/unknown command/);
+    }
+    expect(readdirSync(chunks).filter((f) => f.endsWith(".cache"))).toEqual([]);
+    expect(readdirSync(cacheHome)).toEqual([]);
+  });
+
+  it("a chunk folder we do not own is never written: caches go to a private per-user folder", async () => {
+    expect(process.getuid?.(), "this test needs root (as in CI) to hand the folder to another user").toBe(0);
+    const bus = makeBus();
+    const { cli, chunks } = copyOfCli();
+    chownSync(chunks, 65534, 65534); // nobody: what a global install looks like to its users
+    const cacheHome = tempDir("abq-xdg-");
+    const r = await runNode([cli, "status"], { cwd: bus.root, env: { ...bus.env, XDG_CACHE_HOME: cacheHome } });
+    expect(r.code, r.stderr).toBe(0);
+    expect(readdirSync(chunks).filter((f) => f.endsWith(".cache"))).toEqual([]);
+    expect(readdirSync(join(cacheHome, "abq")).filter((f) => f.endsWith(".status.cache")).length).toBeGreaterThan(0);
+    expect(statSync(join(cacheHome, "abq")).mode & 0o777).toBe(0o700);
+  });
+
+  it("a chunk folder others can write to, or a per-user folder that is a symlink, is not used", async () => {
+    const bus = makeBus();
+    const { cli, chunks } = copyOfCli();
+    chmodSync(chunks, 0o777);
+    const cacheHome = tempDir("abq-xdg-");
+    const elsewhere = tempDir("abq-planted-");
+    symlinkSync(elsewhere, join(cacheHome, "abq"));
+    const r = await runNode([cli, "status"], { cwd: bus.root, env: { ...bus.env, XDG_CACHE_HOME: cacheHome } });
+    expect(r.code, r.stderr).toBe(0);
+    expect(readdirSync(chunks).filter((f) => f.endsWith(".cache"))).toEqual([]);
+    expect(readdirSync(elsewhere)).toEqual([]);
   });
 });
 

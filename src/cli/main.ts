@@ -105,7 +105,11 @@ function allCommands(cmd: Command): Command[] {
 
 /** Runs the CLI and returns the exit code (the caller sets `process.exitCode`). */
 export async function main(argv: string[]): Promise<number> {
-  const program = buildProgram(commandName(argv));
+  const name = commandName(argv);
+  // Lets the compile cache (bin/compile-cache.ts) keep code for real commands only, never for typos.
+  if (name === undefined || Object.hasOwn(COMMANDS, name))
+    (globalThis as Record<symbol, unknown>)[Symbol.for("abq.known-command")] = true;
+  const program = buildProgram(name);
   const json = argv.includes("--json");
   try {
     if (argv.length <= 2) {
