@@ -18,6 +18,7 @@ const FIGURES = [
   ["B8", "./b8-competing.mjs"],
   ["B9", "./b9-ask.mjs"],
   ["B10", "./b10-rss.mjs"],
+  ["B11", "./b11-fanout.mjs"],
   ["batch", "./batch.mjs"],
   ["NATS", "./nats.mjs"],
 ];

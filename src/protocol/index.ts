@@ -39,9 +39,11 @@
  *
  * 1. **send** (→ pending): write `tmp/…` (0600) → fsync → rename to `requests/<id>.json` → fsync
  *    `requests/`. Killed before the rename: a staging file no consumer reads; the sweep removes it.
- *    A **topic publish** renames into `fanout/<id>.json` instead (the commit point), hard-links a copy
- *    into each subscriber's `requests/`, then renames it to the topic's own `requests/`. Killed midway:
- *    the next publish, subscribe, claim or sweep finishes the fan-out (a link never makes a second copy).
+ *    A **topic publish** renames into `fanout/<id>.json` instead (the commit point), copies it (a
+ *    reflink where the filesystem can) into each subscriber's `tmp/` and links that copy to its
+ *    `requests/<id>.json`, then renames the original to the topic's own `requests/`. Every copy is its
+ *    own inode, so no subscriber can change another's. Killed midway: the next publish, subscribe, claim
+ *    or sweep finishes the fan-out (the link refuses to replace, so it never makes a second copy).
  * 2. **claim** (pending → claimed): write the lease to `leases/.claiming-<id>-<pid>-<rand>` → rename
  *    `requests/<id>.json` → `processing/<id>.json`, *then* read it, then rename the staged lease to
  *    `leases/<id>.json` (a claimer that lost the race deletes its staged lease). On the way a claim sets aside, and reports to its caller, what it must

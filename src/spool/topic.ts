@@ -6,17 +6,19 @@
  * `subscriber.json`. Publishing is:
  *
  * 1. stage the message in `tmp/`, fsync, rename to `fanout/<id>.json` — the commit point;
- * 2. hard-link it into `subscribers/<s>/requests/<id>.json` for every subscriber that subscribed before
- *    the message was sent (the time in its id) — link refuses to overwrite, so repeating this step never
- *    makes a second copy;
+ * 2. copy it into `subscribers/<s>/requests/<id>.json` for every subscriber that subscribed before the
+ *    message was sent (the time in its id): a reflink or real copy staged in the subscriber's `tmp/`, then
+ *    link(2)ed into place, which refuses to overwrite, so repeating this step never makes a second copy
+ *    (copy.ts);
  * 3. rename `fanout/<id>.json` to the topic's own `requests/<id>.json` (the anonymous copy); an empty
  *    `fanout/` means every fan-out finished.
  *
- * A publisher killed during step 2 leaves its message in `fanout/`. `finishFanouts` (run by subscribe,
- * by subscribers' claims and by the next publish) completes it: a subscriber gets the message unless it
+ * A publisher killed during step 2 leaves its message in `fanout/` (and perhaps a staged copy in a
+ * subscriber's `tmp/`, reaped by sweep like any staging leftover). `finishFanouts` (run by subscribe, by
+ * subscribers' claims and by the next publish) completes it: a subscriber gets the message unless it
  * already has it in any state, checked in lifecycle order so a copy moving forward meanwhile is seen.
- * Copies are hard links of one read-only (0400) inode: no byte is duplicated, and no handler can edit
- * another subscriber's copy in place.
+ * Every copy is its own read-only inode (0400, 0440 on group channels): a handler that writes to its file
+ * anyway (root ignores the mode) changes only its own copy, never another subscriber's or the shared one.
  */
 import * as fs from "../fs-promised.ts";
 import { dirname, join } from "node:path";
@@ -26,12 +28,15 @@ import type { ChannelName, SubscriberName } from "../protocol/names.ts";
 import type { Request } from "../protocol/schema.ts";
 import { serialize } from "./deliver.ts";
 import { crashPoint } from "./faults.ts";
-import { ensureSubdir, listDir, pathExists, stagingPath, syncDir, writeNewFile } from "./files.ts";
+import { copyNoReplace } from "./copy.ts";
+import { ensureSubdir, fileModeFor, listDir, pathExists, stagingPath, syncDir, writeNewFile } from "./files.ts";
 import { EXTRA_DIRS, type Queue, queueOf, STATE_DIRS } from "./paths.ts";
 import { listSubscribers, requireQueue } from "./registry.ts";
 
 /** Fan-outs younger than this are left to their (probably live) publisher. */
 const STALE_FANOUT_MS = 2000;
+/** Subscribers a fan-out copies to at once. */
+const FANOUT_PARALLEL = 8;
 
 interface SubscriberRecord {
   name: string;
@@ -70,14 +75,16 @@ export async function publish(home: string, topic: Queue, message: Request, sync
   await requireQueue(topic);
   const fanout = join(topic.dir, "fanout");
   await ensureSubdir(fanout);
-  const staged = stagingPath(join(topic.dir, "tmp"), `${message.id}.json`);
+  const tmp = join(topic.dir, "tmp");
+  const staged = stagingPath(tmp, `${message.id}.json`);
   await writeNewFile(staged, serialize(message), sync);
-  await fs.chmod(staged, 0o400);
+  const mode = readOnly(await fileModeFor(tmp));
+  await fs.chmod(staged, mode);
   const committed = join(fanout, `${message.id}.json`);
   await fs.rename(staged, committed);
   if (sync) await syncDir(fanout);
   crashPoint("publish:committed");
-  await fanOut(home, topic, committed, idTime(message.id) ?? Date.now(), false, sync);
+  await fanOut(home, topic, committed, mode, idTime(message.id) ?? Date.now(), false, sync);
   await finishFanouts(home, topic.channel);
   return message;
 }
@@ -92,7 +99,7 @@ export async function finishFanouts(home: string, topic: ChannelName, minAgeMs =
     if (!st || Date.now() - st.mtimeMs < minAgeMs) continue;
     // Who gets it is decided by the message's send time (from its id), not the file's mtime, which a
     // skewed NFS clock or a restored backup can move.
-    await fanOut(home, q, path, idTime(name.replace(/\.json$/, "")) ?? st.mtimeMs, true, false);
+    await fanOut(home, q, path, st.mode & 0o7777, idTime(name.replace(/\.json$/, "")) ?? st.mtimeMs, true, false);
     finished++;
   }
   return finished;
@@ -102,30 +109,68 @@ async function fanOut(
   home: string,
   topic: Queue,
   committed: string,
+  committedMode: number,
   committedAt: number,
   recovering: boolean,
   sync: boolean,
 ): Promise<void> {
   const file = committed.slice(committed.lastIndexOf("/") + 1);
-  for (const name of await listSubscribers(topic.dir)) {
+  const names = await listSubscribers(topic.dir);
+  const copyFor = async (name: SubscriberName): Promise<void> => {
     const sub = queueOf(home, topic.channel, name);
     const since = await readSince(sub.dir);
-    if (since === undefined || since > committedAt) continue; // subscribed after the message was published
-    if (recovering && (await hasCopy(sub.dir, file))) continue;
+    if (since === undefined || since > committedAt) return; // subscribed after the message was published
+    if (recovering && (await hasCopy(sub.dir, file))) return;
     try {
-      await fs.link(committed, join(sub.dir, "requests", file));
-      if (sync) await syncDir(join(sub.dir, "requests"));
+      await copyTo(sub, committed, file, committedMode, sync);
     } catch (err) {
       const code = errnoCode(err);
-      if (code === "EEXIST" || code === "ENOENT") continue; // already there / subscriber or message gone
+      if (code === "ENOENT" || code === "E_NO_CHANNEL") return; // subscriber or message gone
       throw ioError(`cannot copy ${file} to subscriber ${name}`, err);
     }
-  }
+  };
+  // A few subscribers at a time: their copies' fsyncs overlap (one journal commit can cover several),
+  // while the files held open stay few however many subscribers there are. Each subscriber's step stands
+  // alone, so the order does not matter; after a failure no new one starts, and the message stays in
+  // fanout/ for recovery.
+  let next = 0;
+  const failures: unknown[] = [];
+  const worker = async (): Promise<void> => {
+    while (next < names.length && failures.length === 0) {
+      const name = names[next++]!;
+      await copyFor(name).catch((err: unknown) => failures.push(err));
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(FANOUT_PARALLEL, names.length) }, worker));
+  if (failures.length > 0) throw failures[0];
   try {
     await fs.rename(committed, join(topic.dir, "requests", file));
   } catch (err) {
     if (errnoCode(err) !== "ENOENT") throw ioError(`cannot finish publishing ${file}`, err);
   }
+}
+
+/** One subscriber's own copy of `committed`, unless it already has one in `requests/`. */
+async function copyTo(sub: Queue, committed: string, file: string, srcMode: number, sync: boolean): Promise<void> {
+  const tmp = join(sub.dir, "tmp");
+  const target = join(sub.dir, "requests", file);
+  const opts = { mode: readOnly(await fileModeFor(tmp)), srcMode, sync };
+  let placed: boolean;
+  try {
+    placed = await copyNoReplace(committed, tmp, target, opts);
+  } catch (err) {
+    // A subscriber queue made without tmp/ (by hand, or by an older abq): make it, but only while the
+    // queue and the message both still exist, so an unsubscribe or a finished fan-out stays a skip.
+    if (errnoCode(err) !== "ENOENT" || !(await pathExists(committed)) || !(await pathExists(sub.dir))) throw err;
+    await ensureSubdir(tmp);
+    placed = await copyNoReplace(committed, tmp, target, opts);
+  }
+  if (placed && sync) await syncDir(join(sub.dir, "requests"));
+}
+
+/** Message files are never rewritten: a topic's copies are published read-only (0400, or 0440 for a group). */
+function readOnly(mode: number): number {
+  return mode & 0o444;
 }
 
 async function readSince(subDir: string): Promise<number | undefined> {
