@@ -156,7 +156,7 @@ describe("handlers/node-handler.mjs", () => {
     const first = await watchOnce(bus, "jobs", handler("node-handler.mjs"), ["--json"]);
     // One pass takes the message once: it is put back when the run ends, not retried in a loop.
     const firstHandled = ndjson(first.stdout).filter((e) => e["type"] === "handled");
-    expect(firstHandled).toEqual([expect.objectContaining({ id: m.id, status: "retry", attempt: 1, exitCode: 75 })]);
+    expect(firstHandled).toEqual([expect.objectContaining({ id: m.id, status: "retry", attempt: 1, exit_code: 75 })]);
     expect(pending(bus, "jobs")).toEqual([`${m.id}.json`]);
     expect(readdirSync(join(channelDir(bus, "jobs"), "processing"))).toEqual([]);
     expect(requestFile(bus, "jobs", m.id).attempts).toBe(1);
@@ -164,7 +164,7 @@ describe("handlers/node-handler.mjs", () => {
 
     const second = await watchOnce(bus, "jobs", handler("node-handler.mjs"), ["--json"]);
     const secondHandled = ndjson(second.stdout).filter((e) => e["type"] === "handled");
-    expect(secondHandled).toEqual([expect.objectContaining({ id: m.id, status: "retry", attempt: 2, exitCode: 75 })]);
+    expect(secondHandled).toEqual([expect.objectContaining({ id: m.id, status: "retry", attempt: 2, exit_code: 75 })]);
     expect(requestFile(bus, "jobs", m.id).attempts).toBe(2);
     expect(responses(bus, "jobs")).toEqual([]);
     expect(archived(bus, "jobs")).toEqual([]);

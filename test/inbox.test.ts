@@ -37,8 +37,8 @@ describe("abq check --inbox", () => {
       channel: "q",
       pending: 2,
       messages: [
-        { id: first, type: "command", from: "test/agent", firstLine: "review PR 42" },
-        { type: "signal", firstLine: "tests passed" },
+        { id: first, type: "command", from: "test/agent", first_line: "review PR 42" },
+        { type: "signal", first_line: "tests passed" },
       ],
     });
     // Looking is not claiming.
@@ -141,7 +141,7 @@ describe("abq check --inbox", () => {
     expect(await checkInbox({ channel: "lib", home: bus.home })).toEqual({
       channel: "lib",
       pending: 1,
-      messages: [{ id, type: "command", from: "test/agent", firstLine: "x" }],
+      messages: [{ id, type: "command", from: "test/agent", first_line: "x" }],
     });
   });
 });

@@ -51,7 +51,7 @@ interface SweepRow {
   requeued: RequeueRow[];
   promoted: number;
   expired: string[];
-  stagingRemoved: number;
+  staging_removed: number;
   pruned: number;
 }
 
@@ -678,7 +678,7 @@ describe("sweep", () => {
     writeFileSync(join(tmp, "req_new.123.abc.json"), "{half");
     backdate(join(tmp, "req_old.123.abc.json"), 2 * 3600 * 1000);
     const report = (await sweepJson(bus, ["ch"]))[0]!;
-    expect(report.stagingRemoved).toBe(1);
+    expect(report.staging_removed).toBe(1);
     expect(readdirSync(tmp)).toEqual(["req_new.123.abc.json"]);
   });
 
@@ -706,7 +706,7 @@ describe("sweep", () => {
       requeued: [],
       promoted: 0,
       expired: [],
-      stagingRemoved: 0,
+      staging_removed: 0,
       pruned: 2,
     });
     expect(first.find((s) => s.channel === "other")?.pruned).toBe(0);
@@ -719,7 +719,7 @@ describe("sweep", () => {
     expect(second.stdout).toMatch(/^Nothing to do \(\d+ queue\(s\) checked\)/);
     const again = await sweepJson(bus);
     for (const s of again) {
-      expect(s).toMatchObject({ requeued: [], promoted: 0, expired: [], stagingRemoved: 0, pruned: 0 });
+      expect(s).toMatchObject({ requeued: [], promoted: 0, expired: [], staging_removed: 0, pruned: 0 });
     }
     expect(again.map((s) => s.channel)).toEqual(expect.arrayContaining(["ch", "other"]));
   });
@@ -979,11 +979,11 @@ describe("event log", () => {
     expect(lines[2]).toMatch(/\sanswered\s+test\/agent\s+pid \d+.*success/);
 
     const json = await bus.abq(["trace", id, "--json", "--channel", "ch"]);
-    const events = ndjson<{ t: string; event: string; id: string; actor: string; attempt?: number }>(json.stdout);
+    const events = ndjson<{ at: string; event: string; id: string; actor: string; attempt?: number }>(json.stdout);
     expect(events.map((e) => e.event)).toEqual(["sent", "claimed", "answered"]);
     expect(events.every((e) => e.id === id && e.actor === "test/agent")).toBe(true);
     expect(events[1]!.attempt).toBe(1);
-    expect([...events.map((e) => e.t)].sort()).toEqual(events.map((e) => e.t));
+    expect([...events.map((e) => e.at)].sort()).toEqual(events.map((e) => e.at));
 
     const unknown = await bus.abq(["trace", newId()]);
     expect(unknown.code).toBe(3);

@@ -220,8 +220,8 @@ describe("torture: watchers, crashes, SIGKILLs and concurrent sweeps", () => {
           .flatMap((f) => readFileSync(join(dir, f), "utf8").split("\n"))
           .filter((l) => l.includes(id))
           .map((l) => {
-            const e = parseJson<{ t: string; event: string; pid: number; attempt?: number; detail?: string }>(l);
-            return `${e.t.slice(11)} ${e.event} pid ${e.pid}${e.attempt !== undefined ? ` attempt ${e.attempt}` : ""}${e.detail !== undefined && e.event !== "late" ? ` (${e.detail})` : ""}`;
+            const e = parseJson<{ at: string; event: string; pid: number; attempt?: number; detail?: string }>(l);
+            return `${e.at.slice(11)} ${e.event} pid ${e.pid}${e.attempt !== undefined ? ` attempt ${e.attempt}` : ""}${e.detail !== undefined && e.event !== "late" ? ` (${e.detail})` : ""}`;
           });
       const strays = [...responses, ...dead].filter((id) => !sent.has(id));
       // Claims of watchers killed between claim and lease, taken back by the sweep through their staged lease.

@@ -61,7 +61,7 @@ describe("handler outcomes", () => {
       .split("\n")
       .map((l) => parseJson<{ type: string; id?: string; status?: string }>(l));
     expect(events.map((e) => e.type)).toEqual(["started", "handled", "stopped"]);
-    expect(events[1]).toMatchObject({ id, status: "success", msgType: "command", from: "test/agent", attempt: 1 });
+    expect(events[1]).toMatchObject({ id, status: "success", msg_type: "command", from: "test/agent", attempt: 1 });
     expect(r.stderr).toBe("");
   });
 

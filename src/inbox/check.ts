@@ -22,7 +22,7 @@ export interface PendingMessage {
   type?: string | undefined;
   from?: string | undefined;
   /** First line of the content, at most 120 characters. */
-  firstLine?: string | undefined;
+  first_line?: string | undefined;
   /** Why the file could not be read as a message (it will be rejected when claimed). */
   problem?: string | undefined;
 }
@@ -86,7 +86,7 @@ export async function pendingIn(
   const messages = entries.map((e): PendingMessage => {
     if (e.message === undefined || !("type" in e.message)) return { id: e.id, problem: e.problem ?? "unreadable" };
     const m = e.message as Request;
-    return { id: m.id, type: m.type, from: m.from.agent, firstLine: firstLine(m.content) };
+    return { id: m.id, type: m.type, from: m.from.agent, first_line: firstLine(m.content) };
   });
   return { ...emptySummary(channel, as), pending: Math.max(pending, messages.length), messages };
 }

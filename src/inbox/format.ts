@@ -14,7 +14,7 @@ function recvCommand(s: InboxSummary): string {
 
 function describe(m: PendingMessage): string {
   if (m.problem !== undefined) return `${m.id} (unreadable: ${m.problem})`;
-  const text = m.firstLine !== undefined && m.firstLine !== "" ? `: ${m.firstLine}` : "";
+  const text = m.first_line !== undefined && m.first_line !== "" ? `: ${m.first_line}` : "";
   return `${m.id} ${m.type ?? "?"} from ${m.from ?? "?"}${text}`;
 }
 

@@ -64,7 +64,7 @@ export interface SweepReport {
   promoted: number;
   /** Ids moved to `expired/` (their TTL ran out while pending). */
   expired: string[];
-  stagingRemoved: number;
+  staging_removed: number;
   pruned: number;
   /** Why this queue could not be swept (an unsafe or broken folder); the sweep went on with the others. */
   error?: { code: string; message: string } | undefined;
@@ -89,7 +89,8 @@ export type EventKind =
   | "late";
 
 export interface LifecycleEvent {
-  t: string;
+  /** When it happened (ISO 8601). Logs written before abq used `at` call it `t`; readers map it. */
+  at: string;
   event: EventKind;
   id: string;
   actor: string;

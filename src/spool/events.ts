@@ -26,7 +26,7 @@ export async function logEvent(
   extra: { attempt?: number | undefined; detail?: string | undefined } = {},
 ): Promise<void> {
   const record: LifecycleEvent = {
-    t: new Date().toISOString(),
+    at: new Date().toISOString(),
     event,
     id,
     actor,
@@ -48,8 +48,12 @@ export async function traceEvents(channelPath: string, id: string): Promise<Life
     for (const line of text.split("\n")) {
       if (!line.includes(id)) continue;
       try {
-        const e = JSON.parse(line) as LifecycleEvent;
-        if (e.id === id) out.push(e);
+        const e = JSON.parse(line) as LifecycleEvent & { t?: string };
+        if (e.id !== id) continue;
+        if (e.at === undefined && e.t !== undefined) {
+          const { t, ...rest } = e; // a log from before the key was renamed
+          out.push({ ...rest, at: t });
+        } else out.push(e);
       } catch {
         // a torn last line from a crashed writer: skip it
       }

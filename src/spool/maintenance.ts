@@ -88,7 +88,7 @@ function failedSweep(q: Queue, err: unknown): SweepReport {
     requeued: [],
     promoted: 0,
     expired: [],
-    stagingRemoved: 0,
+    staging_removed: 0,
     pruned: 0,
     error: { code: e.code, message: e.hint !== undefined ? `${e.message} (${e.hint})` : e.message },
   };
@@ -101,5 +101,5 @@ export async function traceAll(home: string, id: MessageId, channel?: ChannelNam
   for (const name of names) events.push(...(await traceEvents(queueOf(home, name).dir, id)));
   if (events.length === 0)
     throw new AbqError("E_NO_MESSAGE", `no events for ${id}`, { hint: `look for it with: abq show ${id}` });
-  return events.sort((a, b) => a.t.localeCompare(b.t));
+  return events.sort((a, b) => a.at.localeCompare(b.at));
 }

@@ -37,7 +37,7 @@ export async function sweepQueue(q: Queue, actor: string, sync: boolean, dryRun 
     requeued: await requeueQueue(q, { deadOwners: true, dryRun }, actor, sync),
     promoted: dryRun ? 0 : (await restoreRetries(q, 60_000)) + (await promoteDue(q)),
     expired: [],
-    stagingRemoved: 0,
+    staging_removed: 0,
     pruned: 0,
   };
   const now = Date.now();
@@ -52,7 +52,7 @@ export async function sweepQueue(q: Queue, actor: string, sync: boolean, dryRun 
     }
     report.expired.push(id);
   }
-  report.stagingRemoved = await removeOlderThan(join(q.dir, "tmp"), now - STAGING_MAX_AGE_MS, dryRun);
+  report.staging_removed = await removeOlderThan(join(q.dir, "tmp"), now - STAGING_MAX_AGE_MS, dryRun);
   if (policy.retain_s > 0) {
     const cutoff = now - policy.retain_s * 1000;
     for (const dir of ["archive", "responses", "dead", "expired", "late"]) {

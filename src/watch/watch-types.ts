@@ -38,10 +38,10 @@ export type WatchEvent =
   | {
       type: "handled";
       id: string;
-      msgType: string;
+      msg_type: string;
       from: string;
       status: "success" | "error" | "retry";
-      exitCode: number | undefined;
+      exit_code: number | undefined;
       ms: number;
       attempt: number;
       error?: string | undefined;

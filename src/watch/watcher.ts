@@ -180,7 +180,7 @@ export class Watcher {
       );
       return this.kill();
     }
-    const base = { id: m.id, msgType: m.type, from: m.from.agent, exitCode: run.exitCode, ms: run.ms, attempt };
+    const base = { id: m.id, msg_type: m.type, from: m.from.agent, exit_code: run.exitCode, ms: run.ms, attempt };
     this.summary.handled++;
     const ok = run.exitCode === 0 && !run.timedOut;
     const error = ok ? null : describeFailure(run, this.cfg.handlerTimeoutMs);

@@ -40,7 +40,7 @@ export function registerBridge(program: Command): void {
           signal,
           onEvent: (e) =>
             opts.json
-              ? printJson({ ...e, time: new Date().toISOString() })
+              ? printJson({ ...e, at: new Date().toISOString() })
               : process.stderr.write(`${new Date().toISOString()} ${JSON.stringify(e)}\n`),
         }),
       );

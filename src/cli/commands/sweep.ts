@@ -28,7 +28,7 @@ export function registerSweep(program: Command): void {
 
 function changed(r: SweepReport): number {
   return (
-    r.requeued.filter((x) => x.action !== "kept").length + r.promoted + r.expired.length + r.stagingRemoved + r.pruned
+    r.requeued.filter((x) => x.action !== "kept").length + r.promoted + r.expired.length + r.staging_removed + r.pruned
   );
 }
 
@@ -46,7 +46,7 @@ function toRow(r: SweepReport): string[] {
     `dead-lettered ${by("dead")}`,
     `expired ${r.expired.length} (to expired/)`,
     `promoted ${r.promoted} (delayed, now due)`,
-    `staging ${r.stagingRemoved}`,
+    `staging ${r.staging_removed}`,
     `pruned ${r.pruned}`,
   ];
   const archived = by("archived");

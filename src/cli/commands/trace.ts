@@ -16,7 +16,7 @@ export function registerTrace(program: Command): void {
         events
           .map((e) =>
             [
-              e.t,
+              e.at,
               e.event.padEnd(9),
               escapeControls(e.actor),
               `pid ${e.pid}`,

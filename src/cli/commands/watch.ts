@@ -51,7 +51,7 @@ export function registerWatch(program: Command): void {
         timeout: opts.timeout,
         grace: opts.grace,
         once: opts.once ?? false,
-        onEvent: opts.json ? (e) => printJson({ ...e, time: new Date().toISOString() }) : logger(channel),
+        onEvent: opts.json ? (e) => printJson({ ...e, at: new Date().toISOString() }) : logger(channel),
       });
       // First signal: graceful stop. Second: kill handlers now. Listeners are removed when we return.
       await whileHandlingSignals(
@@ -85,7 +85,7 @@ function logLine(e: WatchEvent, seen: Seen): string {
       line = `watching ${e.channel}${e.subscriber !== undefined ? ` as ${e.subscriber}` : ""} (${e.mode}, ${e.concurrency} at a time)`;
       break;
     case "handled":
-      line = `${e.id} ${e.msgType} ${escapeControls(e.from)} ${e.status} ${e.ms}ms${e.error !== undefined ? ` ${oneLine(e.error, 120)}` : ""}`;
+      line = `${e.id} ${e.msg_type} ${escapeControls(e.from)} ${e.status} ${e.ms}ms${e.error !== undefined ? ` ${oneLine(e.error, 120)}` : ""}`;
       break;
     case "released":
       line = `${e.id} put back: ${e.reason}`;
