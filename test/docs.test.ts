@@ -1,14 +1,31 @@
 /**
- * docs/agents.md stays true: every shell block marked `<!-- test -->` runs, in order, with bash against
- * one throwaway bus and the built CLI on PATH as `abq`, and must exit 0 and print what its marker's
- * `expect="…"` values say. JSON blocks must parse, and the MCP tools the page names must be the server's.
+ * The documentation stays true.
+ * - docs/agents.md: every shell block marked `<!-- test -->` runs, in order, with bash against one
+ *   throwaway bus and the built CLI on PATH as `abq`, and must exit 0 and print what its marker's
+ *   `expect="…"` values say. JSON blocks must parse, and the MCP tools the page names must be the server's.
+ * - README.md, CHANGELOG.md and every docs/*.md: every relative link resolves to a file that exists, and
+ *   every `#anchor` to a heading of its target (GitHub's slugs); links stay inside what the package ships.
+ * - The README stays a short tour (size, no "seed" jargon, links every docs page), and the exit-code
+ *   table of docs/commands.md lists exactly the codes of src/cli/exit.ts.
  */
 import { spawn } from "node:child_process";
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from "node:fs";
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  realpathSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join, relative, resolve } from "node:path";
 import type { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import { afterAll, describe, expect, it } from "vitest";
+import { EXIT } from "../src/cli/exit.ts";
 import { registerTools } from "../src/mcp/tools.ts";
 import { CLI, ROOT } from "./helpers.ts";
 
@@ -108,5 +125,158 @@ describe("docs/agents.md", () => {
     registerTools(fake, {});
     const named = new Set(text.match(/\babq_[a-z_]+/g));
     expect([...named].sort()).toEqual([...served].sort());
+  });
+});
+
+/** Markdown with fenced code blocks blanked out (line numbers kept) and inline code removed. */
+function prose(markdown: string): string {
+  return markdown
+    .replace(/^(```|~~~)[^]*?^\1\s*$/gm, (block) => block.replace(/[^\n]/g, ""))
+    .replace(/`[^`\n]*`/g, (code) => code.replace(/[[\]()]/g, " "));
+}
+
+/** GitHub's anchor for a heading: lower case, punctuation dropped, each space a hyphen; repeats get -1, -2. */
+function anchors(markdown: string): Set<string> {
+  const seen = new Map<string, number>();
+  const found = new Set<string>();
+  for (const m of markdown.replace(/^(```|~~~)[^]*?^\1\s*$/gm, "").matchAll(/^#{1,6}\s+(.+?)\s*#*\s*$/gm)) {
+    const text = (m[1] ?? "").replace(/\[([^\]]*)\]\([^)]*\)/g, "$1").replace(/<[^>]*>/g, "");
+    const base = text
+      .toLowerCase()
+      .replace(/[^\p{L}\p{N}\s_-]/gu, "")
+      .replace(/\s/g, "-");
+    const n = seen.get(base) ?? 0;
+    seen.set(base, n + 1);
+    found.add(n === 0 ? base : `${base}-${n}`);
+  }
+  return found;
+}
+
+interface Link {
+  file: string;
+  line: number;
+  target: string;
+}
+
+/** Relative links (`[text](target)`) of a markdown file; web and mail links are left out. */
+function links(file: string): Link[] {
+  const text = prose(readFileSync(file, "utf8"));
+  const found: Link[] = [];
+  for (const m of text.matchAll(/\]\(\s*<?([^)\s>]+)>?(?:\s+"[^"]*")?\s*\)/g)) {
+    const target = m[1] ?? "";
+    if (/^[a-z][a-z0-9+.-]*:/i.test(target)) continue;
+    found.push({ file, line: text.slice(0, m.index).split("\n").length, target });
+  }
+  return found;
+}
+
+/** Why a link does not resolve, or undefined when it does. `root` is the folder links must stay inside. */
+function broken(link: Link, root: string): string | undefined {
+  const [path = "", anchor] = link.target.split("#");
+  const target = path === "" ? link.file : resolve(dirname(link.file), decodeURIComponent(path));
+  const inside = relative(root, target);
+  if (inside.startsWith("..")) return "points outside the package";
+  if (!existsSync(target)) return "no such file";
+  if (anchor === undefined || anchor === "") return undefined;
+  if (statSync(target).isDirectory() || !target.endsWith(".md")) return "an anchor into something that is not markdown";
+  return anchors(readFileSync(target, "utf8")).has(anchor)
+    ? undefined
+    : `no heading #${anchor} in ${relative(root, target)}`;
+}
+
+const DOCS = join(ROOT, "docs");
+const PAGES = [
+  join(ROOT, "README.md"),
+  join(ROOT, "CHANGELOG.md"),
+  ...readdirSync(DOCS)
+    .filter((n) => n.endsWith(".md"))
+    .sort()
+    .map((n) => join(DOCS, n)),
+];
+/** What the package ships besides dist/ (package.json "files"): links may point only at these. */
+const SHIPPED = ["README.md", "CHANGELOG.md", "LICENSE", "package.json", "docs", "handlers", "nats/abq-server.conf"];
+
+describe("links in README.md, CHANGELOG.md and docs/", () => {
+  it("the slugger agrees with GitHub on the headings the pages link to", () => {
+    const slugs = anchors(
+      "## Keep it healthy: `abq sweep` from cron\n## Inboxes: reply_to, @self and @parent\n## A\n## A\n",
+    );
+    expect([...slugs]).toEqual(["keep-it-healthy-abq-sweep-from-cron", "inboxes-reply_to-self-and-parent", "a", "a-1"]);
+  });
+
+  for (const page of PAGES) {
+    it(`${relative(ROOT, page)}: every relative link and anchor resolves, to a file the package ships`, () => {
+      const found = links(page);
+      const bad = found
+        .map((l) => {
+          const why = broken(l, ROOT);
+          const path = relative(ROOT, resolve(dirname(l.file), l.target.split("#")[0] || l.file));
+          const shipped = SHIPPED.some((s) => path === s || path.startsWith(`${s}/`));
+          return why ?? (shipped ? undefined : "not shipped in the package");
+        })
+        .map((why, i) =>
+          why === undefined ? undefined : `${relative(ROOT, page)}:${found[i]!.line} ${found[i]!.target}: ${why}`,
+        )
+        .filter((x) => x !== undefined);
+      expect(bad).toEqual([]);
+    });
+  }
+
+  it("the checker catches a broken file link and a broken anchor", () => {
+    const dir = realpathSync(mkdtempSync(join(tmpdir(), "abq-links-")));
+    try {
+      writeFileSync(
+        join(dir, "a.md"),
+        "# Top\n\n[ok](#top) [file](b.md#there) [gone](c.md) [anchor](b.md#nowhere) `[x](y.md)`\n",
+      );
+      writeFileSync(join(dir, "b.md"), "## There\n\n```md\n## Not a heading\n[not a link](z.md)\n```\n");
+      const why = links(join(dir, "a.md")).map((l) => broken(l, dir));
+      expect(why).toEqual([undefined, undefined, "no such file", "no heading #nowhere in b.md"]);
+      expect(links(join(dir, "b.md"))).toEqual([]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe("README.md", () => {
+  const readme = readFileSync(join(ROOT, "README.md"), "utf8");
+
+  it("stays a short tour: at most 15 KB", () => {
+    expect(Buffer.byteLength(readme)).toBeLessThanOrEqual(15 * 1024);
+  });
+
+  it("starts its quick start with the two commands, before any other block", () => {
+    const quick = readme.slice(readme.indexOf("## Quick start"));
+    expect(quick).toMatch(/^## Quick start\n\n```sh\nnpm install && npm run demo\nnpm test\n```/);
+  });
+
+  it('says "the original Python abq" or "protocol 1.0.0", not "seed"', () => {
+    expect(readme).not.toMatch(/\bseed/i);
+  });
+
+  it("links every page in docs/", () => {
+    const linked = new Set(links(join(ROOT, "README.md")).map((l) => l.target.split("#")[0]));
+    const pages = readdirSync(DOCS).filter((n) => n.endsWith(".md"));
+    expect(pages.filter((n) => !linked.has(`docs/${n}`))).toEqual([]);
+  });
+
+  it("keeps crontab lines out of sh blocks", () => {
+    for (const page of PAGES) {
+      const text = readFileSync(page, "utf8");
+      for (const m of text.matchAll(/```(?:sh|bash)\n([^]*?)\n```/g)) {
+        expect(m[1], relative(ROOT, page)).not.toMatch(/^\s*(?:[\d*/,-]+\s+){5}\S/m);
+      }
+    }
+  });
+});
+
+describe("docs/commands.md", () => {
+  it("its exit-code table lists exactly the CLI's exit codes (and the two signal codes)", () => {
+    const text = readFileSync(join(DOCS, "commands.md"), "utf8");
+    const section = text.slice(text.indexOf("## Exit codes"));
+    const table = section.slice(0, section.indexOf("\n\n", section.indexOf("| code")));
+    const codes = [...table.matchAll(/^\|\s*(\d+)\s*\|/gm)].map((m) => Number(m[1]));
+    expect(codes).toEqual([...Object.values(EXIT), 130, 143].sort((a, b) => a - b));
   });
 });

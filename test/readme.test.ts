@@ -1,5 +1,5 @@
 /**
- * The README's library example runs as written: the block after `<!-- example: library-claim -->` is
+ * docs/library.md's example runs as written: the block after `<!-- example: library-claim -->` is
  * run with node against the built package (its `from "abq"` pointed at dist/) on a throwaway bus, and
  * what it claims and answers is checked on disk through the CLI.
  */
@@ -10,13 +10,13 @@ import { describe, expect, it } from "vitest";
 import { LIB, makeBus, parseJson, ROOT, runNode } from "./helpers.ts";
 
 function example(name: string): string {
-  const text = readFileSync(join(ROOT, "README.md"), "utf8");
+  const text = readFileSync(join(ROOT, "docs", "library.md"), "utf8");
   const m = new RegExp(`<!-- example: ${name} -->\\s*\\n\`\`\`js\\n([^]*?)\\n\`\`\``).exec(text);
-  if (!m) throw new Error(`README.md has no example named ${name}`);
+  if (!m) throw new Error(`docs/library.md has no example named ${name}`);
   return m[1]!;
 }
 
-describe("README", () => {
+describe("docs/library.md", () => {
   it("the library example claims, reports progress and answers through the claim handle", async () => {
     const bus = makeBus();
     const code = example("library-claim").replace(/from "abq"/g, `from ${JSON.stringify(pathToFileURL(LIB).href)}`);

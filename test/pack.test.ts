@@ -1,0 +1,183 @@
+/**
+ * What `npm pack` ships is what a user gets from an install: the built CLI and library, the docs the
+ * README links to, LICENSE, CHANGELOG.md, the example handlers (still executable) and the NATS config the
+ * docs tell you to run; no tests, no TypeScript sources, no compile caches. The packed README's and docs'
+ * links resolve inside the unpacked package, and the unpacked CLI (its dependencies linked from this
+ * checkout, since installing from the registry is not possible offline) runs `--version` and a round trip
+ * through a packed handler.
+ *
+ * `--ignore-scripts` keeps `npm pack` from running `prepare` (a build): the test packs the dist/ that the
+ * test run uses.
+ */
+import { spawnSync } from "node:child_process";
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  realpathSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+} from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join, relative, resolve } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ROOT, runNode, startNode, tempDir } from "./helpers.ts";
+
+interface Packed {
+  /** Paths inside the tarball, without the leading `package/`. */
+  files: string[];
+  /** `ls -l`-style mode strings by path. */
+  modes: Map<string, string>;
+  /** The unpacked package. */
+  dir: string;
+}
+
+let packed: Packed;
+const out = realpathSync(mkdtempSync(join(tmpdir(), "abq-pack-")));
+afterAll(() => rmSync(out, { recursive: true, force: true }));
+
+beforeAll(() => {
+  const pack = spawnSync("npm", ["pack", "--ignore-scripts", "--pack-destination", out, "--json"], {
+    cwd: ROOT,
+    encoding: "utf8",
+    timeout: 60_000,
+  });
+  if (pack.status !== 0) throw new Error(`npm pack failed:\n${pack.stderr}`);
+  const [{ filename }] = JSON.parse(pack.stdout) as [{ filename: string }];
+  const tarball = join(out, filename);
+  const list = spawnSync("tar", ["tvzf", tarball], { encoding: "utf8" });
+  if (list.status !== 0) throw new Error(`tar tvzf failed:\n${list.stderr}`);
+  const modes = new Map<string, string>();
+  for (const line of list.stdout.trim().split("\n")) {
+    const parts = line.trim().split(/\s+/);
+    const path = (parts[parts.length - 1] ?? "").replace(/^package\//, "");
+    modes.set(path, parts[0] ?? "");
+  }
+  const unpack = spawnSync("tar", ["xzf", tarball, "-C", out], { encoding: "utf8" });
+  if (unpack.status !== 0) throw new Error(`tar xzf failed:\n${unpack.stderr}`);
+  packed = { files: [...modes.keys()].sort(), modes, dir: join(out, "package") };
+}, 60_000);
+
+/** Markdown without fenced blocks (lines kept) and with inline code blanked. */
+function prose(markdown: string): string {
+  return markdown
+    .replace(/^(```|~~~)[^]*?^\1\s*$/gm, (block) => block.replace(/[^\n]/g, ""))
+    .replace(/`[^`\n]*`/g, (code) => code.replace(/[[\]()]/g, " "));
+}
+
+/** GitHub's heading anchors of a markdown text. */
+function anchors(markdown: string): Set<string> {
+  const seen = new Map<string, number>();
+  const found = new Set<string>();
+  for (const m of markdown.replace(/^(```|~~~)[^]*?^\1\s*$/gm, "").matchAll(/^#{1,6}\s+(.+?)\s*#*\s*$/gm)) {
+    const base = (m[1] ?? "")
+      .replace(/\[([^\]]*)\]\([^)]*\)/g, "$1")
+      .toLowerCase()
+      .replace(/[^\p{L}\p{N}\s_-]/gu, "")
+      .replace(/\s/g, "-");
+    const n = seen.get(base) ?? 0;
+    seen.set(base, n + 1);
+    found.add(n === 0 ? base : `${base}-${n}`);
+  }
+  return found;
+}
+
+/** The relative links of a packed markdown file that do not resolve inside the unpacked package. */
+function brokenLinks(file: string): string[] {
+  const text = prose(readFileSync(file, "utf8"));
+  const bad: string[] = [];
+  for (const m of text.matchAll(/\]\(\s*<?([^)\s>]+)>?(?:\s+"[^"]*")?\s*\)/g)) {
+    const link = m[1] ?? "";
+    if (/^[a-z][a-z0-9+.-]*:/i.test(link)) continue;
+    const [path = "", anchor] = link.split("#");
+    const target = path === "" ? file : resolve(dirname(file), decodeURIComponent(path));
+    const where = `${relative(packed.dir, file)}: ${link}`;
+    if (relative(packed.dir, target).startsWith("..")) bad.push(`${where} (outside the package)`);
+    else if (!existsSync(target)) bad.push(`${where} (not in the package)`);
+    else if (anchor !== undefined && anchor !== "" && !statSync(target).isDirectory()) {
+      if (!anchors(readFileSync(target, "utf8")).has(anchor)) bad.push(`${where} (no such heading)`);
+    }
+  }
+  return bad;
+}
+
+describe("the packed package (npm pack)", () => {
+  it("ships the docs, LICENSE, CHANGELOG.md, the handlers and the NATS config", () => {
+    const docs = readdirSync(join(ROOT, "docs")).filter((n) => n.endsWith(".md"));
+    const handlers = readdirSync(join(ROOT, "handlers"));
+    const want = [
+      "README.md",
+      "LICENSE",
+      "CHANGELOG.md",
+      "package.json",
+      "dist/bin/abq.js",
+      "dist/src/index.js",
+      "dist/src/index.d.ts",
+      "nats/abq-server.conf",
+      ...docs.map((n) => `docs/${n}`),
+      ...handlers.map((n) => `handlers/${n}`),
+    ];
+    expect(want.filter((f) => !packed.files.includes(f))).toEqual([]);
+    expect(docs.length).toBeGreaterThanOrEqual(10);
+    expect(readFileSync(join(packed.dir, "LICENSE"), "utf8")).toMatch(
+      /^MIT License\n\nCopyright \(c\) 2026 the abq authors\n/,
+    );
+  });
+
+  it("keeps the handlers and the CLI executable", () => {
+    for (const f of [...packed.files.filter((p) => p.startsWith("handlers/")), "dist/bin/abq.js"])
+      expect(packed.modes.get(f), f).toMatch(/^-rwx/);
+  });
+
+  it("ships no tests, sources, benchmarks or compile caches", () => {
+    const unwanted = packed.files.filter(
+      (f) =>
+        /^(test|src|bin|bench|scripts|\.ci)\//.test(f) ||
+        /\.cache$/.test(f) ||
+        (/\.ts$/.test(f) && !/\.d\.ts$/.test(f)) ||
+        f.startsWith("node_modules/"),
+    );
+    expect(unwanted).toEqual([]);
+  });
+
+  it("its README's and docs' links all resolve inside the package", () => {
+    const pages = [
+      join(packed.dir, "README.md"),
+      join(packed.dir, "CHANGELOG.md"),
+      ...readdirSync(join(packed.dir, "docs"))
+        .filter((n) => n.endsWith(".md"))
+        .map((n) => join(packed.dir, "docs", n)),
+    ];
+    const readmeLinks = [...prose(readFileSync(pages[0]!, "utf8")).matchAll(/\]\((docs\/[^)#\s]+)/g)];
+    expect(readmeLinks.length).toBeGreaterThanOrEqual(10);
+    expect(pages.flatMap(brokenLinks)).toEqual([]);
+  });
+
+  it("runs from the unpacked folder: --version, and a round trip through a packed handler", async () => {
+    symlinkSync(join(ROOT, "node_modules"), join(packed.dir, "node_modules"));
+    const cli = join(packed.dir, "dist", "bin", "abq.js");
+    const root = tempDir("abq-pack-run-");
+    mkdirSync(join(root, "work"));
+    const env: NodeJS.ProcessEnv = { ...process.env, HOME: root, ABQ_HOME: join(root, "bus"), ABQ_AGENT: "pack/test" };
+    delete env["ABQ_URL"];
+    const opts = { env, cwd: join(root, "work") };
+
+    const version = await runNode([cli, "--version"], opts);
+    const pkg = JSON.parse(readFileSync(join(packed.dir, "package.json"), "utf8")) as { version: string };
+    expect(version.stdout.trim()).toBe(pkg.version);
+
+    expect((await runNode([cli, "channel", "create", "jobs"], opts)).code).toBe(0);
+    const watcher = startNode([cli, "watch", "jobs", "--handler", join(packed.dir, "handlers", "echo.sh")], opts);
+    try {
+      const ask = await runNode([cli, "ask", "jobs", "command", "ping from the package", "--timeout", "20"], opts);
+      expect(ask.code, ask.stderr).toBe(0);
+      expect(ask.stdout).toBe("ping from the package\n");
+    } finally {
+      watcher.child.kill("SIGTERM");
+      await watcher.done;
+    }
+  });
+});
