@@ -22,7 +22,7 @@ export const open = promisify(fs.open);
 export const opendir = promisify(fs.opendir);
 export const read = promisify(fs.read);
 export const readdir = promisify(fs.readdir);
-export const readFile = promisify(fs.readFile);
+const readWhole = promisify(fs.readFile);
 export const rename = promisify(fs.rename);
 export const rm = promisify(fs.rm);
 export const rmdir = promisify(fs.rmdir);
@@ -30,6 +30,26 @@ export const stat = promisify(fs.stat);
 export const unlink = promisify(fs.unlink);
 export const utimes = promisify(fs.utimes);
 export const writeFile = promisify(fs.writeFile);
+
+/**
+ * A whole file, as text: readFile that never blocks on a FIFO or device planted where abq expects a
+ * file. It opens with O_NONBLOCK (no effect on regular files) and refuses anything else with ENOTFILE
+ * ("is not a regular file"), so a hostile `mkfifo` in a bus folder cannot hang every reader.
+ */
+export async function readFile(path: string | number, encoding: "utf8"): Promise<string>;
+export async function readFile(path: string | number): Promise<Buffer>;
+export async function readFile(path: string | number, encoding?: "utf8"): Promise<string | Buffer> {
+  if (typeof path === "number") return encoding ? readWhole(path, encoding) : readWhole(path);
+  const fd = await open(path, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
+  try {
+    if (!(await fstat(fd)).isFile()) {
+      throw Object.assign(new Error(`${path} is not a regular file`), { code: "ENOTFILE", path });
+    }
+    return encoding ? await readWhole(fd, encoding) : await readWhole(fd);
+  } finally {
+    await close(fd);
+  }
+}
 
 /** unlink(2), where "already gone" counts as done: `rm({ force: true })` without its two stat calls. */
 export async function removeFile(path: string): Promise<void> {

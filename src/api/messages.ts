@@ -151,7 +151,7 @@ export async function respond(opts: RespondOptions): Promise<Response> {
   };
   return withTransport(
     opts,
-    async (t) => (await t.resume(input.channel, input.id, { as: input.as, lease: opts.lease })).answer(response),
+    async (t) => (await t.resume(input.channel, input.id, { as: input.as, lease: input.lease })).answer(response),
     agent,
   );
 }

@@ -4,7 +4,7 @@
  */
 import { openBus } from "../transports.ts";
 import { AbqError } from "../protocol/errors.ts";
-import { ID_PATTERN } from "../protocol/ids.ts";
+import { ID_PATTERN, LEASE_TOKEN_PATTERN } from "../protocol/ids.ts";
 import {
   type ChannelName,
   channelName as toChannelName,
@@ -14,6 +14,7 @@ import {
   subscriberName as toSubscriberName,
 } from "../protocol/names.ts";
 import { DEFAULT_TTL, describeIssues, MESSAGE_TYPES, RESPONSE_STATUSES } from "../protocol/schema.ts";
+import { MAX_SPAN_S } from "../protocol/constants.ts";
 import * as z from "../protocol/zod.ts";
 import { lazy } from "../protocol/zod.ts";
 import {
@@ -55,6 +56,8 @@ const messageId = (): z.ZodMiniPipe<z.ZodMiniString, z.ZodMiniTransform<MessageI
     z.transform((id: string) => toMessageId(id)),
   );
 const seconds = (): z.ZodMiniNumber => z.number().check(z.nonnegative());
+const leaseToken = (): z.ZodMiniString =>
+  z.string().check(z.regex(LEASE_TOKEN_PATTERN, "is not a lease token (as recv prints it)"));
 
 export const sendInput = lazy(() =>
   z.object({
@@ -92,14 +95,14 @@ export const claimRefInput = lazy(() =>
     channel: channelName(),
     as: z.optional(subscriberName()),
     id: messageId(),
-    lease: z.optional(
-      z.string().check(z.regex(/^[A-Za-z0-9._:-]{1,128}$/, "is not a lease token (as recv prints it)")),
-    ),
+    lease: z.optional(leaseToken()),
   }),
 );
 
-/** A non-negative number of seconds. */
-export const secondsInput = lazy(() => seconds());
+/** A non-negative number of seconds, up to a year (a delay past that is a typo, and overflows a date). */
+export const secondsInput = lazy(() =>
+  z.number().check(z.nonnegative(), z.maximum(MAX_SPAN_S, `is more than the maximum, ${MAX_SPAN_S} (365 days)`)),
+);
 
 export const askInput = lazy(() =>
   z.object({
@@ -113,6 +116,7 @@ export const respondInput = lazy(() =>
     channel: channelName(),
     as: z.optional(subscriberName()),
     id: messageId(),
+    lease: z.optional(leaseToken()),
     status: z._default(
       z.enum(RESPONSE_STATUSES, { error: `unknown status: use one of ${RESPONSE_STATUSES.join(", ")}` }),
       "success",

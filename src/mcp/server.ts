@@ -6,6 +6,7 @@
  * stdout carries the protocol and nothing else; nothing here prints.
  */
 import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
+import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js";
 import type { CommonOptions } from "../api/options.ts";
 import { registerTools } from "./tools.ts";
 import { createStdioTransport } from "./stdio.ts";
@@ -21,16 +22,49 @@ export function createServer(common: CommonOptions, version: string): McpServer 
   return server;
 }
 
-/** Serves on stdin/stdout until the client goes away (stdin ends) or the transport closes. */
+/**
+ * Serves on stdin/stdout until the client goes away (stdin ends) or the transport closes. Requests
+ * still being handled when stdin ends are answered first: `echo '<request>' | abq mcp` gets its reply,
+ * and a send is never done without saying so.
+ */
 export async function serveStdio(common: CommonOptions, version: string): Promise<void> {
   const server = createServer(common, version);
   const transport = createStdioTransport();
+  let closedByTransport = false;
   const closed = new Promise<void>((resolve) => {
-    transport.onclose = resolve;
+    transport.onclose = () => {
+      closedByTransport = true;
+      resolve();
+    };
     process.stdin.once("end", resolve);
     process.stdin.once("close", resolve);
   });
   await server.connect(transport);
+  const inFlight = trackRequests(transport);
   await closed;
+  if (!closedByTransport) await inFlight.drained();
   await server.close();
+}
+
+/** Counts requests the server has not answered yet (a request has an id and a method; a reply has none). */
+function trackRequests(transport: Transport): { drained: () => Promise<void> } {
+  const open = new Set<string | number>();
+  let wake: (() => void) | undefined;
+  const onmessage = transport.onmessage;
+  transport.onmessage = (message, extra) => {
+    if ("method" in message && "id" in message && message.id !== undefined) open.add(message.id);
+    onmessage?.(message, extra);
+  };
+  const send = transport.send.bind(transport);
+  transport.send = async (message, options) => {
+    try {
+      return await send(message, options);
+    } finally {
+      if (!("method" in message) && "id" in message && message.id !== undefined) open.delete(message.id);
+      if (open.size === 0) wake?.();
+    }
+  };
+  return {
+    drained: () => (open.size === 0 ? Promise.resolve() : new Promise<void>((resolve) => (wake = resolve))),
+  };
 }

@@ -12,6 +12,8 @@ export const RESPONSE_STATUSES = ["success", "error", "pending"] as const;
  * ttl a message carries, so seed-sent mail still expires after 5 minutes (see docs/protocol.md).
  */
 export const DEFAULT_TTL = 0;
+/** Longest TTL, lease, backoff, delay or retention anywhere (CLI, library, MCP): one year, in seconds. */
+export const MAX_SPAN_S = 365 * 86_400;
 /** What the seed protocol writes into messages sent without --ttl. */
 export const SEED_TTL = 300;
 

@@ -12,6 +12,8 @@ import { monotonicFactory, ulidToUUID } from "ulid";
 
 /** Ids we accept from disk or the command line: the seed's pattern, with a length cap to keep paths sane. */
 export const ID_PATTERN = /^req_[0-9a-f]{1,64}$/;
+/** Lease tokens as recv prints them (spool: hex; JetStream: a sequence). Never a path: no `/`. */
+export const LEASE_TOKEN_PATTERN = /^[A-Za-z0-9._:-]{1,128}$/;
 
 let factory: ((seedTime?: number) => string) | undefined;
 

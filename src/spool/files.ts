@@ -104,7 +104,8 @@ export async function publishFile(
 
 /** Reads a whole file, refusing (without reading) one larger than `maxBytes`. */
 export async function readBounded(path: string, maxBytes: number): Promise<string> {
-  const fd = await fs.open(path, constants.O_RDONLY | constants.O_NOFOLLOW);
+  // O_NONBLOCK: a FIFO planted in a queue must be refused by the fstat below, not hang this open.
+  const fd = await fs.open(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
   try {
     const st = await fs.fstat(fd);
     if (!st.isFile())

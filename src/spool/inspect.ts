@@ -70,11 +70,15 @@ async function oldestAge(dir: string, names: string[]): Promise<number | null> {
   return Number.isFinite(oldest) ? Math.max(0, Date.now() - oldest) : null;
 }
 
-export async function statusAll(home: string): Promise<ChannelStatus[]> {
+/** Checks a queue's folders before they are read (the transport's safety check, safety.ts). */
+export type SafeQueue = (q: Queue) => Promise<Queue>;
+
+export async function statusAll(home: string, safe: SafeQueue): Promise<ChannelStatus[]> {
   const rows: ChannelStatus[] = [];
   for (const channel of await listChannels(home)) {
-    rows.push(await queueStatus(queueOf(home, channel.name)));
-    for (const sub of channel.subscribers ?? []) rows.push(await queueStatus(queueOf(home, channel.name, sub)));
+    rows.push(await queueStatus(await safe(queueOf(home, channel.name))));
+    for (const sub of channel.subscribers ?? [])
+      rows.push(await queueStatus(await safe(queueOf(home, channel.name, sub))));
   }
   return rows;
 }
@@ -85,17 +89,18 @@ export async function findMessage(
   id: MessageId,
   channel: ChannelName | undefined,
   maxBytes: number,
+  safe: SafeQueue,
 ): Promise<FoundMessage> {
   const names = channel !== undefined ? [channel] : (await listChannels(home)).map((c) => c.name);
   if (channel !== undefined) await requireChannel(home, channel);
   for (const name of names) {
-    const found = await findIn(queueOf(home, name), id, maxBytes);
+    const found = await findIn(await safe(queueOf(home, name)), id, maxBytes);
     if (found) return found;
   }
   // A topic message may live only in subscribers' copies.
   for (const name of names) {
     for (const sub of await listSubscribers(queueOf(home, name).dir)) {
-      const found = await findIn(queueOf(home, name, sub), id, maxBytes);
+      const found = await findIn(await safe(queueOf(home, name, sub)), id, maxBytes);
       if (found) return { ...found, subscriber: sub };
     }
   }

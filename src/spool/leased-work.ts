@@ -7,19 +7,21 @@
 import * as fs from "../fs-promised.ts";
 import { join } from "node:path";
 import { AbqError } from "../protocol/errors.ts";
+import { LEASE_TOKEN_PATTERN } from "../protocol/ids.ts";
 import { attemptsOf, type Request, type Response } from "../protocol/schema.ts";
 import type { Claimed, ReleaseOptions, ReleaseOutcome } from "../lifecycle/transport.ts";
 import type { FailureInfo, Skipped } from "../lifecycle/records.ts";
 import type { AnswerHook } from "./answers.ts";
 import { type ClaimCursor, claimNext } from "./claim.ts";
 import { logEvent } from "./events.ts";
-import { ensureSubdir, pathExists, writeNewFile } from "./files.ts";
+import { ensureSubdir, writeNewFile } from "./files.ts";
 import { dropLease, HOST, type Lease, readLease, renewLease } from "./lease.ts";
 import type { Queue } from "./paths.ts";
 import { readPolicy } from "./policy.ts";
 import { respondTo } from "./respond.ts";
 import { rejectFile } from "./read.ts";
 import { commitLease, discardStagedLease, stageLease } from "./staged-lease.ts";
+import { notClaimedError } from "./not-claimed.ts";
 import { verifyMessage } from "../security/sign.ts";
 import { giveBack, promoteDue, retryOrDead, terminate } from "./retry.ts";
 import { archive, at, expire } from "./transitions.ts";
@@ -126,7 +128,10 @@ export async function respondWork(
   request?: Request,
 ): Promise<Response> {
   if (!(await holdsLease(q, response.id, token))) {
-    // Someone else holds this message now: keep our late answer aside rather than lose it.
+    // Someone else holds this message now: keep our late answer aside rather than lose it. The token
+    // names the file, so it must never be a path (callers validate it too; this is the last line).
+    if (token === undefined || !LEASE_TOKEN_PATTERN.test(token))
+      throw new AbqError("E_USAGE", `'${String(token).slice(0, 40)}' is not a lease token (as recv prints it)`);
     await ensureSubdir(join(q.dir, "late"));
     const late = join(q.dir, "late", `${response.id}.${token}.json`);
     await writeNewFile(late, `${JSON.stringify(response, null, 2)}\n`, false).catch(() => undefined);
@@ -146,7 +151,7 @@ export async function respondWork(
 export async function ackWork(ctx: WorkContext, q: Queue, id: string, token: string | undefined): Promise<void> {
   if (!(await holdsLease(q, id, token))) throw leaseLost(id);
   const note = { state: "acknowledged" as const, reason: `acknowledged by ${ctx.agent}`, by: ctx.agent };
-  if (!(await archive(q, at.claimed(q, id), id, note))) throw await notClaimed(q, id);
+  if (!(await archive(q, at.claimed(q, id), id, note))) throw await notClaimedError(q, id);
   await dropLease(q, id);
   await logEvent(q, "acked", id, ctx.agent);
 }
@@ -162,7 +167,7 @@ export async function releaseWork(
   if (!(await holdsLease(q, id, token))) throw leaseLost(id);
   if (opts.failure === undefined) {
     const outcome = await giveBack(q, id, opts.delayMs ?? 0, ctx.sync);
-    if (outcome === "gone") throw await notClaimed(q, id);
+    if (outcome === "gone") throw await notClaimedError(q, id);
     await logEvent(q, outcome === "delayed" ? "delayed" : "released", id, ctx.agent, {
       ...(opts.delayMs ? { detail: `for ${opts.delayMs} ms` } : {}),
     });
@@ -170,7 +175,7 @@ export async function releaseWork(
   }
   const policy = await readPolicy(q);
   const { outcome, attempts } = await retryOrDead(q, id, policy, opts.failure, ctx.agent, ctx.sync, opts.delayMs);
-  if (outcome === "gone") throw await notClaimed(q, id);
+  if (outcome === "gone") throw await notClaimedError(q, id);
   await logEvent(q, outcome, id, ctx.agent, { attempt: attempts, detail: opts.failure.reason });
   return outcome;
 }
@@ -184,22 +189,12 @@ export async function termWork(
   failure: FailureInfo,
 ): Promise<void> {
   if (!(await holdsLease(q, id, token))) throw leaseLost(id);
-  if (!(await terminate(q, id, failure, ctx.agent))) throw await notClaimed(q, id);
+  if (!(await terminate(q, id, failure, ctx.agent))) throw await notClaimedError(q, id);
   await logEvent(q, "terminated", id, ctx.agent, { detail: failure.reason });
 }
 
 function leaseLost(id: string, kept?: string): AbqError {
   return new AbqError("E_CONFLICT", `the lease on ${id} was lost (requeued and taken over): nothing changed`, {
     hint: kept !== undefined ? `the answer was kept in ${kept}` : "renew leases more often than lease_s",
-  });
-}
-
-async function notClaimed(q: Queue, id: string): Promise<AbqError> {
-  if (await pathExists(at.pending(q, id)))
-    return new AbqError("E_CONFLICT", `message ${id} is pending, not claimed`, {
-      hint: `claim it first with: abq recv ${q.channel}`,
-    });
-  return new AbqError("E_NO_MESSAGE", `message ${id} is not claimed in channel '${q.channel}'`, {
-    hint: `see where it is with: abq show ${id}`,
   });
 }

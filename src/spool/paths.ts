@@ -5,6 +5,7 @@
  */
 import { homedir } from "node:os";
 import { join, resolve } from "node:path";
+import { AbqError } from "../protocol/errors.ts";
 import type { ChannelName, SubscriberName } from "../protocol/names.ts";
 
 /** The state folders of a channel (see the lifecycle in src/protocol/index.ts). */
@@ -19,6 +20,12 @@ export interface HomeOptions {
 }
 
 export function resolveHome(opts: HomeOptions = {}): string {
+  // An empty --home would resolve to the current folder and make it a bus: refuse it. (An empty
+  // ABQ_HOME counts as unset, as shells leave variables empty to unset them.)
+  if (opts.home === "")
+    throw new AbqError("E_USAGE", "the bus home (--home) is empty", {
+      hint: "give a folder, or leave it out for ~/.abq",
+    });
   const fromEnv = process.env["ABQ_HOME"];
   const home = opts.home ?? (fromEnv !== undefined && fromEnv !== "" ? fromEnv : join(homedir(), ".abq"));
   return resolve(home);

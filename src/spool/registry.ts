@@ -51,6 +51,9 @@ export async function createChannel(
   const dir = channelDir(home, name);
   const created = !(await pathExists(join(dir, "requests")));
   await ensureDir(home);
+  // The registry is staged in the home's tmp/: refuse a linked one before creating anything, so a
+  // refused create leaves no channel behind.
+  if (await pathExists(join(home, "tmp"))) await assertSafeDir(join(home, "tmp"), "folder");
   for (const sub of [...STATE_DIRS, ...EXTRA_DIRS]) await ensureDir(join(dir, sub));
   let info = await readChannelInfo(home, name);
   const kind = opts.topic === true ? "topic" : info.kind; // --topic turns a queue into a topic, never back

@@ -16,6 +16,7 @@ import type { Queue } from "./paths.ts";
 import { archive, at } from "./transitions.ts";
 import { readRequest, readResponse } from "./read.ts";
 import { requireQueue } from "./registry.ts";
+import { notClaimedError } from "./not-claimed.ts";
 
 export interface RespondOptions {
   sync: boolean;
@@ -107,18 +108,8 @@ async function finishAnswered(q: Queue, id: string, opts: RespondOptions): Promi
 }
 
 export async function explainNotClaimed(q: Queue, id: string, opts: RespondOptions): Promise<AbqError> {
-  const { dir, channel } = q;
+  const { dir } = q;
   await requireQueue(q);
   if (await readFinalAnswer(dir, id, opts.maxBytes)) return finishAnswered(q, id, opts);
-  if (await pathExists(join(dir, "requests", `${id}.json`))) {
-    return new AbqError("E_CONFLICT", `message ${id} is still pending, not claimed`, {
-      hint: `claim it first with: abq recv ${channel}`,
-    });
-  }
-  if (await pathExists(at.archived(q, id))) {
-    return new AbqError("E_CONFLICT", `message ${id} is already archived`, { hint: `see it with: abq show ${id}` });
-  }
-  return new AbqError("E_NO_MESSAGE", `no message ${id} in channel '${channel}'`, {
-    hint: `list claimed messages with: abq ls ${channel} processing`,
-  });
+  return notClaimedError(q, id);
 }

@@ -80,7 +80,12 @@ export async function giveBack(
   const mine = await takeClaim(q, id);
   if (mine === undefined) return "gone";
   if (delayMs > 0) {
-    await delay(q, mine, id, Date.now() + delayMs);
+    try {
+      await delay(q, mine, id, Date.now() + delayMs);
+    } catch (err) {
+      await makePending(q, mine, id, sync); // never leave it under its hidden dot-name
+      throw err;
+    }
     return "delayed";
   }
   await makePending(q, mine, id, sync);

@@ -99,7 +99,9 @@ export abstract class SpoolViews extends SpoolBase implements ChannelAdmin, Insp
       await logEvent(q, "cancelled", id, this.agent);
       return;
     }
-    const found = await findMessage(this.home, id, q.channel, this.maxBytes).catch(() => undefined);
+    const found = await findMessage(this.home, id, q.channel, this.maxBytes, (x) => this.safe(x)).catch(
+      () => undefined,
+    );
     if (!found) throw new AbqError("E_NO_MESSAGE", `no message ${id} in channel '${channel}'`);
     throw new AbqError("E_CONFLICT", `message ${id} is ${found.state}, so it can no longer be cancelled`, {
       hint: found.state === "claimed" ? "a consumer is already working on it" : `see it with: abq show ${id}`,
@@ -107,7 +109,7 @@ export abstract class SpoolViews extends SpoolBase implements ChannelAdmin, Insp
   }
 
   status() {
-    return statusAll(this.home);
+    return statusAll(this.home, (q) => this.safe(q));
   }
 
   /** Takes back claims whose worker is gone (see requeue.ts), or revives dead letters (`fromDead`). */
@@ -129,7 +131,9 @@ export abstract class SpoolViews extends SpoolBase implements ChannelAdmin, Insp
   }
 
   async dead(channel: string, opts: QueueOptions = {}) {
-    return listDead(await this.queue(channel, opts));
+    const q = await this.queue(channel, opts);
+    await requireQueue(q); // "no channel", not an empty list
+    return listDead(q);
   }
 
   async list(channel: string, state: ListState, opts: { limit: number; oldestFirst: boolean } & QueueOptions) {
@@ -149,7 +153,7 @@ export abstract class SpoolViews extends SpoolBase implements ChannelAdmin, Insp
   }
 
   async find(id: string, channel?: string) {
-    return findMessage(this.home, messageId(id), optionalChannel(channel), this.maxBytes);
+    return findMessage(this.home, messageId(id), optionalChannel(channel), this.maxBytes, (q) => this.safe(q));
   }
 
   async purge(channel: string, reason: string, opts: QueueOptions = {}) {

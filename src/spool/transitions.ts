@@ -9,6 +9,7 @@
  */
 import * as fs from "../fs-promised.ts";
 import { join } from "node:path";
+import { errnoCode } from "../protocol/errors.ts";
 import { attemptsOf, formatTimestamp, type Request } from "../protocol/schema.ts";
 import { serialize } from "./deliver.ts";
 import { crashPoint } from "./faults.ts";
@@ -85,8 +86,9 @@ export async function delay(q: Queue, from: string, id: string, dueMs: number): 
   const due = new Date(dueMs);
   try {
     await fs.utimes(from, due, due);
-  } catch {
-    return false; // gone: someone else moved it
+  } catch (err) {
+    if (errnoCode(err) === "ENOENT") return false; // gone: someone else moved it
+    throw err; // an unusable due time: the caller puts the message back, it must not stay hidden
   }
   return tryRename(from, at.delayed(q, id));
 }

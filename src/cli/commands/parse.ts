@@ -9,8 +9,9 @@ import { AbqError } from "../../protocol/errors.ts";
 
 /** Longest wait: Node's timers hold at most 2^31-1 ms (24.8 days); a longer delay fires immediately. */
 export const MAX_WAIT_S = 24 * 86_400;
-/** Longest TTL, lease, backoff, retention or age: one year. */
-export const MAX_SPAN_S = 365 * 86_400;
+/** Longest TTL, lease, backoff, retention or age: one year (shared with the library). */
+export { MAX_SPAN_S } from "../../protocol/constants.ts";
+import { MAX_SPAN_S } from "../../protocol/constants.ts";
 /** Most of anything counted (list limits, attempts). */
 export const MAX_COUNT = 1_000_000;
 /** Most handlers or requests at once (`-j`): each is a process or an open request. */
