@@ -11,16 +11,15 @@
 import { spawn } from "node:child_process";
 import {
   chmodSync,
-  existsSync,
   mkdirSync,
   mkdtempSync,
   readdirSync,
   readFileSync,
   realpathSync,
   rmSync,
-  statSync,
   writeFileSync,
 } from "node:fs";
+import { anchors, broken, links } from "./markdown-links.ts";
 import { tmpdir } from "node:os";
 import { dirname, join, relative, resolve } from "node:path";
 import type { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
@@ -127,62 +126,6 @@ describe("docs/agents.md", () => {
     expect([...named].sort()).toEqual([...served].sort());
   });
 });
-
-/** Markdown with fenced code blocks blanked out (line numbers kept) and inline code removed. */
-function prose(markdown: string): string {
-  return markdown
-    .replace(/^(```|~~~)[^]*?^\1\s*$/gm, (block) => block.replace(/[^\n]/g, ""))
-    .replace(/`[^`\n]*`/g, (code) => code.replace(/[[\]()]/g, " "));
-}
-
-/** GitHub's anchor for a heading: lower case, punctuation dropped, each space a hyphen; repeats get -1, -2. */
-function anchors(markdown: string): Set<string> {
-  const seen = new Map<string, number>();
-  const found = new Set<string>();
-  for (const m of markdown.replace(/^(```|~~~)[^]*?^\1\s*$/gm, "").matchAll(/^#{1,6}\s+(.+?)\s*#*\s*$/gm)) {
-    const text = (m[1] ?? "").replace(/\[([^\]]*)\]\([^)]*\)/g, "$1").replace(/<[^>]*>/g, "");
-    const base = text
-      .toLowerCase()
-      .replace(/[^\p{L}\p{N}\s_-]/gu, "")
-      .replace(/\s/g, "-");
-    const n = seen.get(base) ?? 0;
-    seen.set(base, n + 1);
-    found.add(n === 0 ? base : `${base}-${n}`);
-  }
-  return found;
-}
-
-interface Link {
-  file: string;
-  line: number;
-  target: string;
-}
-
-/** Relative links (`[text](target)`) of a markdown file; web and mail links are left out. */
-function links(file: string): Link[] {
-  const text = prose(readFileSync(file, "utf8"));
-  const found: Link[] = [];
-  for (const m of text.matchAll(/\]\(\s*<?([^)\s>]+)>?(?:\s+"[^"]*")?\s*\)/g)) {
-    const target = m[1] ?? "";
-    if (/^[a-z][a-z0-9+.-]*:/i.test(target)) continue;
-    found.push({ file, line: text.slice(0, m.index).split("\n").length, target });
-  }
-  return found;
-}
-
-/** Why a link does not resolve, or undefined when it does. `root` is the folder links must stay inside. */
-function broken(link: Link, root: string): string | undefined {
-  const [path = "", anchor] = link.target.split("#");
-  const target = path === "" ? link.file : resolve(dirname(link.file), decodeURIComponent(path));
-  const inside = relative(root, target);
-  if (inside.startsWith("..")) return "points outside the package";
-  if (!existsSync(target)) return "no such file";
-  if (anchor === undefined || anchor === "") return undefined;
-  if (statSync(target).isDirectory() || !target.endsWith(".md")) return "an anchor into something that is not markdown";
-  return anchors(readFileSync(target, "utf8")).has(anchor)
-    ? undefined
-    : `no heading #${anchor} in ${relative(root, target)}`;
-}
 
 const DOCS = join(ROOT, "docs");
 const PAGES = [

@@ -10,19 +10,10 @@
  * test run uses.
  */
 import { spawnSync } from "node:child_process";
-import {
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  realpathSync,
-  rmSync,
-  statSync,
-  symlinkSync,
-} from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, symlinkSync } from "node:fs";
+import { broken, links, prose } from "./markdown-links.ts";
 import { tmpdir } from "node:os";
-import { dirname, join, relative, resolve } from "node:path";
+import { join, relative } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ROOT, runNode, startNode, tempDir } from "./helpers.ts";
 
@@ -61,47 +52,12 @@ beforeAll(() => {
   packed = { files: [...modes.keys()].sort(), modes, dir: join(out, "package") };
 }, 60_000);
 
-/** Markdown without fenced blocks (lines kept) and with inline code blanked. */
-function prose(markdown: string): string {
-  return markdown
-    .replace(/^(```|~~~)[^]*?^\1\s*$/gm, (block) => block.replace(/[^\n]/g, ""))
-    .replace(/`[^`\n]*`/g, (code) => code.replace(/[[\]()]/g, " "));
-}
-
-/** GitHub's heading anchors of a markdown text. */
-function anchors(markdown: string): Set<string> {
-  const seen = new Map<string, number>();
-  const found = new Set<string>();
-  for (const m of markdown.replace(/^(```|~~~)[^]*?^\1\s*$/gm, "").matchAll(/^#{1,6}\s+(.+?)\s*#*\s*$/gm)) {
-    const base = (m[1] ?? "")
-      .replace(/\[([^\]]*)\]\([^)]*\)/g, "$1")
-      .toLowerCase()
-      .replace(/[^\p{L}\p{N}\s_-]/gu, "")
-      .replace(/\s/g, "-");
-    const n = seen.get(base) ?? 0;
-    seen.set(base, n + 1);
-    found.add(n === 0 ? base : `${base}-${n}`);
-  }
-  return found;
-}
-
 /** The relative links of a packed markdown file that do not resolve inside the unpacked package. */
 function brokenLinks(file: string): string[] {
-  const text = prose(readFileSync(file, "utf8"));
-  const bad: string[] = [];
-  for (const m of text.matchAll(/\]\(\s*<?([^)\s>]+)>?(?:\s+"[^"]*")?\s*\)/g)) {
-    const link = m[1] ?? "";
-    if (/^[a-z][a-z0-9+.-]*:/i.test(link)) continue;
-    const [path = "", anchor] = link.split("#");
-    const target = path === "" ? file : resolve(dirname(file), decodeURIComponent(path));
-    const where = `${relative(packed.dir, file)}: ${link}`;
-    if (relative(packed.dir, target).startsWith("..")) bad.push(`${where} (outside the package)`);
-    else if (!existsSync(target)) bad.push(`${where} (not in the package)`);
-    else if (anchor !== undefined && anchor !== "" && !statSync(target).isDirectory()) {
-      if (!anchors(readFileSync(target, "utf8")).has(anchor)) bad.push(`${where} (no such heading)`);
-    }
-  }
-  return bad;
+  return links(file).flatMap((l) => {
+    const why = broken(l, packed.dir);
+    return why === undefined ? [] : [`${relative(packed.dir, file)}: ${l.target} (${why})`];
+  });
 }
 
 describe("the packed package (npm pack)", () => {
