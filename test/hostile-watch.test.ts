@@ -4,11 +4,11 @@
  * a failed attempt that ends in dead/ with its reason, and no option or channel policy can overflow a
  * Node timer. Every message sent is accounted for: answered, dead with a reason, or pending.
  */
-import { chmodSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { chmodSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { createWatcher } from "../src/index.ts";
-import { makeBus, parseJson, type Bus } from "./helpers.ts";
+import { CLI, makeBus, parseJson, ROOT, startNode, until, type Bus } from "./helpers.ts";
 
 const dir = (bus: Bus, ch: string, sub: string): string[] => readdirSync(join(bus.home, "channels", ch, sub)).sort();
 
@@ -194,5 +194,37 @@ describe("timers built from user numbers", () => {
     });
     const renewals = (await bus.abq(["trace", id])).stdout.split("\n").filter((l) => l.includes(" renewed "));
     expect(renewals.length).toBeLessThanOrEqual(1); // the one that records the handler's process group
+  });
+});
+
+describe("a bus that stops answering for a while", () => {
+  it("the watcher warns, backs off and goes on once the folder is back (it used to exit 6)", async () => {
+    const bus = makeBus();
+    expect((await bus.abq(["channel", "create", "c"])).code).toBe(0);
+    const ch = join(bus.home, "channels", "c");
+    const w = startNode([CLI, "watch", "c", "--handler", join(ROOT, "handlers", "echo.sh"), "--json"], {
+      env: bus.env,
+      timeoutMs: 60_000,
+    });
+    let out = "";
+    w.child.stdout!.on("data", (d: string) => (out += d));
+    try {
+      await until(() => out.includes('"type":"started"'));
+      // processing/ becomes a file: every claim's rename fails with ENOTDIR (exit 6 territory).
+      renameSync(join(ch, "processing"), join(bus.root, "processing-aside"));
+      writeFileSync(join(ch, "processing"), "not a folder\n");
+      const sent = await bus.abq(["send", "c", "command", "after the outage", "--json"]);
+      expect(sent.code, sent.stderr).toBe(0);
+      const id = parseJson<{ id: string }>(sent.stdout).id;
+      await until(() => out.includes("the bus is not answering"));
+      rmSync(join(ch, "processing"));
+      renameSync(join(bus.root, "processing-aside"), join(ch, "processing"));
+      await until(async () => (await shown(bus, id)).state === "done", 20_000);
+      expect((await shown(bus, id)).response?.result).toContain("after the outage");
+    } finally {
+      w.child.kill("SIGTERM");
+      const r = await w.done;
+      expect(r.code, r.stderr).toBe(0);
+    }
   });
 });

@@ -5,12 +5,12 @@
  * published after it subscribed) gets its own copy, and a message is dropped once all of them acked.
  * The stream's description is the channel's; its creation time is the channel's.
  */
-import type { ConsumerConfig, StreamInfo } from "@nats-io/jetstream";
+import type { ConsumerConfig, ConsumerInfo, StreamInfo } from "@nats-io/jetstream";
 import { AbqError } from "../protocol/errors.ts";
 import type { ChannelName, SubscriberName } from "../protocol/names.ts";
 import { formatTimestamp } from "../protocol/schema.ts";
 import type { ChannelInfo } from "../lifecycle/transport.ts";
-import { natsError } from "./connect.ts";
+import { natsError, retrying } from "./connect.ts";
 import { type NatsContext, nanos } from "./context.ts";
 import {
   channelKeys,
@@ -32,18 +32,45 @@ function isNotFound(err: unknown): boolean {
   return typeof err === "object" && err !== null && "code" in err && (err.code === 10059 || err.code === 10014);
 }
 
+/**
+ * The channel's stream, or undefined when there is none. Lookups are retried through an outage or a
+ * leader election (`retrying`): a stream whose leader is being elected does not answer for a few seconds.
+ */
+async function streamInfo(ctx: NatsContext, channel: ChannelName, action: string): Promise<StreamInfo | undefined> {
+  return retrying(ctx.s, action, async () => {
+    try {
+      return await ctx.jsm.streams.info(streamName(channel));
+    } catch (err) {
+      if (isNotFound(err)) return undefined;
+      throw err;
+    }
+  });
+}
+
+/** The consumer, or undefined when there is none (retried like `streamInfo`). */
+async function consumerInfo(
+  ctx: NatsContext,
+  channel: ChannelName,
+  subscriber: SubscriberName | undefined,
+  action: string,
+): Promise<ConsumerInfo | undefined> {
+  return retrying(ctx.s, action, async () => {
+    try {
+      return await ctx.jsm.consumers.info(streamName(channel), consumerName(subscriber));
+    } catch (err) {
+      if (isNotFound(err)) return undefined;
+      throw err;
+    }
+  });
+}
+
 /** The channel's stream, or E_NO_CHANNEL. */
 export async function requireStream(ctx: NatsContext, channel: ChannelName): Promise<StreamInfo> {
-  try {
-    return await ctx.jsm.streams.info(streamName(channel));
-  } catch (err) {
-    if (isNotFound(err)) {
-      throw new AbqError("E_NO_CHANNEL", `no channel '${channel}' on ${ctx.s.display}`, {
-        hint: `create it with: abq channel create ${channel}`,
-      });
-    }
-    throw natsError(`cannot read channel '${channel}'`, ctx.s, err);
-  }
+  const si = await streamInfo(ctx, channel, `cannot read channel '${channel}'`);
+  if (si) return si;
+  throw new AbqError("E_NO_CHANNEL", `no channel '${channel}' on ${ctx.s.display}`, {
+    hint: `create it with: abq channel create ${channel}`,
+  });
 }
 
 export function consumerConfig(
@@ -68,12 +95,8 @@ export async function createChannel(
   opts: { description?: string | undefined; topic?: boolean | undefined },
 ): Promise<{ info: NatsChannelInfo; created: boolean }> {
   const stream = streamName(name);
-  let existing: StreamInfo | undefined;
-  try {
-    existing = await ctx.jsm.streams.info(stream);
-  } catch (err) {
-    if (!isNotFound(err)) throw natsError(`cannot create channel '${name}'`, ctx.s, err);
-  }
+  const action = `cannot create channel '${name}'`;
+  let existing = await streamInfo(ctx, name, action);
   if (existing) {
     const topic = existing.config.retention === "interest";
     if (opts.topic === true && !topic) {
@@ -82,24 +105,26 @@ export async function createChannel(
       });
     }
     if (opts.description !== undefined && opts.description !== (existing.config.description ?? "")) {
-      existing = await ctx.jsm.streams.update(stream, { ...existing.config, description: opts.description });
+      const config = { ...existing.config, description: opts.description };
+      existing = await retrying(ctx.s, action, () => ctx.jsm.streams.update(stream, config));
     }
     return { info: await infoOf(ctx, existing, name), created: false };
   }
-  try {
-    const info = await ctx.jsm.streams.add({
+  // Both adds are idempotent (the same configuration again is accepted), so a retry after a timeout
+  // whose first try landed is harmless. Consumers inherit the stream's replicas.
+  const info = await retrying(ctx.s, action, () =>
+    ctx.jsm.streams.add({
       name: stream,
       subjects: [requestSubjects(name)],
       retention: opts.topic === true ? "interest" : "workqueue",
       storage: "file",
       description: opts.description ?? "",
       duplicate_window: nanos(120_000),
-    });
-    await ctx.jsm.consumers.add(stream, consumerConfig(ctx, name));
-    return { info: await infoOf(ctx, info, name), created: true };
-  } catch (err) {
-    throw natsError(`cannot create channel '${name}'`, ctx.s, err);
-  }
+      num_replicas: ctx.s.replicas,
+    }),
+  );
+  await retrying(ctx.s, action, () => ctx.jsm.consumers.add(stream, consumerConfig(ctx, name)));
+  return { info: await infoOf(ctx, info, name), created: true };
 }
 
 /** What `channel ls` / `channel info` show of the stream `si` of channel `name`. */
@@ -117,25 +142,28 @@ export async function infoOf(ctx: NatsContext, si: StreamInfo, name: ChannelName
 
 /** A topic's subscribers, from its consumers (`sub-<name>`; consumers with invalid names are skipped). */
 export async function subscribersOf(ctx: NatsContext, stream: string): Promise<SubscriberName[]> {
-  const subs: SubscriberName[] = [];
-  for await (const ci of ctx.jsm.consumers.list(stream)) {
-    const sub = subscriberOfConsumer(ci.name);
-    if (sub !== undefined) subs.push(sub);
-  }
-  return subs.sort();
+  return retrying(ctx.s, "cannot list subscribers", async () => {
+    const subs: SubscriberName[] = [];
+    for await (const ci of ctx.jsm.consumers.list(stream)) {
+      const sub = subscriberOfConsumer(ci.name);
+      if (sub !== undefined) subs.push(sub);
+    }
+    return subs.sort();
+  });
 }
 
 /** Every channel; streams that are not abq channels (or whose names are not valid) are skipped. */
 export async function listChannels(ctx: NatsContext): Promise<NatsChannelInfo[]> {
-  const out: NatsChannelInfo[] = [];
-  try {
+  const streams = await retrying(ctx.s, "cannot list channels", async () => {
+    const all: { si: StreamInfo; name: ChannelName }[] = [];
     for await (const si of ctx.jsm.streams.list()) {
       const name = channelOfStream(si.config.name);
-      if (name !== undefined) out.push(await infoOf(ctx, si, name));
+      if (name !== undefined) all.push({ si, name });
     }
-  } catch (err) {
-    throw natsError("cannot list channels", ctx.s, err);
-  }
+    return all;
+  });
+  const out: NatsChannelInfo[] = [];
+  for (const { si, name } of streams) out.push(await infoOf(ctx, si, name));
   return out.sort((a, b) => a.name.localeCompare(b.name));
 }
 
@@ -155,13 +183,9 @@ export async function subscribe(
   name: SubscriberName,
 ): Promise<{ created: boolean }> {
   await requireTopic(ctx, topic);
-  try {
-    await ctx.jsm.consumers.info(streamName(topic), consumerName(name));
-    return { created: false };
-  } catch (err) {
-    if (!isNotFound(err)) throw natsError(`cannot subscribe ${name}`, ctx.s, err);
-  }
-  await ctx.jsm.consumers.add(streamName(topic), consumerConfig(ctx, topic, name));
+  const action = `cannot subscribe ${name}`;
+  if (await consumerInfo(ctx, topic, name, action)) return { created: false };
+  await retrying(ctx.s, action, () => ctx.jsm.consumers.add(streamName(topic), consumerConfig(ctx, topic, name)));
   return { created: true };
 }
 
@@ -196,22 +220,23 @@ export async function requireConsumer(
   subscriber?: SubscriberName,
 ): Promise<void> {
   const stream = streamName(channel);
-  try {
-    const ci = await ctx.jsm.consumers.info(stream, consumerName(subscriber));
+  const action = `cannot open channel '${channel}'`;
+  const ci = await consumerInfo(ctx, channel, subscriber, action);
+  if (ci) {
     // ABQ_NATS_ACK_WAIT_MS given: bring the lease of an existing consumer in line with it.
     if (ctx.s.ackWaitExplicit && ci.config.ack_wait !== nanos(ctx.s.ackWaitMs)) {
-      await ctx.jsm.consumers.update(stream, consumerName(subscriber), { ack_wait: nanos(ctx.s.ackWaitMs) });
+      const config = { ack_wait: nanos(ctx.s.ackWaitMs) };
+      await retrying(ctx.s, action, () => ctx.jsm.consumers.update(stream, consumerName(subscriber), config));
     }
-  } catch (err) {
-    if (!isNotFound(err)) throw natsError(`cannot open channel '${channel}'`, ctx.s, err);
-    await requireStream(ctx, channel);
-    if (subscriber !== undefined) {
-      await requireTopic(ctx, channel);
-      throw new AbqError("E_NO_CHANNEL", `'${subscriber}' is not subscribed to '${channel}'`, {
-        hint: `subscribe first: abq subscribe ${channel} ${subscriber}`,
-      });
-    }
-    // The stream exists without its shared consumer (made by hand, or half-created): add it.
-    await ctx.jsm.consumers.add(stream, consumerConfig(ctx, channel));
+    return;
   }
+  await requireStream(ctx, channel);
+  if (subscriber !== undefined) {
+    await requireTopic(ctx, channel);
+    throw new AbqError("E_NO_CHANNEL", `'${subscriber}' is not subscribed to '${channel}'`, {
+      hint: `subscribe first: abq subscribe ${channel} ${subscriber}`,
+    });
+  }
+  // The stream exists without its shared consumer (made by hand, or half-created): add it.
+  await retrying(ctx.s, action, () => ctx.jsm.consumers.add(stream, consumerConfig(ctx, channel)));
 }

@@ -76,7 +76,9 @@ export async function claimNext(
     if (!pulled) {
       // Still, under load the consumer can lag: when its own count says a message is there, ask again.
       if (++empty > 3) return null;
-      const info = await ctx.jsm.consumers.info(streamName(channel), consumerName(subscriber));
+      const info = await retrying(ctx.s, `cannot claim from '${channel}'`, () =>
+        ctx.jsm.consumers.info(streamName(channel), consumerName(subscriber)),
+      );
       if (info.num_pending === 0) return null;
       continue;
     }

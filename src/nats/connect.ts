@@ -20,6 +20,19 @@ function envMs(name: string, fallback: number): number {
   return n;
 }
 
+/** `ABQ_NATS_REPLICAS`: how many copies JetStream keeps of each stream abq creates (1 to 5, the JetStream limit). */
+function envReplicas(): number {
+  const raw = process.env["ABQ_NATS_REPLICAS"];
+  if (raw === undefined || raw === "") return 1;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 1 || n > 5) {
+    throw new AbqError("E_USAGE", "ABQ_NATS_REPLICAS must be a whole number from 1 to 5", {
+      hint: "3 on a three-node cluster survives losing any one node; 1 (the default) on a single server",
+    });
+  }
+  return n;
+}
+
 /** Checks the URL (E_USAGE when malformed) and reads the tuning variables. */
 export function natsSettings(url: string): NatsSettings {
   const servers = url.split(",").map((s) => s.trim());
@@ -50,12 +63,29 @@ export function natsSettings(url: string): NatsSettings {
     ackWaitExplicit,
     maxAttempts: envMs("ABQ_NATS_MAX_ATTEMPTS", 5),
     backoffMs: envMs("ABQ_NATS_BACKOFF_MS", 1000),
+    replicas: envReplicas(),
   };
 }
 
+/** Pause between two tries of a step that failed transiently. */
+const RETRY_PAUSE_MS = 250;
+
 const START_HINT = "is nats-server running there? start one with: nats-server -c nats/abq-server.conf";
 
-/** Connects (reconnecting forever afterwards, so a watcher outlives a server restart) and checks JetStream. */
+/** Why nothing answered within the retry window, said for a single server or for a cluster. */
+function unavailableHint(s: NatsSettings): string {
+  const wait = `abq waits up to ABQ_NATS_RETRY_MS (${s.retryForMs} ms) for an answer`;
+  return s.cluster !== undefined
+    ? `cluster '${s.cluster}' elects JetStream leaders only while most of its nodes are up and connected: ` +
+        `check them (nats server report jetstream); ${wait}`
+    : `is nats-server up there, with JetStream? (see its log); ${wait}`;
+}
+
+/**
+ * Connects (reconnecting forever afterwards, so a watcher outlives a server restart) and checks JetStream.
+ * A server that has no JetStream fails at once; one whose JetStream does not answer yet (a cluster
+ * electing its meta leader after a node died) is asked again for up to `retryForMs`.
+ */
 export async function openConnection(s: NatsSettings): Promise<{ nc: NatsConnection; jsm: JetStreamManager }> {
   let nc: NatsConnection;
   try {
@@ -75,21 +105,42 @@ export async function openConnection(s: NatsSettings): Promise<{ nc: NatsConnect
       cause: err,
     });
   }
-  try {
-    const jsm = await jetstreamManager(nc, { timeout: s.requestTimeoutMs });
-    return { nc, jsm };
-  } catch (err) {
-    await nc.close().catch(() => undefined);
-    const noJs =
-      err instanceof Error &&
-      /jetstream is not enabled|JetStreamNotEnabled|no responders/i.test(`${err.name} ${err.message}`);
-    throw new AbqError(
-      "E_IO",
-      noJs
-        ? `the NATS server at ${s.display} has no JetStream`
-        : `NATS at ${s.display} did not answer the JetStream check: ${describe(err)}`,
-      { hint: noJs ? "start it with -js, or use the config nats/abq-server.conf" : START_HINT, cause: err },
-    );
+  const cluster = nc.info?.cluster;
+  if (cluster !== undefined && cluster !== "") s.cluster = cluster;
+  const deadline = Date.now() + s.retryForMs;
+  for (;;) {
+    try {
+      const jsm = await jetstreamManager(nc, { timeout: s.requestTimeoutMs });
+      return { nc, jsm };
+    } catch (err) {
+      // Nobody listens on the JetStream API: final unless the server says (INFO) that it runs JetStream.
+      const noJs =
+        nc.info?.jetstream !== true &&
+        err instanceof Error &&
+        /jetstream is not enabled|JetStreamNotEnabled|no responders/i.test(`${err.name} ${describe(err)}`);
+      const noAccount = /not enabled for account/i.test(describe(err));
+      if (!noJs && !noAccount && isTransient(err) && Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, RETRY_PAUSE_MS));
+        continue;
+      }
+      await nc.close().catch(() => undefined);
+      if (noJs || noAccount) {
+        throw new AbqError(
+          "E_IO",
+          `the NATS server at ${s.display} has no JetStream${noAccount ? " for this account" : ""}`,
+          {
+            hint: noAccount
+              ? "enable jetstream for the account in the server config"
+              : "start it with -js, or use the config nats/abq-server.conf",
+            cause: err,
+          },
+        );
+      }
+      throw new AbqError("E_IO", `NATS at ${s.display} did not answer the JetStream check: ${describe(err)}`, {
+        hint: isTransient(err) ? unavailableHint(s) : "check the server's JetStream configuration and log",
+        cause: err,
+      });
+    }
   }
 }
 
@@ -99,28 +150,43 @@ export function describe(err: unknown): string {
   return `${err.message}${cause}`;
 }
 
-/** Errors that a reconnect may cure: the request got no answer or the connection was down. */
+/** JetStream's "try again later" (10008): the group that should answer has no leader yet. */
+const JS_TEMPORARILY_UNAVAILABLE = 10008;
+
+/**
+ * Errors that waiting may cure: the request got no answer, the connection was down, or (on a cluster)
+ * the stream, KV bucket or meta group that should answer is electing a leader. nats.js reports "no
+ * responders" on a JetStream request or publish as `JetStreamNotEnabled` ("jetstream is not enabled")
+ * with the real error as its `cause`, so causes are looked at too: on a server that runs JetStream
+ * (openConnection checked) it means nobody is listening right now, not that JetStream is off.
+ */
 export function isTransient(err: unknown): boolean {
   if (!(err instanceof Error) || isAbqError(err)) return false;
-  return (
+  if (
     /Timeout|NoResponders|ConnectionError|Disconnect|RequestError/i.test(`${err.name} ${err.constructor.name}`) ||
-    /timeout|no responders|disconnect|connection (closed|lost|refused)|503/i.test(err.message)
-  );
+    /timeout|no responders|disconnect|connection (closed|lost|refused)|503|temporarily unavailable/i.test(err.message)
+  ) {
+    return true;
+  }
+  if ("code" in err && err.code === JS_TEMPORARILY_UNAVAILABLE) return true;
+  return err.cause instanceof Error && err.cause !== err && isTransient(err.cause);
 }
 
 /** Wraps an unexpected client error as E_IO (the CLI's exit 6) with a hint about the server. */
 export function natsError(action: string, s: NatsSettings, err: unknown): AbqError {
   if (isAbqError(err)) return err;
-  return new AbqError("E_IO", `${action}: ${describe(err)} (NATS at ${s.display})`, {
-    hint: "check that the server is up and has JetStream",
-    cause: err,
-  });
+  let hint = "check that the server is up and has JetStream";
+  if (isTransient(err)) hint = unavailableHint(s);
+  else if (s.replicas > 1 && err instanceof Error && /replicas|peers|insufficient resources/i.test(describe(err))) {
+    hint = `ABQ_NATS_REPLICAS=${s.replicas} needs a JetStream cluster with at least ${s.replicas} nodes up`;
+  }
+  return new AbqError("E_IO", `${action}: ${describe(err)} (NATS at ${s.display})`, { hint, cause: err });
 }
 
 /**
- * Runs `fn`, retrying transient failures every 250 ms for up to `retryForMs` (a server restart), so a
- * watcher keeps its claims and answers through it. Only idempotent steps (or ones whose caller re-checks
- * the outcome) go through here.
+ * Runs `fn`, retrying transient failures every 250 ms for up to `retryForMs` (a server restart, or a
+ * cluster electing a leader), so a watcher keeps its claims and answers through it. Only idempotent
+ * steps (or ones whose caller re-checks the outcome) go through here.
  */
 export async function retrying<T>(s: NatsSettings, action: string, fn: () => Promise<T>): Promise<T> {
   const deadline = Date.now() + s.retryForMs;
@@ -129,7 +195,7 @@ export async function retrying<T>(s: NatsSettings, action: string, fn: () => Pro
       return await fn();
     } catch (err) {
       if (!isTransient(err) || Date.now() >= deadline) throw natsError(action, s, err);
-      await new Promise((r) => setTimeout(r, 250));
+      await new Promise((r) => setTimeout(r, RETRY_PAUSE_MS));
     }
   }
 }
@@ -139,8 +205,13 @@ export async function openContext(url: string, home: string, agent: string): Pro
   const s = natsSettings(url);
   const { nc, jsm } = await openConnection(s);
   try {
-    const kv = await new Kvm(nc).create(BUCKET, { history: 1 });
-    return { s, nc, jsm, js: jetstream(nc, { timeout: s.requestTimeoutMs }), kv, agent, home };
+    // The API was checked just now: the KV manager need not check it again.
+    const js = jetstream(nc, { timeout: s.requestTimeoutMs, checkAPI: false });
+    // Looks the bucket up (and adds it when missing); an existing bucket is used as it is.
+    const kv = await retrying(s, "cannot open the abq state bucket", () =>
+      new Kvm(js).create(BUCKET, { history: 1, replicas: s.replicas }),
+    );
+    return { s, nc, jsm, js, kv, agent, home };
   } catch (err) {
     await nc.close().catch(() => undefined);
     throw natsError("cannot open the abq state bucket", s, err);

@@ -38,7 +38,10 @@ export interface NatsSettings {
   connectTimeoutMs: number;
   /** How long a request may wait for the server before it counts as failed. */
   requestTimeoutMs: number;
-  /** How long claim/respond keep retrying through a disconnect (server restart) before giving up. */
+  /**
+   * How long a step keeps retrying through a disconnect (server restart) or a cluster's leader election
+   * before giving up: connecting's JetStream check and state bucket, sends, claims, answers, replies.
+   */
   retryForMs: number;
   /** The lease: JetStream's ack wait on the consumers abq creates. */
   ackWaitMs: number;
@@ -48,4 +51,8 @@ export interface NatsSettings {
   maxAttempts: number;
   /** First retry delay; doubles per attempt up to 300 s. */
   backoffMs: number;
+  /** `num_replicas` of the streams (channels, reply inboxes) and the KV bucket abq creates. */
+  replicas: number;
+  /** The server's cluster name once connected (its INFO), for error hints; undefined on a single server. */
+  cluster?: string | undefined;
 }

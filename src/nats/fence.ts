@@ -65,13 +65,17 @@ export async function notClaimed(ctx: NatsContext, q: Queue, id: string, current
 
 /** The request still stored in the stream under its own subject, with its sequence; null when gone. */
 export async function pendingMessage(ctx: NatsContext, channel: ChannelName, id: string) {
-  const stored = await ctx.jsm.streams.getMessage(streamName(channel), { last_by_subj: requestSubject(channel, id) });
+  const stored = await retrying(ctx.s, `cannot read channel '${channel}'`, () =>
+    ctx.jsm.streams.getMessage(streamName(channel), { last_by_subj: requestSubject(channel, id) }),
+  );
   return stored ? { seq: stored.seq, request: stored.json<Request>(), time: stored.time } : null;
 }
 
 /** Someone else moved the record since we read it: explain who; null when the write was our own. */
 export async function lostRace(ctx: NatsContext, q: Queue, id: string, ours: Versioned, response?: Response) {
-  const now = await getRecord(ctx.kv, recordKey(q.channel, q.subscriber, id));
+  const now = await retrying(ctx.s, "cannot read the message state", () =>
+    getRecord(ctx.kv, recordKey(q.channel, q.subscriber, id)),
+  );
   // Our own write that landed before a timeout made us retry it: that is success, not a conflict.
   if (response && now?.record.response && JSON.stringify(now.record.response) === JSON.stringify(response)) return null;
   if (now?.record.state === "claimed" && now.record.claim?.delivery !== ours.record.claim?.delivery) {

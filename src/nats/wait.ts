@@ -13,6 +13,7 @@ import type { ChannelName } from "../protocol/names.ts";
 import type { Response } from "../protocol/schema.ts";
 import type { WaitResponseOptions } from "../lifecycle/transport.ts";
 import { requireStream } from "./channels.ts";
+import { retrying } from "./connect.ts";
 import type { NatsContext } from "./context.ts";
 import { recordKey, requestSubjects } from "./names.ts";
 import { getRecord, updateRecord } from "./records.ts";
@@ -55,7 +56,9 @@ export async function waitForAnswer(
   await requireStream(ctx, channel);
   const key = recordKey(channel, undefined, id);
   const arrivals = new Arrivals();
-  const watch = await ctx.kv.watch({ key, include: KvWatchInclude.UpdatesOnly });
+  const watch = await retrying(ctx.s, `cannot wait for the answer to ${id}`, () =>
+    ctx.kv.watch({ key, include: KvWatchInclude.UpdatesOnly }),
+  );
   void (async () => {
     for await (const entry of watch) if (entry.key === key) arrivals.poke();
   })().catch(() => undefined);

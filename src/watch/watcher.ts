@@ -19,6 +19,7 @@ import { answerWithin, describeFailure } from "./failure.ts";
 import { EX_TEMPFAIL, handlerEnv, type HandlerRun, runHandler } from "./handler.ts";
 import { giveBack } from "./give-back.ts";
 import { keepLease, sleep } from "./lease-keeper.ts";
+import { OUTAGE, OutageRider } from "./outage.ts";
 import type { WatchEvent, WatcherConfig, WatchSummary } from "./watch-types.ts";
 
 export type { WatchEvent, WatcherConfig, WatchSummary };
@@ -32,6 +33,7 @@ export class Watcher {
   private wakeSignal = new AbortController();
   private fatal: AbqError | undefined;
   private readonly summary: WatchSummary = { handled: 0, succeeded: 0, failed: 0, retried: 0, expired: 0, rejected: 0 };
+  private readonly outage = new OutageRider((message) => this.emit({ type: "warning", message }));
 
   constructor(cfg: WatcherConfig) {
     this.cfg = cfg;
@@ -89,14 +91,16 @@ export class Watcher {
   }
 
   private async loop(): Promise<void> {
-    const q = { as: this.cfg.as };
+    const { transport, channel } = this.cfg;
     const claimOpts = { as: this.cfg.as, onSkipped: (skipped: Skipped) => this.skipped(skipped) };
     const interval = this.cfg.pollMs ?? this.cfg.backstopMs;
     let nextTick = performance.now() + interval;
     for (;;) {
       let empty = false;
+      const signal = this.wakeSignal.signal;
       while (this.state === "running" && this.inflight.size < this.cfg.concurrency) {
-        const claimed = await this.cfg.transport.claim(this.cfg.channel, claimOpts);
+        const claimed = await this.outage.ride(() => transport.claim(channel, claimOpts), signal);
+        if (claimed === OUTAGE) break; // its backoff is over: look again
         if (!claimed) {
           empty = true;
           break;
@@ -109,14 +113,14 @@ export class Watcher {
       }
       if (this.state !== "running") return;
       if (this.cfg.once && empty && this.inflight.size === 0) return;
-      const signal = this.wakeSignal.signal;
       if (this.cfg.pollMs !== undefined) {
         // Polls keep a fixed rate: a handler finishing (a poke) fills its slot at once, but does not push
         // the next poll back, which would stretch the period by the handler's run time.
         const now = performance.now();
         while (nextTick <= now) nextTick += interval;
         await sleep(nextTick - now, signal);
-      } else if (empty) await this.cfg.transport.waitForChange(this.cfg.channel, interval, signal, q);
+      } else if (empty)
+        await this.outage.ride(() => transport.waitForChange(channel, interval, signal, claimOpts), signal);
       else await sleep(interval, signal); // all slots busy: a handler finishing pokes us
       if (this.wakeSignal.signal.aborted) this.wakeSignal = new AbortController();
     }
