@@ -2,8 +2,10 @@
  * abq: a zero-daemon message bus for AI agents, on plain files. This is the public library API; the CLI
  * (bin/abq.ts) is a thin layer over exactly these functions.
  */
-export { send, recv, respond, ask, cancel, release, ack, term, BACKSTOP_MS } from "./api/messages.ts";
-export type { SendOptions, RecvOptions, RespondOptions, AskOptions, ClaimRef } from "./api/messages.ts";
+export { send, recv, respond, ask, cancel, BACKSTOP_MS } from "./api/messages.ts";
+export { release, ack, term, renew } from "./api/claim-acts.ts";
+export type { ClaimRef } from "./api/claim-acts.ts";
+export type { SendOptions, RecvOptions, RespondOptions, AskOptions } from "./api/messages.ts";
 export { sendBatch } from "./api/batch.ts";
 export type { BatchOptions } from "./api/batch.ts";
 export {
@@ -31,6 +33,10 @@ export { validateChannelName, CHANNEL_NAME_PATTERN } from "./protocol/names.ts";
 export type { ChannelName, SubscriberName, MessageId } from "./protocol/names.ts";
 export { resolveIdentity, parseRemote } from "./identity/index.ts";
 export { inboxName, resolveAddress } from "./identity/address.ts";
+export { isAddress, looksLikeAgent, isFullIdentity } from "./identity/address.ts";
+export type { AddressOptions } from "./identity/address.ts";
+export { knownAgents, matchAgents } from "./identity/directory.ts";
+export type { KnownAgent, DirectoryOptions } from "./identity/directory.ts";
 export type { Identity, IdentityOptions } from "./identity/index.ts";
 export {
   AbqError,
@@ -92,10 +98,15 @@ export { checkInbox } from "./inbox/check.ts";
 export type { CheckInboxOptions, InboxSummary, PendingMessage } from "./inbox/check.ts";
 export { waitForMail } from "./inbox/wait.ts";
 export type { WaitForMailOptions } from "./inbox/wait.ts";
+export { summaryLine, reminderBlock, reminderLines } from "./inbox/format.ts";
+export { formatHook, parseHookInput, inboxHook, HOOK_EVENTS, HOOK_FORMATS } from "./inbox/hooks.ts";
+export type { HookEvent, HookFormat, HookOptions, HookOutput, HookInput, InboxHookOptions } from "./inbox/hooks.ts";
 export { requeue, sweep, deadLetters, trace } from "./api/supervise.ts";
 export { configureChannel, channelPolicy } from "./api/channels.ts";
 export { heartbeat, agents, consumers, doctor } from "./api/liveness.ts";
 export { keygen } from "./api/security.ts";
 export type { Policy, PolicyInput } from "./protocol/policy.ts";
 export type { Heartbeat, HeartbeatStatus } from "./liveness/heartbeat.ts";
+export { startPresence } from "./liveness/presence.ts";
+export type { Presence, PresenceOptions } from "./liveness/presence.ts";
 export type { DoctorReport, Finding } from "./doctor/check.ts";

@@ -224,7 +224,13 @@ describe("abq mcp", () => {
       channel: "svc",
       response: { status: "success", result: "pong: ping", error: null },
     });
-    expect(notes).toEqual([expect.objectContaining({ progress: 1, message: "working" })]);
+    // First the request's id (so a client that gives up can withdraw it), then the handler's progress note
+    // (and, on a slow machine, "still waiting" heartbeats between them).
+    expect(notes[0]).toMatchObject({
+      progress: 1,
+      message: `sent ${r.json["id"] as string} to svc; waiting up to 30s for its answer`,
+    });
+    expect(notes).toContainEqual(expect.objectContaining({ message: "working" }));
 
     // An error answer is data too: the tool succeeded, the other side said no.
     const failing = `echo "no such thing" >&2; exit 3`;
@@ -265,8 +271,11 @@ describe("abq mcp", () => {
 
     const noChannel = await call("abq_send", { channel: "nope", type: "signal", content: "hi" });
     expect(noChannel.isError).toBe(true);
-    expect(noChannel.text).toBe("E_NO_CHANNEL: no channel 'nope' (create it with: abq channel create nope)");
-    expect(noChannel.text).toBe(`E_NO_CHANNEL: ${await cli(["send", "nope", "signal", "hi"])}`);
+    // The same message as the CLI's, with the hint naming what creates it here: the tool's own argument.
+    expect(noChannel.text).toBe("E_NO_CHANNEL: no channel 'nope' (pass create: true to create it)");
+    expect(await cli(["send", "nope", "signal", "hi"])).toBe(
+      "no channel 'nope' (create it with: abq channel create nope)",
+    );
 
     const badName = await call("abq_send", { channel: "../etc", type: "signal" });
     expect(badName.isError).toBe(true);

@@ -38,7 +38,7 @@ export interface BatchOptions extends CommonOptions {
 }
 
 export async function sendBatch(opts: BatchOptions): Promise<{ sent: number }> {
-  const defaultChannel = channelName(await resolveAddress(opts.channel, opts.cwd));
+  const defaultChannel = channelName(await resolveAddress(opts.channel, opts));
   const agent = await callerAgent(opts);
   const pwd = opts.cwd ?? process.cwd();
   const sign = opts.sign ? (await import("../security/sign.ts")).signMessage : undefined;
@@ -75,14 +75,14 @@ export async function sendBatch(opts: BatchOptions): Promise<{ sent: number }> {
           if (!parsed.success) throw batchError(lineNo, sent, describeIssues(parsed.error));
           const line = parsed.data;
           const channel =
-            line.channel !== undefined ? channelName(await resolveAddress(line.channel, opts.cwd)) : defaultChannel;
+            line.channel !== undefined ? channelName(await resolveAddress(line.channel, opts)) : defaultChannel;
           let ttl = line.ttl ?? ttls.get(channel);
           if (ttl === undefined) {
             ttl = await defaultTtl(t, channel);
             ttls.set(channel, ttl);
           }
           const replyTo =
-            line.reply_to !== undefined ? channelName(await resolveAddress(line.reply_to, opts.cwd)) : undefined;
+            line.reply_to !== undefined ? channelName(await resolveAddress(line.reply_to, opts)) : undefined;
           let message: Request = {
             id: newId(),
             version: PROTOCOL_VERSION,

@@ -2,6 +2,7 @@
  * Channels and views: the calls behind `abq init`, `abq channel …`, `abq status`, `abq ls`, `abq show`,
  * `abq purge` and `abq schema`.
  */
+import { resolveAddress } from "../identity/address.ts";
 import { channelName, subscriberName } from "../protocol/names.ts";
 import { jsonSchemaFor } from "../protocol/json-schema.ts";
 import { defaultPolicy, type Policy, type PolicyInput } from "../protocol/policy.ts";
@@ -84,29 +85,29 @@ export interface ListOptions extends CommonOptions {
   as?: string | undefined;
 }
 
-export function list(opts: ListOptions): Promise<ListEntry[]> {
-  const input = parseInput(listInput(), opts);
+export async function list(opts: ListOptions): Promise<ListEntry[]> {
+  const input = parseInput(listInput(), { ...opts, channel: await resolveAddress(opts.channel, opts) });
   return withCapable(opts, "inspect", (t) =>
     t.list(input.channel, input.state, { limit: input.limit, oldestFirst: input.oldestFirst, as: input.as }),
   );
 }
 
-export function count(opts: ListOptions): Promise<number> {
-  const input = parseInput(listInput(), opts);
+export async function count(opts: ListOptions): Promise<number> {
+  const input = parseInput(listInput(), { ...opts, channel: await resolveAddress(opts.channel, opts) });
   return withCapable(opts, "inspect", (t) => t.count(input.channel, input.state, { as: input.as }));
 }
 
 /** Finds a message in any state (of one channel, or of all), with its answer when there is one. */
-export function show(opts: CommonOptions & { id: string; channel?: string | undefined }): Promise<FoundMessage> {
-  if (opts.channel !== undefined) channelName(opts.channel);
-  return withCapable(opts, "inspect", (t) => t.find(opts.id, opts.channel));
+export async function show(opts: CommonOptions & { id: string; channel?: string | undefined }): Promise<FoundMessage> {
+  const channel = opts.channel !== undefined ? channelName(await resolveAddress(opts.channel, opts)) : undefined;
+  return withCapable(opts, "inspect", (t) => t.find(opts.id, channel));
 }
 
 /** Moves every pending message of a channel to its archive with a reason; returns their ids. */
 export async function purge(
   opts: CommonOptions & { channel: string; reason?: string | undefined; as?: string | undefined },
 ): Promise<string[]> {
-  const channel = channelName(opts.channel);
+  const channel = channelName(await resolveAddress(opts.channel, opts));
   const agent = await callerAgent(opts);
   return withCapable(opts, "admin", (t) => t.purge(channel, opts.reason ?? "purged", { as: opts.as }), agent);
 }

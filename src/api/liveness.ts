@@ -2,6 +2,7 @@
  * Liveness and health: `abq heartbeat`, `abq agents`, `abq check --channel X --alive`, and the doctor
  * (`abq check`). These read and write `$ABQ_HOME` directly: they are about this machine's bus.
  */
+import { resolveAddress } from "../identity/address.ts";
 import { callerAgent } from "./options.ts";
 import { resolveHome } from "../spool/paths.ts";
 import { queueOf } from "../spool/paths.ts";
@@ -44,7 +45,7 @@ export function agents(opts: CommonOptions = {}): Promise<HeartbeatStatus[]> {
 
 /** Live consumers of a channel (empty when none). */
 export async function consumers(opts: CommonOptions & { channel: string }): Promise<HeartbeatStatus[]> {
-  return channelAlive(resolveHome(opts), channelName(opts.channel));
+  return channelAlive(resolveHome(opts), channelName(await resolveAddress(opts.channel, opts)));
 }
 
 export async function doctor(opts: CommonOptions & { fix?: boolean | undefined } = {}): Promise<DoctorReport> {

@@ -8,14 +8,12 @@ import { AbqError } from "../protocol/errors.ts";
 import { newId } from "../protocol/ids.ts";
 import { DEFAULT_TTL, formatTimestamp, PROTOCOL_VERSION } from "../protocol/schema.ts";
 import type { MessageType, Request, Response, ResponseStatus } from "../protocol/schema.ts";
-import { capable, type ClaimHandle, type ReleaseOutcome } from "../lifecycle/transport.ts";
-import type { FailureInfo, Skipped } from "../lifecycle/records.ts";
+import { capable, type ClaimHandle } from "../lifecycle/transport.ts";
+import type { Skipped } from "../lifecycle/records.ts";
 import {
   askInput,
-  claimRefInput,
   type CommonOptions,
   defaultTtl,
-  secondsInput,
   withCapable,
   parseInput,
   recvInput,
@@ -43,8 +41,8 @@ export interface SendOptions extends CommonOptions {
 
 /** Delivers a request and returns it as stored. */
 export async function send(opts: SendOptions): Promise<Request> {
-  const channel = await resolveAddress(opts.channel, opts.cwd);
-  const replyTo = opts.replyTo !== undefined ? await resolveAddress(opts.replyTo, opts.cwd) : undefined;
+  const channel = await resolveAddress(opts.channel, opts);
+  const replyTo = opts.replyTo !== undefined ? await resolveAddress(opts.replyTo, opts) : undefined;
   const input = parseInput(sendInput(), { ...opts, channel, replyTo });
   const agent = await callerAgent(opts);
   const message: Request = {
@@ -98,7 +96,7 @@ export const BACKSTOP_MS = 250;
  * `respond`/`ack`/`release` (what the CLI does).
  */
 export async function recv(opts: RecvOptions): Promise<ClaimHandle> {
-  const input = parseInput(recvInput(), { ...opts, channel: await resolveAddress(opts.channel, opts.cwd) });
+  const input = parseInput(recvInput(), { ...opts, channel: await resolveAddress(opts.channel, opts) });
   const q = { as: input.as, onSkipped: opts.onSkipped };
   const agent = await callerAgent(opts);
   return withTransport(
@@ -138,7 +136,7 @@ export interface RespondOptions extends CommonOptions {
 
 /** Answers a claimed message and archives it. Throws E_CONFLICT when it was answered already. */
 export async function respond(opts: RespondOptions): Promise<Response> {
-  const input = parseInput(respondInput(), { ...opts, channel: await resolveAddress(opts.channel, opts.cwd) });
+  const input = parseInput(respondInput(), { ...opts, channel: await resolveAddress(opts.channel, opts) });
   const agent = await callerAgent(opts);
   const response: Response = {
     id: input.id,
@@ -188,45 +186,7 @@ export async function ask(opts: AskOptions): Promise<{ request: Request; respons
 
 /** Withdraws a message that no consumer has claimed yet. */
 export async function cancel(opts: CommonOptions & { channel: string; id: string; as?: string }): Promise<void> {
-  const channel = await resolveAddress(opts.channel, opts.cwd);
+  const channel = await resolveAddress(opts.channel, opts);
   const agent = await callerAgent(opts);
   await withCapable(opts, "admin", (t) => t.cancel(channel, opts.id, { as: opts.as }), agent);
-}
-
-/** Names a claimed message: its channel, id and (to fence the act) the lease token `recv` printed. */
-export interface ClaimRef extends CommonOptions {
-  channel: string;
-  id: string;
-  as?: string | undefined;
-  /** The lease token from the claim: act only while the claim is still ours (fenced). */
-  lease?: string | undefined;
-}
-
-/** Resumes the claim `ref` names and runs one act on it. */
-async function onClaim<T>(ref: ClaimRef, act: (claim: ClaimHandle) => Promise<T>): Promise<T> {
-  const input = parseInput(claimRefInput(), { ...ref, channel: await resolveAddress(ref.channel, ref.cwd) });
-  const agent = await callerAgent(ref);
-  return withTransport(
-    ref,
-    async (t) => act(await t.resume(input.channel, input.id, { as: input.as, lease: input.lease })),
-    agent,
-  );
-}
-
-/** Puts a claimed message back: now, after `delay` seconds (not a failed attempt), or as a failed attempt. */
-export function release(
-  ref: ClaimRef & { delay?: number | undefined; failure?: FailureInfo | undefined },
-): Promise<ReleaseOutcome> {
-  const delayMs = ref.delay !== undefined ? Math.round(parseInput(secondsInput(), ref.delay) * 1000) : undefined;
-  return onClaim(ref, (c) => c.release({ delayMs, failure: ref.failure }));
-}
-
-/** Acknowledges a claimed message without an answer: archived, marked acknowledged. */
-export function ack(ref: ClaimRef): Promise<void> {
-  return onClaim(ref, (c) => c.ack());
-}
-
-/** Dead-letters a claimed message at once, with `reason`. */
-export function term(ref: ClaimRef & { reason: string }): Promise<void> {
-  return onClaim(ref, (c) => c.term(ref.reason));
 }

@@ -37,7 +37,11 @@ export interface CommonOptions {
   cwd?: string | undefined;
   /** Use this transport instead of opening one (it is left open). */
   transport?: Transport | undefined;
-  /** Process recorded as the owner of claims (leases). Default: this process. */
+  /**
+   * Process recorded as the owner of claims (leases); while it runs on this host, no sweep takes them.
+   * 0: the claims are held by their lease alone, until its deadline (renew to keep them longer), however
+   * short-lived the claiming process is (the CLI's `recv`). Default: this process.
+   */
   ownerPid?: number | undefined;
   /** The bus's URL (`nats://host:port` for JetStream; see src/transports.ts). Default: `$ABQ_URL`, else the local spool. */
   url?: string | undefined;

@@ -8,7 +8,7 @@ import { type CommonOptions, withCapable, callerAgent } from "./options.ts";
 
 /** Requeues claims whose worker is gone (never a live owner's), or revives dead letters with `fromDead`. */
 export async function requeue(opts: CommonOptions & RequeueOptions): Promise<RequeueResult[]> {
-  const channel = opts.channel !== undefined ? await resolveAddress(opts.channel, opts.cwd) : undefined;
+  const channel = opts.channel !== undefined ? await resolveAddress(opts.channel, opts) : undefined;
   return withCapable(opts, "supervise", (t) => t.requeue({ ...opts, channel }), await callerAgent(opts));
 }
 
@@ -16,14 +16,14 @@ export async function requeue(opts: CommonOptions & RequeueOptions): Promise<Req
 export async function sweep(
   opts: CommonOptions & { channel?: string | undefined; dryRun?: boolean | undefined },
 ): Promise<SweepReport[]> {
-  const channel = opts.channel !== undefined ? await resolveAddress(opts.channel, opts.cwd) : undefined;
+  const channel = opts.channel !== undefined ? await resolveAddress(opts.channel, opts) : undefined;
   return withCapable(opts, "supervise", (t) => t.sweep({ channel, dryRun: opts.dryRun }), await callerAgent(opts));
 }
 
 export async function deadLetters(
   opts: CommonOptions & { channel: string; as?: string | undefined },
 ): Promise<Array<{ id: string; reason: Record<string, unknown> | undefined }>> {
-  const channel = await resolveAddress(opts.channel, opts.cwd);
+  const channel = await resolveAddress(opts.channel, opts);
   return withCapable(opts, "supervise", (t) => t.dead(channel, { as: opts.as }));
 }
 

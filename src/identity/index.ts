@@ -14,6 +14,7 @@
  */
 import { hostname } from "node:os";
 import { basename, resolve } from "node:path";
+import { sha256Hex } from "../protocol/random.ts";
 import { readGitState } from "./git.ts";
 import { parseRemote } from "./remote.ts";
 
@@ -71,6 +72,29 @@ function shortHost(): string {
 /** Agent strings end up in file contents and terminal output: no control characters. */
 function clean(agent: string): string {
   return agent.replace(/\p{Cc}/gu, "").slice(0, 512);
+}
+
+export const INBOX_PREFIX = "inbox.";
+
+/**
+ * An agent's inbox channel (the seed's rule; `@self` and agent addresses resolve to it):
+ *
+ *   `inbox.` + the agent, lowercased, `/` → `.`, any other character outside [a-z0-9._-] → `-`
+ *   e.g. github.com/acme/app/feature/login → inbox.github.com.acme.app.feature.login
+ *
+ * Names longer than 64 characters keep their first 55 and end in `-` + 8 hex digits of the agent's
+ * SHA-256, so they stay unique and valid.
+ */
+export function inboxName(agent: string): string {
+  const slug = agent
+    .toLowerCase()
+    .replace(/\//g, ".")
+    .replace(/[^a-z0-9._-]+/g, "-")
+    .replace(/\.{2,}/g, ".")
+    .replace(/^[._-]+|[._-]+$/g, "");
+  const name = `${INBOX_PREFIX}${slug || "anonymous"}`;
+  if (name.length <= 64) return name;
+  return `${name.slice(0, 55).replace(/[._-]+$/, "")}-${sha256Hex(agent).slice(0, 8)}`;
 }
 
 export { parseRemote } from "./remote.ts";

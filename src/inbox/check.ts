@@ -21,7 +21,12 @@ export interface PendingMessage {
   /** Set when the file is a valid message. */
   type?: string | undefined;
   from?: string | undefined;
-  /** First line of the content, at most 120 characters. */
+  /** Set on a reply (a `reply_to` delivery): the id of the request it answers. */
+  in_reply_to?: string | undefined;
+  /**
+   * First line of the content, at most 120 characters. A reply's content is its answer as JSON, so for
+   * a reply this is `<status>: <first line of the result>` (of the error, for an error answer).
+   */
   first_line?: string | undefined;
   /** Why the file could not be read as a message (it will be rejected when claimed). */
   problem?: string | undefined;
@@ -58,7 +63,7 @@ export const checkInput = lazy(() =>
  * as empty (inboxes are created on first use); any other missing channel is E_NO_CHANNEL.
  */
 export async function checkInbox(opts: CheckInboxOptions): Promise<InboxSummary> {
-  const channel = await resolveAddress(opts.channel, opts.cwd);
+  const channel = await resolveAddress(opts.channel, opts);
   const input = parseInput(checkInput(), { ...opts, channel });
   return withTransport(opts, async (t) => {
     try {
@@ -86,13 +91,32 @@ export async function pendingIn(
   const messages = entries.map((e): PendingMessage => {
     if (e.message === undefined || !("type" in e.message)) return { id: e.id, problem: e.problem ?? "unreadable" };
     const m = e.message as Request;
-    return { id: m.id, type: m.type, from: m.from.agent, first_line: firstLine(m.content) };
+    const reply = m.in_reply_to !== undefined ? { in_reply_to: firstLine(m.in_reply_to, 80) } : {};
+    return { id: m.id, type: m.type, from: m.from.agent, ...reply, first_line: preview(m) };
   });
   return { ...emptySummary(channel, as), pending: Math.max(pending, messages.length), messages };
 }
 
 function emptySummary(channel: string, as: string | undefined): InboxSummary {
   return { channel, ...(as !== undefined ? { subscriber: as } : {}), pending: 0, messages: [] };
+}
+
+/** What a reminder shows of a message: its first line, or for a reply the answer's status and result. */
+function preview(m: Request): string {
+  if (m.in_reply_to === undefined) return firstLine(m.content);
+  let answer: unknown;
+  try {
+    answer = JSON.parse(m.content);
+  } catch {
+    return firstLine(m.content); // a hand-made reply: show it as it is
+  }
+  if (typeof answer !== "object" || answer === null) return firstLine(m.content);
+  const { status, result, error } = answer as Record<string, unknown>;
+  if (typeof status !== "string") return firstLine(m.content);
+  const word = firstLine(status, 20);
+  const text = status === "error" && typeof error === "string" && error !== "" ? error : result;
+  const line = typeof text === "string" ? firstLine(text, 120 - word.length - 2) : "";
+  return line === "" ? word : `${word}: ${line}`;
 }
 
 /** First non-blank line, control characters replaced by spaces, cut to `max` characters. */

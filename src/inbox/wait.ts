@@ -28,7 +28,7 @@ const waitInput = lazy(() => z.extend(checkInput(), { timeout: z.optional(recvIn
 
 /** Resolves with the summary once something is pending; throws E_TIMEOUT when `timeout` runs out first. */
 export async function waitForMail(opts: WaitForMailOptions): Promise<InboxSummary> {
-  const channel = await resolveAddress(opts.channel, opts.cwd);
+  const channel = await resolveAddress(opts.channel, opts);
   const input = parseInput(waitInput(), { ...opts, channel });
   const q = { as: input.as };
   return withTransport(opts, async (t) => {

@@ -1,12 +1,13 @@
 /**
  * Heartbeats: who is alive on the bus. A heartbeat is `$ABQ_HOME/agents/<file>.json`:
  *
- *   { name, channel?, agent, pid, host, watch, at, ttl_s, expires }
+ *   { name, channel?, agent, pid, host, watch, kind?, at, ttl_s, expires }
  *
  * `abq heartbeat <name>` writes one (for a channel when a channel of that name exists, else for an
- * agent); `abq watch` writes one for its channel every third of its TTL and removes it when it stops.
- * A heartbeat is live until it expires; a watcher's heartbeat on this host also dies with its process,
- * so a SIGKILLed watcher stops counting at once. `abq check --channel X --alive` asks "is anyone
+ * agent); `abq watch` writes one for its channel every third of its TTL and removes it when it stops,
+ * and so does `abq mcp` for its agent's inbox (src/liveness/presence.ts, `kind: "mcp"`). A heartbeat is
+ * live until it expires; a process's heartbeat (`watch: true`) on this host also dies with its process,
+ * so a SIGKILLed watcher or MCP server stops counting at once. `abq check --channel X --alive` asks "is anyone
  * consuming X?", the question the seed's supervisor loop asks.
  */
 import * as fs from "../fs-promised.ts";
@@ -14,7 +15,7 @@ import { join } from "node:path";
 import { ensureDir, listDir, publishFile } from "../spool/files.ts";
 import { HOST, ownerAlive } from "../spool/lease.ts";
 import { assertSafeDir, assertUsableHome } from "../spool/safety.ts";
-import { inboxName } from "../identity/address.ts";
+import { inboxName } from "../identity/index.ts";
 
 export interface Heartbeat {
   name: string;
@@ -22,8 +23,10 @@ export interface Heartbeat {
   agent: string;
   pid: number;
   host: string;
-  /** Written by a running `abq watch` (so its pid says whether it is alive). */
+  /** Written by a running process, `abq watch` or `abq mcp` (so its pid says whether it is alive). */
   watch: boolean;
+  /** Which process wrote a `watch: true` heartbeat; absent for `abq watch` (files written before this field). */
+  kind?: "mcp" | undefined;
   at: string;
   ttl_s: number;
   expires: string;
@@ -42,9 +45,13 @@ function agentsDir(home: string): string {
   return join(home, "agents");
 }
 
-export function heartbeatFile(home: string, hb: Pick<Heartbeat, "name" | "watch" | "host" | "pid">): string {
+/** Which heartbeat a file holds: one file per name, or per process for a running watcher or server. */
+export type HeartbeatKey = Pick<Heartbeat, "name" | "watch" | "host" | "pid" | "kind">;
+
+export function heartbeatFile(home: string, hb: HeartbeatKey): string {
   const slug = inboxName(hb.name).replace(/^inbox\./, "");
-  return join(agentsDir(home), hb.watch ? `watch.${slug}.${hb.host}.${hb.pid}.json` : `${slug}.json`);
+  const prefix = hb.kind ?? "watch";
+  return join(agentsDir(home), hb.watch ? `${prefix}.${slug}.${hb.host}.${hb.pid}.json` : `${slug}.json`);
 }
 
 export async function writeHeartbeat(
@@ -76,10 +83,7 @@ export async function writeHeartbeat(
   return hb;
 }
 
-export async function removeHeartbeat(
-  home: string,
-  hb: Pick<Heartbeat, "name" | "watch" | "host" | "pid">,
-): Promise<void> {
+export async function removeHeartbeat(home: string, hb: HeartbeatKey): Promise<void> {
   await fs.removeFile(heartbeatFile(home, hb));
 }
 

@@ -3,13 +3,14 @@
  *
  * Results are JSON text (and the same object as structuredContent): what the CLI prints with `--json`.
  * Failures are tool errors whose text is `<code>: <message> (<hint>)`, the CLI's error line with the
- * `AbqError` code in front.
+ * `AbqError` code in front; a hint that names a CLI command names the tool argument instead where an
+ * agent has one (a missing channel: `create: true`, or abq_channel_create).
  */
 import type { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import { z as classic } from "zod";
 import { parseInput } from "../api/options.ts";
-import { isAbqError } from "../protocol/errors.ts";
+import { AbqError, isAbqError } from "../protocol/errors.ts";
 import * as z from "../protocol/zod.ts";
 
 export interface ToolSpec<S extends z.ZodMiniObject> {
@@ -23,7 +24,15 @@ export interface ToolExtra {
   signal: AbortSignal;
   /** Sends a progress notification when the client asked for them (a `progressToken`). */
   progress: (message: string) => void;
+  /**
+   * While a wait is silent, sends `note()` as a progress notification every PROGRESS_EVERY_MS, so a
+   * client that resets its timeout on progress keeps the call alive. Returns the function that stops it.
+   */
+  keepAlive: (note: () => string) => () => void;
 }
+
+/** Well under the 10 s the issue asks for, and under the SDK client's 60 s default timeout. */
+export const PROGRESS_EVERY_MS = 5_000;
 
 /** Collects tool specs by name; `serve` registers them all. */
 export class ToolSet {
@@ -50,10 +59,16 @@ export class ToolSet {
               })
               .catch(() => undefined);
           };
+          const keepAlive = (note: () => string): (() => void) => {
+            if (progressToken === undefined) return () => undefined;
+            const timer = setInterval(() => progress(note()), PROGRESS_EVERY_MS);
+            timer.unref();
+            return () => clearInterval(timer);
+          };
           try {
-            return ok(await spec.run(parseInput(spec.input, args), { signal: extra.signal, progress }));
+            return ok(await spec.run(parseInput(spec.input, args), { signal: extra.signal, progress, keepAlive }));
           } catch (err) {
-            return toolError(err);
+            return toolError(toolHint(err, "create" in spec.input.shape));
           }
         },
       );
@@ -73,6 +88,19 @@ function advertised(schema: z.ZodMiniObject): classic.ZodObject {
   const json: Record<string, unknown> = { ...z.toJSONSchema(schema, { io: "input", target: "draft-7" }) };
   delete json["$schema"]; // the SDK states its own
   return classic.looseObject({}).meta(json);
+}
+
+/**
+ * A missing channel's hint, worded for a tool caller: the CLI's says `abq channel create x`, which an
+ * agent holding only the MCP tools cannot run.
+ */
+function toolHint(err: unknown, hasCreate: boolean): unknown {
+  if (!isAbqError(err) || err.code !== "E_NO_CHANNEL") return err;
+  const name = /'([^']*)'/.exec(err.message)?.[1] ?? "<name>";
+  const hint = hasCreate
+    ? "pass create: true to create it"
+    : `create it with the abq_channel_create tool (name: "${name}")`;
+  return new AbqError(err.code, err.message, { hint, cause: err });
 }
 
 function ok(value: object): CallToolResult {

@@ -15,11 +15,12 @@ import {
 import * as z from "../protocol/zod.ts";
 import { described as d } from "../protocol/zod.ts";
 
-// Channel arguments also take `@self` / `@parent`, which the library resolves before it validates the
-// name; so tools take a plain string and let the call check it.
+// Channel arguments also take addresses (@self, @parent, an agent's name: src/mcp/address.ts), resolved
+// before the name is validated; so tools take a plain string and let the call check it. This text is
+// repeated in every tool that takes a channel, so it stays short.
 export const channel = d(
   z.string(),
-  "channel name (1-64 of a-z 0-9 . _ -), or @self (your own inbox) / @parent (the main branch's inbox)",
+  "channel (1-64 of a-z 0-9 . _ -), or an inbox: @self (yours), @parent (main branch's), an agent's name or unique suffix (api/main)",
 );
 const as = d(recvInput().shape.as, "act on this topic subscriber's own copies");
 export const id = d(respondInput().shape.id, "message id, req_<hex>");

@@ -3,18 +3,25 @@
  * process, and every tool call is one library call on the shared files. The caller's identity is the git
  * context of the working directory the client starts us in (or ABQ_AGENT), as for the CLI.
  *
+ * While it serves, the server announces its agent (a heartbeat on its inbox, src/liveness/presence.ts),
+ * so other agents see it in `abq agents`, `check --alive` and abq_status while it waits in a tool call.
+ *
  * stdout carries the protocol and nothing else; nothing here prints.
  */
 import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js";
 import type { CommonOptions } from "../api/options.ts";
+import { resolveIdentity } from "../identity/index.ts";
+import { type Presence, startPresence } from "../liveness/presence.ts";
+import { resolveHome } from "../spool/paths.ts";
 import { registerTools } from "./tools.ts";
 import { createStdioTransport } from "./stdio.ts";
 
 const INSTRUCTIONS = `abq is a message bus between agents on plain files. Channels are queues; a message has a type
 (signal, command, eval, status) and text content. abq_send delivers; abq_recv claims the oldest pending
 message (exactly one claimer gets it) and abq_respond answers it; abq_ask sends and waits for the answer.
-Your own inbox is the channel @self. abq_status shows who you are and what is pending.`;
+Your own inbox is the channel @self; another agent's inbox is its name (github.com/org/repo/branch) or a
+unique suffix of it (api/main). abq_status shows who you are, the agents the bus knows, and what is pending.`;
 
 export function createServer(common: CommonOptions, version: string): McpServer {
   const server = new McpServer({ name: "abq", version }, { instructions: INSTRUCTIONS });
@@ -39,11 +46,49 @@ export async function serveStdio(common: CommonOptions, version: string): Promis
     process.stdin.once("end", resolve);
     process.stdin.once("close", resolve);
   });
-  await server.connect(transport);
-  const inFlight = trackRequests(transport);
-  await closed;
-  if (!closedByTransport) await inFlight.drained();
-  await server.close();
+  const presence = await announce(common);
+  const stopOnSignal = removeOnSignal(presence);
+  try {
+    await server.connect(transport);
+    const inFlight = trackRequests(transport);
+    await closed;
+    if (!closedByTransport) await inFlight.drained();
+    await server.close();
+  } finally {
+    stopOnSignal();
+    await presence?.stop();
+  }
+}
+
+/** Starts this session's heartbeat; a server that cannot tell who it is (or where the bus is) serves anyway. */
+async function announce(common: CommonOptions): Promise<Presence | undefined> {
+  try {
+    const { agent } = await resolveIdentity({ cwd: common.cwd });
+    const presence = startPresence({ home: resolveHome(common), agent });
+    // Visible by the time the client is connected (a few small file writes; a failure only skips it).
+    await presence.ready;
+    return presence;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * A client that stops the server with SIGTERM (the SDK's does when stdin's end is not enough) or a
+ * Ctrl-C: remove the heartbeat, then die of the same signal, as without this handler. (A SIGKILLed
+ * server leaves its file, which stops counting at once: its pid is gone.)
+ */
+function removeOnSignal(presence: Presence | undefined): () => void {
+  const signals = ["SIGINT", "SIGTERM"] as const;
+  const handler = (signal: NodeJS.Signals): void => {
+    remove();
+    void (presence?.stop() ?? Promise.resolve()).finally(() => process.kill(process.pid, signal));
+  };
+  const remove = (): void => {
+    for (const s of signals) process.off(s, handler);
+  };
+  for (const s of signals) process.on(s, handler);
+  return remove;
 }
 
 /** Counts requests the server has not answered yet (a request has an id and a method; a reply has none). */

@@ -1,15 +1,21 @@
 /**
  * The MCP tools that look at the bus and tidy it: status, channels, ls, show, cancel, requeue. Counts and
- * states come from the library's state table, so a tool shows every state the CLI does.
+ * states come from the library's state table, so a tool shows every state the CLI does. Presence (who
+ * is known and who is live) is part of abq_status rather than a tool of its own: every tool's definition
+ * costs the client context on every turn.
  */
 import { count, createChannel, list, listChannels, show, status } from "../api/channels.ts";
 import { cancel } from "../api/messages.ts";
 import type { CommonOptions } from "../api/options.ts";
 import { requeue } from "../api/supervise.ts";
+import { inboxName } from "../identity/address.ts";
+import { knownAgents } from "../identity/directory.ts";
 import { resolveIdentity } from "../identity/index.ts";
+import { isAbqError } from "../protocol/errors.ts";
 import { COUNTED_STATES, STATES } from "../lifecycle/states.ts";
 import type { ChannelStatus, ListEntry } from "../lifecycle/transport.ts";
 import { resolveHome } from "../spool/paths.ts";
+import { optionalTarget, target } from "./address.ts";
 import type { ToolSet } from "./registry.ts";
 import { CancelTool, ChannelCreateTool, LsTool, NoArgs, RequeueTool, ShowTool } from "./schemas.ts";
 
@@ -22,15 +28,17 @@ const SHOWN_STATES = Object.values(STATES)
 export function addInspectionTools(tools: ToolSet, common: CommonOptions): void {
   tools.add("abq_status", {
     description:
-      "Who you are (your agent name and inbox) and, per channel, how many messages are in each state " +
-      `(${COUNTED_STATES.join(", ")}; like \`abq status\`).`,
+      "Who you are (your agent name and inbox); the agents this bus knows, {agent, inbox, live, last_seen} " +
+      "(address one by its agent name or a unique suffix such as api/main); and per channel, how many messages " +
+      `are in each state (${COUNTED_STATES.join(", ")}; like \`abq status\`).`,
     input: NoArgs,
     annotations: { readOnlyHint: true },
     run: async () => {
-      const { inboxName } = await import("../identity/address.ts");
       const identity = await resolveIdentity({ cwd: common.cwd });
-      const channels = (await status(common)).map(withEveryCount);
-      return { home: resolveHome(common), agent: identity.agent, inbox: inboxName(identity.agent), channels };
+      const [rows, agents] = await Promise.all([status(common), knownAgents(common)]);
+      const channels = rows.map(withEveryCount);
+      const home = resolveHome(common);
+      return { home, agent: identity.agent, inbox: inboxName(identity.agent), agents, channels };
     },
   });
 
@@ -59,9 +67,16 @@ export function addInspectionTools(tools: ToolSet, common: CommonOptions): void 
     input: LsTool,
     annotations: { readOnlyHint: true },
     run: async (a) => {
-      const query = { ...common, ...a, oldestFirst: a.oldest };
-      const [entries, total] = await Promise.all([list(query), count(query)]);
-      return { channel: a.channel, state: a.state, total, messages: entries.map(entryData) };
+      const queue = await target(common, a.channel);
+      const query = { ...common, ...a, channel: queue.channel, oldestFirst: a.oldest };
+      try {
+        const [entries, total] = await Promise.all([list(query), count(query)]);
+        return { channel: queue.channel, state: a.state, total, messages: entries.map(entryData) };
+      } catch (err) {
+        // An inbox nobody has written to yet is empty, not missing (inboxes are made on first use).
+        if (!queue.inbox || !isAbqError(err) || err.code !== "E_NO_CHANNEL") throw err;
+        return { channel: queue.channel, state: a.state, total: 0, messages: [] };
+      }
     },
   });
 
@@ -72,7 +87,7 @@ export function addInspectionTools(tools: ToolSet, common: CommonOptions): void 
       "of a claimed one, and its answer when it has one.",
     input: ShowTool,
     annotations: { readOnlyHint: true },
-    run: async (a) => show({ ...common, ...a }),
+    run: async (a) => show({ ...common, ...a, channel: (await optionalTarget(common, a.channel))?.channel }),
   });
 
   tools.add("abq_cancel", {
@@ -80,8 +95,9 @@ export function addInspectionTools(tools: ToolSet, common: CommonOptions): void 
     input: CancelTool,
     annotations: { destructiveHint: true },
     run: async (a) => {
-      await cancel({ ...common, ...a, ...(a.as !== undefined ? { as: a.as } : {}) });
-      return { channel: a.channel, id: a.id, cancelled: true };
+      const { channel } = await target(common, a.channel);
+      await cancel({ ...common, ...a, channel, ...(a.as !== undefined ? { as: a.as } : {}) });
+      return { channel, id: a.id, cancelled: true };
     },
   });
 
@@ -94,7 +110,7 @@ export function addInspectionTools(tools: ToolSet, common: CommonOptions): void 
     run: async (a) => ({
       results: await requeue({
         ...common,
-        channel: a.channel,
+        channel: (await optionalTarget(common, a.channel))?.channel,
         ids: a.id === undefined ? undefined : [a.id],
         deadOwners: a.dead_owners,
         fromDead: a.from_dead,

@@ -1,7 +1,8 @@
 /**
  * The MCP tools of `abq mcp`: one per CLI command an agent needs, named `abq_<command>`, with arguments
  * named like the CLI's flags and input schemas built from the library's own zod schemas (src/mcp/schemas.ts).
- * This module has the tools that send, claim and finish messages; src/mcp/tools-inspect.ts the others.
+ * This module has the tools that send, claim and finish messages (abq_ask in src/mcp/tools-ask.ts);
+ * src/mcp/tools-inspect.ts the others. Channel arguments resolve as the CLI's do (src/mcp/address.ts).
  *
  * Outcomes that are not failures for an agent come back as data: `ask` without an answer in time
  * (`answered: false`), `recv` on an empty queue (`claimed: false`), an error answer. A claim is finished
@@ -9,13 +10,15 @@
  * when the agent passes it back: a claim taken over meanwhile is E_CONFLICT and nothing changes.
  */
 import type { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
-import { ack, ask, recv, release, respond, send } from "../api/messages.ts";
+import { recv, respond, send } from "../api/messages.ts";
+import { ack, release } from "../api/claim-acts.ts";
 import type { CommonOptions } from "../api/options.ts";
 import type { Skipped } from "../lifecycle/transport.ts";
 import { isAbqError } from "../protocol/errors.ts";
-import type { Request, Response } from "../protocol/schema.ts";
+import { ensureInbox, optionalTarget, target } from "./address.ts";
 import { ToolSet } from "./registry.ts";
-import { AckTool, AskTool, RecvTool, ReleaseTool, RespondTool, SendTool } from "./schemas.ts";
+import { AckTool, RecvTool, ReleaseTool, RespondTool, SendTool } from "./schemas.ts";
+import { addAskTool } from "./tools-ask.ts";
 import { addInspectionTools } from "./tools-inspect.ts";
 
 export { toolError } from "./registry.ts";
@@ -32,39 +35,15 @@ function addMessageTools(tools: ToolSet, common: CommonOptions): void {
   tools.add("abq_send", {
     description: "Send a message to a channel (like `abq send`). Returns the stored message; its id is the handle.",
     input: SendTool,
-    run: async (a) => send({ ...common, ...a, replyTo: a.reply_to }),
-  });
-
-  tools.add("abq_ask", {
-    description:
-      "Send a message and wait for its answer (like `abq ask`). Returns {answered: true, response} — " +
-      "response.status is success or error — or, when no answer came within timeout, {answered: false, id}: " +
-      "the request stays queued (look later with abq_show, or withdraw it with abq_cancel).",
-    input: AskTool,
-    run: async (a, extra) => {
-      let sent: Request | undefined;
-      try {
-        const { request, response } = await ask({
-          ...common,
-          ...a,
-          replyTo: a.reply_to,
-          signal: extra.signal,
-          onSent: (r) => (sent = r),
-          onPending: (note: Response) => extra.progress(note.result),
-        });
-        return { answered: true, id: request.id, channel: request.to, response };
-      } catch (err) {
-        if (!isAbqError(err) || err.code !== "E_TIMEOUT" || sent === undefined) throw err;
-        return {
-          answered: false,
-          id: sent.id,
-          channel: sent.to,
-          timeout: a.timeout,
-          note: `no answer within ${a.timeout}s; the request stays queued: look later with abq_show, or withdraw it with abq_cancel`,
-        };
-      }
+    run: async (a) => {
+      const to = await target(common, a.channel);
+      const replyTo = await optionalTarget(common, a.reply_to);
+      await ensureInbox(common, replyTo);
+      return send({ ...common, ...a, channel: to.channel, create: a.create || to.inbox, replyTo: replyTo?.channel });
     },
   });
+
+  addAskTool(tools, common);
 
   tools.add("abq_recv", {
     description:
@@ -74,18 +53,29 @@ function addMessageTools(tools: ToolSet, common: CommonOptions): void {
       "skipped: {expired, rejected} lists what the claim set aside on its way (TTL ran out, invalid files).",
     input: RecvTool,
     run: async (a, extra) => {
+      const from = await target(common, a.channel);
+      await ensureInbox(common, from);
       const skipped: Skipped = { expired: [], rejected: [] };
       const onSkipped = (s: Skipped): void => {
         skipped.expired.push(...s.expired);
         skipped.rejected.push(...s.rejected);
       };
+      const started = Date.now();
+      const stopHeartbeat = a.wait
+        ? extra.keepAlive(() => {
+            const waited = Math.round((Date.now() - started) / 1000);
+            return `still waiting for a message in ${from.channel} (${waited}s of ${a.timeout}s)`;
+          })
+        : (): void => undefined;
       try {
-        const claim = await recv({ ...common, ...a, signal: extra.signal, onSkipped });
+        const claim = await recv({ ...common, ...a, channel: from.channel, signal: extra.signal, onSkipped });
         // The plain claim (its acts need an open transport; an agent finishes it by id with abq_respond…).
         return { claimed: true, ...claim.toJSON(), ...withSkipped(skipped) };
       } catch (err) {
         if (!isAbqError(err) || (err.code !== "E_EMPTY" && err.code !== "E_TIMEOUT")) throw err;
-        return { claimed: false, channel: a.channel, reason: err.message, ...withSkipped(skipped) };
+        return { claimed: false, channel: from.channel, reason: err.message, ...withSkipped(skipped) };
+      } finally {
+        stopHeartbeat();
       }
     },
   });
@@ -95,7 +85,7 @@ function addMessageTools(tools: ToolSet, common: CommonOptions): void {
       "Answer a message you claimed (like `abq respond`). status pending sends a progress note and keeps it claimed. " +
       "Returns the stored response.",
     input: RespondTool,
-    run: async (a) => respond({ ...common, ...a }),
+    run: async (a) => respond({ ...common, ...a, channel: (await target(common, a.channel)).channel }),
   });
 
   tools.add("abq_ack", {
@@ -104,8 +94,9 @@ function addMessageTools(tools: ToolSet, common: CommonOptions): void {
       "waiting with abq_ask is told so. Returns {channel, id, acknowledged: true}.",
     input: AckTool,
     run: async (a) => {
-      await ack({ ...common, ...a });
-      return { channel: a.channel, id: a.id, acknowledged: true };
+      const { channel } = await target(common, a.channel);
+      await ack({ ...common, ...a, channel });
+      return { channel, id: a.id, acknowledged: true };
     },
   });
 
@@ -115,8 +106,9 @@ function addMessageTools(tools: ToolSet, common: CommonOptions): void {
       "not counted as a failed attempt. Returns {channel, id, outcome: released|delayed, delay_s}.",
     input: ReleaseTool,
     run: async (a) => {
-      const outcome = await release({ ...common, ...a });
-      return { channel: a.channel, id: a.id, outcome, ...(a.delay !== undefined ? { delay_s: a.delay } : {}) };
+      const { channel } = await target(common, a.channel);
+      const outcome = await release({ ...common, ...a, channel });
+      return { channel, id: a.id, outcome, ...(a.delay !== undefined ? { delay_s: a.delay } : {}) };
     },
   });
 }

@@ -89,9 +89,12 @@ export function stopOrphanedHandler(lease: Lease): void {
   }
 }
 
-/** Is the lease's owner still running? Only knowable on this host; elsewhere the deadline decides. */
+/**
+ * Is the lease's owner still running? Only knowable on this host; elsewhere the deadline decides. Pid 0
+ * is a claim held by its lease alone (a shell's `abq recv`: the shell exits at once, the claim must not).
+ */
 export function ownerAlive(owner: LeaseOwner): boolean | undefined {
-  if (owner.host !== HOST) return undefined;
+  if (owner.host !== HOST || !(owner.pid > 0)) return undefined;
   try {
     process.kill(owner.pid, 0);
     return true;
