@@ -2,10 +2,11 @@
  * Finishing a claim from the command line: `abq ack`, `abq release [--delay]` and `abq term`, each fenced
  * by the lease `abq recv` printed like `abq respond` is, through the built CLI as a child process.
  */
-import { existsSync, readdirSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { makeBus, parseJson, until, type Bus } from "./helpers.ts";
+import { CLI, makeBus, parseJson, until, type Bus } from "./helpers.ts";
 
 interface Found {
   state: string;
@@ -151,5 +152,36 @@ describe("ack, release, term", () => {
     expect(await found(bus, id)).toMatchObject({ state: "claimed", lease: { token: current } });
     // The current holder still can.
     expect((await bus.abq(["ack", "q", id, "--lease", current!])).code).toBe(0);
+  });
+});
+
+describe("a claim made by a short-lived shell", () => {
+  it("outlives the shell that ran recv: sweep keeps it, renew extends it, respond finishes it", async () => {
+    const bus = makeBus();
+    expect((await bus.abq(["channel", "create", "q"])).code).toBe(0);
+    const sent = parseJson<{ id: string }>((await bus.abq(["send", "q", "command", "job", "--json"])).stdout);
+    // What an agent's shell tool does: a new shell per command, gone as soon as recv returns.
+    const shell = spawnSync("sh", ["-c", `node '${CLI}' recv q --json`], { env: bus.env, encoding: "utf8" });
+    expect(shell.status, shell.stderr).toBe(0);
+    const lease = () =>
+      parseJson<{ owner: { pid: number }; deadline: string; token: string }>(
+        readFileSync(join(bus.home, "channels", "q", "leases", `${sent.id}.json`), "utf8"),
+      );
+    expect(lease().owner.pid).toBe(0); // held by its lease alone
+    const swept = await bus.abq(["sweep", "--json"]);
+    expect(swept.code, swept.stderr).toBe(0);
+    expect((await found(bus, sent.id)).state).toBe("claimed"); // the shell is gone; the claim stays
+
+    const before = Date.parse(lease().deadline);
+    await new Promise((r) => setTimeout(r, 50));
+    const renewed = await bus.abq(["renew", "q", sent.id, "--lease", lease().token, "--json"]);
+    expect(renewed.code, renewed.stderr).toBe(0);
+    expect(Date.parse(parseJson<{ deadline: string }>(renewed.stdout).deadline)).toBeGreaterThan(before);
+    expect(Date.parse(lease().deadline)).toBeGreaterThan(before);
+
+    const answered = await bus.abq(["respond", "q", sent.id, "--result", "done", "--lease", lease().token]);
+    expect(answered.code, answered.stderr).toBe(0);
+    expect((await found(bus, sent.id)).state).toBe("done");
+    expect((await bus.abq(["renew", "q", sent.id])).code).toBe(7); // nothing left to renew: it is done
   });
 });

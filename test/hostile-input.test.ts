@@ -76,7 +76,7 @@ const CASES: Record<string, Record<string, Case>> = {
     "a newline": t(["channel", "create", "q\n"], 2, /invalid channel name 'q\\n'/),
     "upper case": t(["send", "Q", "signal", "x"], 2, /invalid channel name 'Q'/),
     "a leading dash after --": t(["send", "--", "-q", "signal", "x"], 2, /invalid channel name '-q'/),
-    "a leading dash": t(["send", "-q", "signal", "x"], 2, /unknown option '-q'/),
+    "a leading dash": t(["send", "-z", "signal", "x"], 2, /unknown option '-z'/),
     "--reply-to ../x": t(["send", "q", "signal", "x", "--reply-to", "../x"], 2, /invalid channel name '\.\.\/x'/),
     "--as ../x": t(["recv", "q", "--as", "../x"], 2, /invalid subscriber name '\.\.\/x'/),
     "channel rm ../q": t(["channel", "rm", "../q", "--yes"], 2, /invalid channel name '\.\.\/q'/),
@@ -164,7 +164,14 @@ const CASES: Record<string, Record<string, Case>> = {
     "an unknown schema": t(["schema", "foo"], 2, /unknown schema 'foo'/),
   },
   "content on stdin": {
-    "empty stdin": t(["send", "q", "signal", "-"], 0, null, { input: "", added: ["q:pending"], then: contentIs("") }),
+    "empty stdin": t(["send", "q", "signal", "-"], 2, /empty content \(from stdin\?\); pass --allow-empty/, {
+      input: "",
+    }),
+    "empty stdin with --allow-empty": t(["send", "q", "signal", "-", "--allow-empty"], 0, null, {
+      input: "",
+      added: ["q:pending"],
+      then: contentIs(""),
+    }),
     "a NUL byte": t(["send", "q", "signal", "-"], 0, null, {
       input: "a\0b",
       added: ["q:pending"],
@@ -236,7 +243,7 @@ const CASES: Record<string, Record<string, Case>> = {
     "check --alive alone": t(["check", "--alive"], 2, /use --channel <name> and --alive together/),
     "someone else's lease token": t(["ack", "q", "$C", "--lease", "zzz"], 7, /lease on req_\w+ was lost/),
     "a lease token that is a path": t(["release", "q", "$C", "--lease", "../../x"], 2, /is not a lease token/),
-    "recv on an empty channel": t(["recv", "e"], 4, /no pending messages in 'e'/),
+    "recv on an empty channel: exit 4, quietly (the recv loop idiom)": t(["recv", "e"], 4, null),
     "wait --timeout 0": t(["wait", "e", "--timeout", "0"], 5, /nothing arrived in 'e' within 0s/),
     "ask --timeout 0": t(["ask", "q", "command", "x", "--timeout", "0"], 5, /no answer to req_\w+ in 'q' within 0s/, {
       added: ["q:pending"],

@@ -375,7 +375,7 @@ describe("files abq writes pass the seed's published schemas", () => {
       ["send", "ch", "signal", "hello"],
       ["send", "ch", "command", '{"cmd": "make test"}', "--reply-to", "results"],
       ["send", "ch", "eval", "(+ 1 2)", "--ttl", "0"],
-      ["send", "ch", "status", ""],
+      ["send", "ch", "status", "", "--allow-empty"],
     ];
     for (const args of sends) {
       const sent = await bus.abq([...args, "--json"]);

@@ -205,7 +205,7 @@ describe("npm run demo", () => {
   }
 
   function demo(dir: string): { status: number | null; stdout: string; stderr: string; bus: string } {
-    const env = { ...process.env, NO_COLOR: "1" };
+    const env: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: "1" };
     for (const name of ["ABQ_HOME", "ABQ_AGENT", "ABQ_URL"]) delete env[name];
     const r = spawnSync(process.execPath, [join(dir, "scripts", "demo.mjs")], {
       cwd: dir,

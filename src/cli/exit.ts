@@ -4,6 +4,7 @@
  */
 import { AbqError, errnoCode, isAbqError } from "../protocol/errors.ts";
 import type { ErrorCode } from "../protocol/errors.ts";
+import { paint } from "./color.ts";
 import { escapeControls, writeOut } from "./output.ts";
 import { Interrupted } from "./signals.ts";
 
@@ -62,7 +63,7 @@ export function reportError(err: unknown, json: boolean): number {
     } else {
       // One line, and nothing a terminal would act on: messages quote names and content from users.
       const text = escapeControls(`${err.message}${err.hint !== undefined ? ` (${err.hint})` : ""}`);
-      writeOut(2, `abq: ${text.replace(/\n/g, "\\n").replace(/\t/g, "\\t")}\n`);
+      writeOut(2, `${paint(2, ["bold", "red"], "abq:")} ${text.replace(/\n/g, "\\n").replace(/\t/g, "\\t")}\n`);
     }
     return code;
   }

@@ -5,15 +5,20 @@
  * command modules alone, and a command that works loads the library once.
  */
 import { readFileSync } from "node:fs";
-import { Command, CommanderError, Option } from "commander";
+import { Command, CommanderError, Help, Option } from "commander";
 import { AbqError } from "../protocol/errors.ts";
 import { EXIT, reportError } from "./exit.ts";
+import { complete } from "./complete.ts";
+import { withExamples } from "./help.ts";
+import { writeOut } from "./output.ts";
 import { registerAsk } from "./commands/ask.ts";
-import { registerAck, registerRelease, registerTerm } from "./commands/claim-acts.ts";
+import { registerAck, registerRelease, registerRenew, registerTerm } from "./commands/claim-acts.ts";
 import { registerCancel } from "./commands/cancel.ts";
 import { registerChannel } from "./commands/channel.ts";
 import { registerCheck } from "./commands/check.ts";
+import { registerCompletion } from "./commands/completion.ts";
 import { registerDead } from "./commands/dead.ts";
+import { registerHandlers } from "./commands/handlers.ts";
 import { registerHeartbeat } from "./commands/heartbeat.ts";
 import { registerInit } from "./commands/init.ts";
 import { registerKeygen } from "./commands/keygen.ts";
@@ -35,37 +40,64 @@ import { registerWait } from "./commands/wait.ts";
 import { registerWatch } from "./commands/watch.ts";
 import { registerBridge } from "./commands/bridge.ts";
 
-/** Every command, in the order `abq --help` lists them. */
-const COMMANDS: Record<string, (program: Command) => void> = {
-  init: registerInit,
-  channel: registerChannel,
-  send: registerSend,
-  recv: registerRecv,
-  respond: registerRespond,
-  ack: registerAck,
-  release: registerRelease,
-  term: registerTerm,
-  ask: registerAsk,
-  watch: registerWatch,
-  bridge: registerBridge,
-  cancel: registerCancel,
-  subscribe: registerSubscribe,
-  tail: registerTail,
-  requeue: registerRequeue,
-  sweep: registerSweep,
-  dead: registerDead,
-  trace: registerTrace,
-  heartbeat: registerHeartbeat,
-  keygen: registerKeygen,
-  wait: registerWait,
-  check: registerCheck,
-  mcp: registerMcp,
-  status: registerStatus,
-  ls: registerLs,
-  show: registerShow,
-  purge: registerPurge,
-  schema: registerSchema,
-};
+type Register = (program: Command) => void;
+
+/**
+ * Every command word, under the heading `abq --help` lists it, in that order, with the module that defines
+ * it (heartbeat's also defines agents, subscribe's unsubscribe).
+ */
+const GROUPS: ReadonlyArray<readonly [string, Readonly<Record<string, Register>>]> = [
+  [
+    "Messaging:",
+    {
+      send: registerSend,
+      ask: registerAsk,
+      recv: registerRecv,
+      respond: registerRespond,
+      ack: registerAck,
+      release: registerRelease,
+      renew: registerRenew,
+      term: registerTerm,
+      cancel: registerCancel,
+      wait: registerWait,
+    },
+  ],
+  [
+    "Workers:",
+    {
+      watch: registerWatch,
+      bridge: registerBridge,
+      subscribe: registerSubscribe,
+      unsubscribe: registerSubscribe,
+      tail: registerTail,
+      handlers: registerHandlers,
+    },
+  ],
+  ["Supervision:", { requeue: registerRequeue, sweep: registerSweep, dead: registerDead, trace: registerTrace }],
+  ["Inspection:", { status: registerStatus, ls: registerLs, show: registerShow, schema: registerSchema }],
+  ["Agents:", { heartbeat: registerHeartbeat, agents: registerHeartbeat, mcp: registerMcp, keygen: registerKeygen }],
+  [
+    "Admin:",
+    {
+      init: registerInit,
+      channel: registerChannel,
+      purge: registerPurge,
+      check: registerCheck,
+      completion: registerCompletion,
+    },
+  ],
+];
+
+const COMMANDS: Readonly<Record<string, Register>> = Object.fromEntries(
+  GROUPS.flatMap(([, words]) => Object.entries(words)),
+);
+const HEADINGS: ReadonlyMap<string, string> = new Map(
+  GROUPS.flatMap(([heading, words]) => Object.keys(words).map((w) => [w, heading] as const)),
+);
+/** Other names of commands: `abq doctor` is `abq check`. */
+const ALIASES: Readonly<Record<string, string>> = { doctor: "check" };
+/** Commands that need every other one defined: the completion script lists them all. */
+const NEEDS_ALL = new Set(["completion"]);
 
 /**
  * The commander program. Given the command being run, only that command is defined: building all of
@@ -79,13 +111,44 @@ export function buildProgram(only?: string): Command {
     .addOption(
       new Option("--url <nats-url>", "use a NATS JetStream bus (default: $ABQ_URL; see docs/multi-machine.md)"),
     )
+    .option("--no-color", "no colour, even on a terminal (as with NO_COLOR=1; piped output never has any)")
     .showSuggestionAfterError(true)
     .exitOverride()
     .configureOutput({ outputError: () => undefined }); // we print usage errors ourselves, in one line
-  const one = only !== undefined && Object.hasOwn(COMMANDS, only) ? COMMANDS[only] : undefined;
-  for (const register of one !== undefined ? [one] : Object.values(COMMANDS)) register(program);
+  const word = only !== undefined && Object.hasOwn(ALIASES, only) ? ALIASES[only] : only;
+  const one = word !== undefined && !NEEDS_ALL.has(word) && Object.hasOwn(COMMANDS, word) ? COMMANDS[word] : undefined;
+  for (const register of one !== undefined ? [one] : new Set(Object.values(COMMANDS))) register(program);
   for (const cmd of allCommands(program)) cmd.exitOverride().configureOutput({ outputError: () => undefined });
+  if (one === undefined) describeAll(program);
   return program;
+}
+
+/** The top-level help: commands under their headings, and examples. */
+function describeAll(program: Command): void {
+  for (const cmd of program.commands) cmd.helpGroup(HEADINGS.get(cmd.name()) ?? "Admin:");
+  program.commandsGroup("Admin:").helpCommand(true);
+  program.configureHelp({
+    // `check --inbox` is for agents, the rest of `check` for admins: listed under both headings.
+    visibleCommands(this: Help, cmd: Command): Command[] {
+      const shown = Help.prototype.visibleCommands.call(this, cmd);
+      const after = shown.findIndex((c) => c.name() === "keygen");
+      if (cmd !== program || after === -1) return shown;
+      const inbox = new Command("check --inbox <channel>")
+        .description("exit 0 when the channel (or @self) has mail; --inject: a reminder for agent hooks")
+        .helpGroup("Agents:");
+      return [...shown.slice(0, after + 1), inbox, ...shown.slice(after + 1)];
+    },
+  });
+  withExamples(
+    program,
+    "abq init",
+    'abq send reviews command "review PR 42" --create',
+    'abq watch reviews --handler "$(abq handlers --path)/echo.sh"',
+  ).addHelpText(
+    "after",
+    "\nEvery command's --help ends with examples; the reference is docs/commands.md (man abq).\n" +
+      "Colour only on a terminal, never with NO_COLOR set or --no-color.",
+  );
 }
 
 /** The command word in `argv` (after node, the script and any global options), if any. */
@@ -94,7 +157,7 @@ function commandName(argv: string[]): string | undefined {
     const arg = argv[i] ?? "";
     if (arg === "--home" || arg === "--url") i++;
     else if (!arg.startsWith("-")) return arg;
-    else if (!arg.startsWith("--home=") && !arg.startsWith("--url=")) return undefined;
+    else if (!arg.startsWith("--home=") && !arg.startsWith("--url=") && arg !== "--no-color") return undefined;
   }
   return undefined;
 }
@@ -105,9 +168,15 @@ function allCommands(cmd: Command): Command[] {
 
 /** Runs the CLI and returns the exit code (the caller sets `process.exitCode`). */
 export async function main(argv: string[]): Promise<number> {
+  // The shell completion scripts' helper (src/cli/complete.ts): not a command, never fails.
+  if (argv[2] === "__complete") {
+    const found = await complete(buildProgram(), argv.slice(3)).catch(() => []);
+    if (found.length > 0) writeOut(1, `${found.join("\n")}\n`);
+    return EXIT.OK;
+  }
   const name = commandName(argv);
   // Lets the compile cache (bin/compile-cache.ts) keep code for real commands only, never for typos.
-  if (name === undefined || Object.hasOwn(COMMANDS, name))
+  if (name === undefined || Object.hasOwn(COMMANDS, name) || Object.hasOwn(ALIASES, name))
     (globalThis as Record<symbol, unknown>)[Symbol.for("abq.known-command")] = true;
   const program = buildProgram(name);
   const json = argv.includes("--json");

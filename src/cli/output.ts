@@ -78,18 +78,24 @@ export function formatAge(ms: number | null | undefined): string {
   return `${Math.floor(s / 86400)}d`;
 }
 
-/** Left-aligned columns, two spaces apart. */
+/** Left-aligned columns, two spaces apart; colour codes (color.ts) take no room. */
 export function table(rows: string[][]): string {
   const widths: number[] = [];
-  for (const row of rows) row.forEach((cell, i) => (widths[i] = Math.max(widths[i] ?? 0, cell.length)));
+  for (const row of rows) row.forEach((cell, i) => (widths[i] = Math.max(widths[i] ?? 0, visibleLength(cell))));
   return rows
     .map((row) =>
       row
-        .map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths[i] ?? 0)))
+        .map((cell, i) => (i === row.length - 1 ? cell : cell + " ".repeat((widths[i] ?? 0) - visibleLength(cell))))
         .join("  ")
         .trimEnd(),
     )
     .join("\n");
+}
+
+/** Length on screen: without SGR colour codes (content is escaped, so any ESC here is one of ours). */
+function visibleLength(text: string): number {
+  // eslint-disable-next-line no-control-regex -- matching the escape character is the point
+  return text.includes("\u001b") ? text.replace(/\u001b\[[0-9;]*m/g, "").length : text.length;
 }
 
 /** First line of a text, with control characters escaped, cut to `max` characters. */

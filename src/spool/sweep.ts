@@ -14,8 +14,9 @@
 import * as fs from "../fs-promised.ts";
 import { join } from "node:path";
 import { logEvent, rotateEvents } from "./events.ts";
-import { listDir, pathExists } from "./files.ts";
-import { ownerAlive, readLease } from "./lease.ts";
+import { type Lease, leasePath, ownerAlive, readLease } from "./lease.ts";
+import { randomHex } from "../protocol/random.ts";
+import { listDir, pathExists, tryRename } from "./files.ts";
 import { removeStaleStaged } from "./staged-lease.ts";
 import type { Queue } from "./paths.ts";
 import { readPolicy } from "./policy.ts";
@@ -91,16 +92,25 @@ async function removeOlderThan(
 
 /**
  * Leases whose message is no longer claimed (a worker killed between archiving and dropping its lease),
- * once past their deadline: they hold nothing and would only confuse `abq check`.
+ * once past their deadline: they hold nothing and would only confuse `abq check`. The message may be
+ * claimed again while we look, with a fresh lease under the same name, so a stray lease is taken by
+ * rename and checked to be the one judged stale; anything else goes straight back.
  */
 async function removeStrayLeases(q: Queue, now: number): Promise<void> {
   for (const name of await listDir(join(q.dir, "leases"))) {
     if (name.startsWith(".") || !name.endsWith(".json")) continue;
     const id = name.slice(0, -5);
     if (await pathExists(join(q.dir, "processing", name))) continue;
-    const lease = await readLease(q, id);
-    if (lease && Date.parse(lease.deadline) > now) continue;
-    if (!(await pathExists(join(q.dir, "processing", name)))) await fs.removeFile(join(q.dir, "leases", name));
+    const stale = await readLease(q, id);
+    if (!stale || Date.parse(stale.deadline) > now) continue; // gone already, or perhaps still in use
+    const taken = join(q.dir, "leases", `.revoked-${id}-${process.pid}-${randomHex(3)}`);
+    if (!(await tryRename(leasePath(q, id), taken))) continue;
+    const judged = await fs.readFile(taken, "utf8").then(
+      (t) => (JSON.parse(t) as Lease).token,
+      () => undefined,
+    );
+    if (judged !== stale.token) await fs.link(taken, leasePath(q, id)).catch(() => undefined); // a fresh claim's
+    await fs.removeFile(taken);
   }
 }
 

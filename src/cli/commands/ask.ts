@@ -5,7 +5,10 @@ import { AbqError } from "../../protocol/errors.ts";
 import type { MessageType, Request, Response } from "../../protocol/schema.ts";
 import { commonOptions, escapeControls, oneLine, printJson, printText, writeOut } from "../output.ts";
 import { parseSeconds, parseTimeout } from "./parse.ts";
-import { resolveContent } from "../content.ts";
+import { ALLOW_EMPTY_HELP, resolveContent } from "../content.ts";
+import { withExamples } from "../help.ts";
+import { suggestChoice } from "../suggest.ts";
+import { MESSAGE_TYPES } from "../../protocol/constants.ts";
 import { interruptible } from "../signals.ts";
 
 export interface AskFlags {
@@ -13,16 +16,21 @@ export interface AskFlags {
   replyTo?: string;
   create?: boolean;
   timeout?: number;
+  allowEmpty?: boolean;
   json?: boolean;
 }
 
 export function registerAsk(program: Command): void {
-  program
+  const ask = program
     .command("ask <channel> <type> [content]")
     .description(
       "send a message and wait for its answer: prints the result; exit 8 if the answer is an error, 5 on timeout",
     )
-    .addOption(new Option("-t, --timeout <duration>", "how long to wait (default 30)").argParser(parseTimeout))
+    .addOption(
+      new Option("-t, --timeout <duration>", "how long to wait, e.g. 90s, 10m (default 30s; exit 5 after)").argParser(
+        parseTimeout,
+      ),
+    )
     .addOption(
       new Option(
         "--ttl <duration>",
@@ -31,10 +39,16 @@ export function registerAsk(program: Command): void {
     )
     .option("--reply-to <channel>", "channel that also receives the answer as a message")
     .option("--create", "create the channel if it does not exist")
+    .option("--allow-empty", ALLOW_EMPTY_HELP)
     .option("--json", "print the whole response as stored")
     .action(async (channel: string, type: string, content: string | undefined, opts: AskFlags, cmd: Command) => {
       await askAndPrint(cmd, channel, type, content, opts);
     });
+  withExamples(
+    ask,
+    'abq ask reviews command "is main green?" --timeout 5m',
+    "git diff | abq ask reviews command - --json | jq -r .result",
+  );
 }
 
 /** Shared by `ask` and `send --wait`: send, wait, print the answer, map its status to the exit code. */
@@ -45,12 +59,13 @@ export async function askAndPrint(
   content: string | undefined,
   opts: AskFlags,
 ): Promise<void> {
+  suggestChoice("type", type, MESSAGE_TYPES);
   const { ask } = await import("../../index.ts");
   const request: Omit<AskOptions, "signal"> = {
     ...commonOptions(cmd),
     channel,
     type: type as MessageType,
-    content: await resolveContent(content),
+    content: await resolveContent(content, opts.allowEmpty),
     ttl: opts.ttl,
     replyTo: opts.replyTo,
     create: opts.create ?? false,

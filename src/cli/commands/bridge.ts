@@ -4,13 +4,14 @@
  */
 import { type Command, Option } from "commander";
 import { AbqError } from "../../protocol/errors.ts";
+import { withExamples } from "../help.ts";
 import { preferSmallHeap } from "../memory.ts";
 import { commonOptions, printJson } from "../output.ts";
 import { withAbortOnSignals } from "../signals.ts";
 import { parseJobs } from "./parse.ts";
 
 export function registerBridge(program: Command): void {
-  program
+  const bridge = program
     .command("bridge <channel>")
     .description("forward a local channel's requests to the NATS channel of the same name, and answers back")
     .addOption(new Option("-j, --jobs <n>", "requests in flight at once (default 64)").argParser(parseJobs))
@@ -45,4 +46,9 @@ export function registerBridge(program: Command): void {
         }),
       );
     });
+  withExamples(
+    bridge,
+    "abq bridge reviews --url nats://localhost:4222",
+    "ABQ_URL=nats://hub:4222 abq bridge reviews -j 16 --json",
+  );
 }

@@ -1,8 +1,9 @@
 import type { Command } from "commander";
+import { withExamples } from "../help.ts";
 import { commonOptions, printJson, printText } from "../output.ts";
 
 export function registerCancel(program: Command): void {
-  program
+  const cancel = program
     .command("cancel <channel> <id>")
     .description("withdraw a message nobody has claimed yet (archived with a reason; exit 7 once claimed)")
     .option("--as <subscriber>", "withdraw a topic subscriber's copy")
@@ -13,4 +14,9 @@ export function registerCancel(program: Command): void {
       if (opts.json) printJson({ channel, id, cancelled: true });
       else printText(`Cancelled: ${id}`);
     });
+  withExamples(
+    cancel,
+    'id=$(abq send reviews command "review PR 42" --json | jq -r .id) && abq cancel reviews "$id"',
+    'abq cancel news "$id" --as alice',
+  );
 }

@@ -1,14 +1,23 @@
 import type { Command } from "commander";
 import { AbqError } from "../../protocol/errors.ts";
-import { addPolicyFlags, type PolicyFlags, policyChanges } from "./policy-flags.ts";
+import { addPolicyFlags, POLICY_HELP, type PolicyFlags, policyChanges } from "./policy-flags.ts";
+import { withExamples } from "../help.ts";
+import { withProgress } from "../progress.ts";
 import type { CountedState } from "../../lifecycle/states.ts";
+import type { ChannelStatus } from "../../lifecycle/transport.ts";
 import { commonOptions, escapeControls, formatAge, printJson, printNdjson, printText, table } from "../output.ts";
-import { countLabel, countsOf } from "../views.ts";
+import { countLabel, countsOf, type StateTable } from "../views.ts";
 
 export function registerChannel(program: Command): void {
   const channel = program.command("channel").description("create, list, inspect and remove channels");
+  withExamples(
+    channel,
+    'abq channel create reviews -d "code reviews"',
+    "abq channel list",
+    "abq channel rm reviews --yes",
+  );
 
-  addPolicyFlags(
+  const create = addPolicyFlags(
     channel
       .command("create <name>")
       .description("create a channel (idempotent); names: 1-64 of a-z 0-9 . _ -; policy flags as in `channel config`")
@@ -36,8 +45,14 @@ export function registerChannel(program: Command): void {
       else printText(created ? `Created channel: ${name}` : `Channel already exists: ${name}`);
     },
   );
+  withExamples(
+    create.addHelpText("after", POLICY_HELP),
+    'abq channel create reviews -d "code reviews"',
+    "abq channel create news --topic",
+    "abq channel create deploy --max-attempts 3 --lease 30m --ttl 1h",
+  );
 
-  addPolicyFlags(
+  const config = addPolicyFlags(
     channel
       .command("config <name>")
       .description("show or change a channel's supervision policy (retries, backoff, leases, TTL, retention)")
@@ -53,8 +68,14 @@ export function registerChannel(program: Command): void {
     if (opts.json) return printJson(policy);
     printText(table(Object.entries(policy).map(([k, v]) => [`${k}:`, String(v)])));
   });
+  withExamples(
+    config.addHelpText("after", POLICY_HELP),
+    "abq channel config deploy",
+    "abq channel config deploy --retry-errors --backoff 10s --backoff-max 10m",
+    "abq channel config deploy --retain 30d --json",
+  );
 
-  channel
+  const list = channel
     .command("list")
     .alias("ls")
     .description("list channels")
@@ -65,8 +86,9 @@ export function registerChannel(program: Command): void {
       if (opts.json) printNdjson(channels);
       else if (channels.length > 0) printText(channels.map((c) => c.name).join("\n"));
     });
+  withExamples(list, "abq channel list", "abq channel ls --json | jq -r 'select(.kind == \"topic\") | .name'");
 
-  channel
+  const info = channel
     .command("info <name>")
     .description("show a channel's description and its message count in every state")
     .option("--json", "print {name, kind, description, created, status: {<one count per state>, ...}} as JSON")
@@ -88,14 +110,17 @@ export function registerChannel(program: Command): void {
         ]),
       );
     });
+  withExamples(info, "abq channel info reviews", "abq channel info reviews --json | jq .status.pending");
 
-  channel
+  const rm = channel
     .command("rm <name>")
     .description("delete a channel and all its messages")
     .option("-y, --yes", "delete even if messages are pending, delayed or claimed")
+    .option("-q, --quiet", "no progress line or timing on a terminal")
     .option("--json", "print the removed channel's last counts as JSON")
-    .action(async (name: string, opts: { yes?: boolean; json?: boolean }, cmd: Command) => {
-      const { channelInfo, removeChannel } = await import("../../index.ts");
+    .action(async (name: string, opts: { yes?: boolean; quiet?: boolean; json?: boolean }, cmd: Command) => {
+      const lib = await import("../../index.ts");
+      const { channelInfo, removeChannel } = lib;
       const common = commonOptions(cmd);
       const { status } = await channelInfo({ ...common, name });
       // Delayed messages are pending ones with a due time: deleting them loses work just the same.
@@ -107,8 +132,18 @@ export function registerChannel(program: Command): void {
           { hint: `purge it first, or pass --yes to delete them: abq channel rm ${name} --yes` },
         );
       }
-      const last = await removeChannel({ ...common, name });
+      const { result: last, summary } = await withProgress(`removing ${name}`, opts, () =>
+        removeChannel({ ...common, name }),
+      );
       if (opts.json) printJson({ removed: name, ...last });
-      else printText(`Removed channel: ${name}`);
+      else summary(`Removed channel: ${name}`, `: ${countsLine(lib, last)}`);
     });
+  withExamples(rm, "abq channel rm reviews", "abq channel rm reviews --yes");
+}
+
+/** `3 pending, 20000 archived`: the counts a channel had, those above zero (or `empty`). */
+function countsLine(lib: StateTable, status: ChannelStatus): string {
+  const counts = countsOf(lib, status);
+  const parts = lib.COUNTED_STATES.filter((c) => counts[c] > 0).map((c) => `${counts[c]} ${countLabel(lib, c)}`);
+  return parts.length > 0 ? parts.join(", ") : "empty";
 }

@@ -6,12 +6,14 @@
  *                                           only on stderr), print a <system-reminder> block for an agent
  *                                           hook (nothing when none)
  *   abq check --channel <name> --alive       a live consumer attached? exit 0 yes, 1 no (supervisor loops)
- *   abq check [--fix]                        the doctor: permissions, staging leftovers, torn files, leases,
+ *   abq check [--fix] (or abq doctor)        the doctor: permissions, staging leftovers, torn files, leases,
  *                                           registry drift, consumers, backlog age; exit 1 while problems remain
  */
 import { type Command, Option } from "commander";
 import { AbqError } from "../../protocol/errors.ts";
+import { paintState } from "../color.ts";
 import { reportError } from "../exit.ts";
+import { withExamples } from "../help.ts";
 import { commonOptions, escapeControls, printJson, printText, writeOut } from "../output.ts";
 import { parseCount } from "./parse.ts";
 
@@ -21,6 +23,8 @@ interface CheckFlags {
   alive?: boolean;
   fix?: boolean;
   inject?: boolean;
+  format?: string;
+  event?: string;
   as?: string;
   limit?: number;
   json?: boolean;
@@ -30,11 +34,22 @@ interface CheckFlags {
 const NO_MAIL = 1;
 
 export function registerCheck(program: Command): void {
-  program
+  const check = program
     .command("check")
-    .description("quick checks for hooks and scripts; --inbox <channel>: exit 0 when mail is pending, 1 when none")
+    .alias("doctor")
+    .description(
+      "the doctor: find (and --fix) problems on the bus; --inbox <channel>: exit 0 when mail is pending, 1 when none",
+    )
     .option("--inbox <channel>", "check a channel (or @self) for pending mail without claiming it")
     .option("--inject", "with --inbox: always exit 0, print a <system-reminder> block listing the mail (or nothing)")
+    .option(
+      "--format <runtime>",
+      "with --inbox: print what an agent runtime's hook expects (claude-code); always exit 0",
+    )
+    .option(
+      "--event <name>",
+      "with --format: the hook event (SessionStart, UserPromptSubmit, PostToolUse, Stop; default: from stdin)",
+    )
     .option("--as <subscriber>", "with --inbox: check a topic subscriber's copies")
     .addOption(
       new Option("-n, --limit <n>", "with --inbox: list at most n messages (default 10)").argParser(parseCount),
@@ -48,6 +63,12 @@ export function registerCheck(program: Command): void {
       if (opts.alive || opts.channel !== undefined) return checkAliveMode(opts, cmd);
       return doctorMode(opts, cmd);
     });
+  withExamples(
+    check,
+    "abq doctor --fix",
+    "abq check --inbox @self --format claude-code --event UserPromptSubmit",
+    "abq check --channel reviews --alive || abq watch reviews --handler ./review.sh",
+  );
 }
 
 async function checkAliveMode(opts: CheckFlags, cmd: Command): Promise<void> {
@@ -73,7 +94,7 @@ async function doctorMode(opts: CheckFlags, cmd: Command): Promise<void> {
   else {
     const lines = report.findings.map(
       (f) =>
-        `${f.fixed === true ? "fixed" : f.level}  ${f.check}${f.channel !== undefined ? ` [${f.channel}]` : ""}: ${f.message}`,
+        `${paintState(1, f.fixed === true ? "fixed" : f.level)}  ${f.check}${f.channel !== undefined ? ` [${f.channel}]` : ""}: ${f.message}`,
     );
     const errors = report.findings.filter((f) => f.level === "error" && f.fixed !== true).length;
     const warnings = report.findings.filter((f) => f.level === "warn" && f.fixed !== true).length;
@@ -90,6 +111,7 @@ async function checkInboxMode(channel: string, opts: CheckFlags, cmd: Command): 
   const { checkInbox } = await import("../../index.ts");
   const { reminderBlock, summaryLine } = await import("../../inbox/format.ts");
   const query = { ...commonOptions(cmd), channel, as: opts.as, limit: opts.limit };
+  if (opts.format !== undefined) return hookMode(opts.format, query, opts);
   if (opts.inject) {
     // A hook must never get in the agent's way (Claude Code blocks the prompt on exit 2): errors go to
     // stderr, and the exit code stays 0.
@@ -106,4 +128,27 @@ async function checkInboxMode(channel: string, opts: CheckFlags, cmd: Command): 
   if (opts.json) printJson(summary);
   else printText(escapeControls(summaryLine(summary)));
   if (summary.pending === 0) process.exitCode = NO_MAIL;
+}
+
+/**
+ * `--format claude-code`: exactly the JSON the runtime's hook event expects (nothing when there is no
+ * mail), read against the hook's own stdin (Stop's stop_hook_active). Like --inject, a hook never fails:
+ * errors go to stderr and the exit code stays 0.
+ */
+async function hookMode(
+  format: string,
+  query: { channel: string; as?: string | undefined; limit?: number | undefined },
+  opts: CheckFlags,
+): Promise<void> {
+  const { inboxHook } = await import("../../index.ts");
+  const { readStdin } = await import("../stdin.ts");
+  try {
+    const stdin = process.stdin.isTTY ? "" : await readStdin();
+    const out = await inboxHook({ ...query, format, event: opts.event, stdin });
+    if (out.stdout !== "") writeOut(1, out.stdout.endsWith("\n") ? out.stdout : `${out.stdout}\n`);
+    process.exitCode = out.exitCode;
+  } catch (err) {
+    reportError(err, opts.json ?? false);
+    process.exitCode = 0;
+  }
 }

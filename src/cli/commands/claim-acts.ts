@@ -1,9 +1,10 @@
 /**
  * `abq ack`, `abq release` and `abq term`: the final acts on a message claimed earlier with `abq recv`,
- * besides `abq respond`. Each is fenced like respond: with `--lease`, a claim taken over meanwhile
+ * besides `abq respond`; and `abq renew`, which keeps the claim longer. Each is fenced like respond: with `--lease`, a claim taken over meanwhile
  * (requeued after its lease ran out, claimed by someone else) is refused with exit 7 and nothing changes.
  */
 import { type Command, Option } from "commander";
+import { withExamples } from "../help.ts";
 import { commonOptions, formatDuration, printJson, printText } from "../output.ts";
 import { parseDuration } from "./parse.ts";
 
@@ -38,7 +39,7 @@ function actJson(
 }
 
 export function registerAck(program: Command): void {
-  claimCommand(
+  const ack = claimCommand(
     program
       .command("ack <channel> <id>")
       .description("finish a claimed message without an answer: archived as acknowledged (a waiting ask is told)"),
@@ -48,17 +49,19 @@ export function registerAck(program: Command): void {
     if (opts.json) printJson(actJson(channel, id, opts, { acknowledged: true }));
     else printText(`Acknowledged: ${id}`);
   });
+  withExamples(ack, 'abq ack reviews "$id"', 'abq ack reviews "$id" --lease "$lease"');
 }
 
 export function registerRelease(program: Command): void {
-  claimCommand(
+  const release = claimCommand(
     program
       .command("release <channel> <id>")
       .description("give a claimed message back to the queue, at once or after --delay; not a failed attempt")
       .addOption(
-        new Option("-d, --delay <duration>", "keep it in delayed/ this long first, e.g. 90, 30s, 10m, 2h").argParser(
-          parseDuration,
-        ),
+        new Option(
+          "-d, --delay <duration>",
+          "keep it in delayed/ this long first, e.g. 30s, 10m, 2h (default: back at once)",
+        ).argParser(parseDuration),
       ),
   ).action(async (channel: string, id: string, opts: ClaimFlags & { delay?: number }, cmd: Command) => {
     const { release } = await import("../../index.ts");
@@ -71,10 +74,25 @@ export function registerRelease(program: Command): void {
       printText(`Released: ${id} (${how})`);
     }
   });
+  withExamples(release, 'abq release reviews "$id"', 'abq release reviews "$id" --delay 10m');
+}
+
+export function registerRenew(program: Command): void {
+  const renew = claimCommand(
+    program
+      .command("renew <channel> <id>")
+      .description("keep a claim longer: its lease runs the channel's lease_s again from now"),
+  ).action(async (channel: string, id: string, opts: ClaimFlags, cmd: Command) => {
+    const { renew } = await import("../../index.ts");
+    const lease = await renew(claimRef(cmd, channel, id, opts));
+    if (opts.json) printJson(actJson(channel, id, opts, { deadline: lease.deadline, lease_s: lease.lease_s }));
+    else printText(`Renewed: ${id} (held until ${lease.deadline})`);
+  });
+  withExamples(renew, 'abq renew reviews "$id"', 'abq renew reviews "$id" --lease "$lease"');
 }
 
 export function registerTerm(program: Command): void {
-  claimCommand(
+  const term = claimCommand(
     program
       .command("term <channel> <id>")
       .description("give up on a claimed message now: dead-letter it with a reason (revive: abq requeue --from-dead)")
@@ -85,4 +103,9 @@ export function registerTerm(program: Command): void {
     if (opts.json) printJson(actJson(channel, id, opts, { terminated: true, reason: opts.reason }));
     else printText(`Dead-lettered: ${id} (see: abq show ${id})`);
   });
+  withExamples(
+    term,
+    'abq term reviews "$id" --reason "cannot parse the diff"',
+    'abq requeue reviews --from-dead --id "$id"',
+  );
 }

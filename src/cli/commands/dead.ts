@@ -1,8 +1,9 @@
 import type { Command } from "commander";
+import { withExamples } from "../help.ts";
 import { commonOptions, oneLine, printNdjson, printText, table } from "../output.ts";
 
 export function registerDead(program: Command): void {
-  program
+  const dead = program
     .command("dead <channel>")
     .description(
       "list dead letters: messages that ran out of attempts, with the last error (revive: abq requeue --from-dead)",
@@ -25,6 +26,7 @@ export function registerDead(program: Command): void {
         ),
       );
     });
+  withExamples(dead, "abq dead reviews", "abq dead reviews --json | jq -r .id", "abq requeue reviews --from-dead");
 }
 
 /** A scalar field of a reason record as text, or `fallback`. */

@@ -1,14 +1,18 @@
 import { type Command, Option } from "commander";
-import { commonOptions, formatAge, printJson, printNdjson, printText, table } from "../output.ts";
+import { withExamples } from "../help.ts";
+import { paint, paintState } from "../color.ts";
+import { commonOptions, escapeControls, formatAge, printJson, printNdjson, printText, table } from "../output.ts";
 import { parseSeconds } from "./parse.ts";
 
 export function registerHeartbeat(program: Command): void {
-  program
+  const heartbeat = program
     .command("heartbeat <name>")
-    .description(
-      "say that <name> (a channel's consumer, or an agent) is alive for --ttl seconds; abq watch does it by itself",
+    .description("say that <name> (a channel's consumer, or an agent) is alive for --ttl; abq watch does it by itself")
+    .addOption(
+      new Option("--ttl <duration>", "how long this heartbeat counts, e.g. 90s, 5m (default 30s)").argParser(
+        parseSeconds,
+      ),
     )
-    .addOption(new Option("--ttl <duration>", "how long this heartbeat counts (default 30)").argParser(parseSeconds))
     .option("--json", "print the heartbeat as JSON")
     .action(async (name: string, opts: { ttl?: number; json?: boolean }, cmd: Command) => {
       const { heartbeat } = await import("../../index.ts");
@@ -16,8 +20,9 @@ export function registerHeartbeat(program: Command): void {
       if (opts.json) printJson(hb);
       else printText(`Alive: ${name}${hb.channel !== undefined ? " (channel consumer)" : ""} until ${hb.expires}`);
     });
+  withExamples(heartbeat, "abq heartbeat reviews --ttl 1m", "while sleep 20; do abq heartbeat my-agent; done");
 
-  program
+  const agentsCmd = program
     .command("agents")
     .description("list heartbeats: who is (or was) alive on this bus")
     .option("--json", "one JSON object per heartbeat (NDJSON)")
@@ -28,17 +33,18 @@ export function registerHeartbeat(program: Command): void {
       if (list.length === 0) return printText("No heartbeats");
       printText(
         table([
-          ["STATE", "NAME", "CHANNEL", "AGENT", "PID", "HOST", "SEEN"],
+          ["STATE", "NAME", "CHANNEL", "AGENT", "PID", "HOST", "SEEN"].map((h) => paint(1, "bold", h)),
           ...list.map((h) => [
-            h.live ? "live" : "expired",
+            paintState(1, h.live ? "live" : "expired"),
             h.name,
             h.channel ?? "-",
-            h.agent,
+            escapeControls(h.agent),
             String(h.pid),
-            h.host,
+            escapeControls(h.host),
             `${formatAge(Date.now() - Date.parse(h.at))} ago`,
           ]),
         ]),
       );
     });
+  withExamples(agentsCmd, "abq agents", "abq agents --json | jq -r 'select(.live) | .name'");
 }

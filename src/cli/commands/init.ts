@@ -1,8 +1,9 @@
 import type { Command } from "commander";
+import { withExamples } from "../help.ts";
 import { commonOptions, printJson, printText } from "../output.ts";
 
 export function registerInit(program: Command): void {
-  program
+  const init = program
     .command("init")
     .description("create the bus directory (mode 0700), registry.json and the broadcast channel")
     .option("--json", "print the result as JSON")
@@ -12,4 +13,5 @@ export function registerInit(program: Command): void {
       if (opts.json) printJson(result);
       else printText(`${result.created ? "Initialized" : "Already initialized"}: ${result.home}`);
     });
+  withExamples(init, "abq init", "abq --home ./bus init --json");
 }

@@ -2,6 +2,8 @@ import { type Command, Option } from "commander";
 import type { Request } from "../../protocol/schema.ts";
 import type { ListEntry } from "../../lifecycle/transport.ts";
 import { commonOptions, escapeControls, formatAge, oneLine, printNdjson, printText, table } from "../output.ts";
+import { withExamples } from "../help.ts";
+import { suggestChoice } from "../suggest.ts";
 import { reasonSummary } from "../views.ts";
 import { parseCount } from "./parse.ts";
 
@@ -23,7 +25,8 @@ export function registerLs(program: Command): void {
     .option("--as <subscriber>", "list a topic subscriber's copies")
     .option("--json", "one JSON object per message (NDJSON), with its `reason` where the state keeps one")
     .action(async (channel: string, state: string | undefined, opts: LsFlags, cmd: Command) => {
-      const { count, list } = await import("../../index.ts");
+      const { count, list, LIST_WORDS, describeListStates } = await import("../../index.ts");
+      if (state !== undefined) suggestChoice("state", state, LIST_WORDS.keys(), describeListStates());
       const query = {
         ...commonOptions(cmd),
         channel,
@@ -42,14 +45,20 @@ export function registerLs(program: Command): void {
       const withReason = entries.some((e) => e.reason !== undefined);
       if (entries.length > 0) printText(table(entries.map((e) => toRow(e, withReason))));
     });
+  withExamples(ls, "abq ls reviews", "abq ls reviews dead -n 5", "abq ls reviews processing --oldest --count");
   // The state words come from the library's state table (src/lifecycle/states.ts). Loading it for every
   // `abq --help` would load the whole library, so `ls` fills its description in only when it runs itself
   // (`abq ls …`, `abq ls --help`, `abq help ls`): commander awaits this hook before parsing `ls`.
   program.hook("preSubcommand", async (_program, sub) => {
     if (sub !== ls) return;
     const { describeListStates } = await import("../../index.ts");
-    ls.description(`list messages in one state: ${describeListStates()}; default requests`);
+    ls.description(lsDescription(describeListStates()));
   });
+}
+
+/** `ls`'s description, naming every state word (the man page, scripts/man.mjs, uses it too). */
+export function lsDescription(states: string): string {
+  return `list messages in one state: ${states}; default requests`;
 }
 
 function toJson(e: ListEntry): unknown {

@@ -57,6 +57,18 @@ export const parseJobs = countUpTo(MAX_JOBS);
 /** Ages and delays: up to a year. */
 export const parseDuration = durationUpTo(MAX_SPAN_S);
 
+/**
+ * `watch --poll`: a plain number is milliseconds, as it always was (`--poll 200`); with a unit it is a
+ * duration (`500ms`, `2s`). Whole milliseconds, at least 1, at most MAX_COUNT (about 16 minutes).
+ */
+export function parsePollMs(value: string): number {
+  if (!/^\s*\d+(\.\d+)?\s*(ms|s|m|h|d)\s*$/.test(value)) return parseCount(value);
+  const ms = durationUpTo(MAX_WAIT_S)(value);
+  if (!Number.isInteger(ms) || ms < 1) throw new InvalidArgumentError(`'${value}' is not a whole number of ms`);
+  if (ms > MAX_COUNT) throw new InvalidArgumentError(`'${value}' is more than the maximum, ${MAX_COUNT}ms`);
+  return ms;
+}
+
 /** ID_PATTERN of src/protocol/ids.ts, restated: that module loads ulid, which `abq --help` must not. */
 const ID = /^req_[0-9a-f]{1,64}$/;
 

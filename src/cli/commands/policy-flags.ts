@@ -18,30 +18,37 @@ export interface PolicyFlags {
 export function addPolicyFlags(cmd: Command): Command {
   return cmd
     .addOption(
-      new Option("--max-attempts <n>", "deliveries before a message is dead-lettered (default 5)").argParser(
+      new Option("--max-attempts <n>", "deliveries before a message is dead-lettered (built-in default 5)").argParser(
         parseCount,
       ),
     )
     .addOption(
-      new Option("--backoff <duration>", "first retry delay, doubling per attempt (default 1)").argParser(parseSeconds),
+      new Option(
+        "--backoff <duration>",
+        "first retry delay, doubling per attempt, e.g. 5s (built-in default 1s)",
+      ).argParser(parseSeconds),
     )
-    .addOption(new Option("--backoff-max <duration>", "longest retry delay (default 300)").argParser(parseSeconds))
+    .addOption(
+      new Option("--backoff-max <duration>", "longest retry delay, e.g. 10m (built-in default 300s)").argParser(
+        parseSeconds,
+      ),
+    )
     .addOption(
       new Option(
         "--lease <duration>",
-        "how long a claim is held before the sweep may requeue it (default 300)",
+        "how long a claim is held before the sweep may requeue it, e.g. 30m (built-in default 300s)",
       ).argParser(parseSeconds),
     )
     .addOption(
       new Option(
         "--ttl <duration>",
-        "default TTL of messages sent without --ttl; 0 = never expire (default 0)",
+        "TTL of messages sent without --ttl, e.g. 1h; 0 = never expire (built-in default 0)",
       ).argParser(parseSeconds),
     )
     .addOption(
       new Option(
         "--retain <duration>",
-        "keep answered/archived/dead files this long; 0 = forever (default 7 days)",
+        "keep answered/archived/dead files this long, e.g. 30d; 0 = forever (built-in default 7d)",
       ).argParser(parseSeconds),
     )
     .option("--retry-errors", "retry failed handlers (non-zero exit) instead of answering error")
@@ -51,6 +58,11 @@ export function addPolicyFlags(cmd: Command): Command {
     .option("--group", "share with your Unix group: folders 2770 (setgid), files 0660; chgrp the channel to the team")
     .option("--no-group", "private to you: folders 0700, files 0600 (default)");
 }
+
+/** Where the policy defaults come from: said once, after the flags, in `channel create` and `channel config`. */
+export const POLICY_HELP = `
+Policy flags change only what they name; the rest keeps the channel's current value, which for a new
+channel is the built-in default shown.`;
 
 export function policyChanges(flags: PolicyFlags): PolicyInput {
   const changes: PolicyInput = {};

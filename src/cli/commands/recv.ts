@@ -1,5 +1,8 @@
 import { type Command, Option } from "commander";
 import type { Claimed, Skipped } from "../../lifecycle/transport.ts";
+import { isAbqError } from "../../protocol/errors.ts";
+import { EXIT } from "../exit.ts";
+import { withExamples } from "../help.ts";
 import { commonOptions, escapeControls, printJson, printText, table, writeOut } from "../output.ts";
 import { interruptible } from "../signals.ts";
 import { skippedLine } from "../views.ts";
@@ -18,18 +21,23 @@ expired/) and files that were not valid messages (moved to rejected/). In text m
   abq: expired 2 message(s) (TTL ran out; see: abq ls <channel> expired)
 with --json one JSON line (stdout keeps exactly the claimed message):
   {"skipped":{"channel":"q","expired":2,"rejected":0,"expired_ids":["req_…"],"rejected_files":[]}}
-It is printed also when nothing could be claimed in the end (exit 4 or 5).`;
+It is printed also when nothing could be claimed in the end (exit 4 or 5).
+
+An empty queue is exit 4 with nothing on stderr (with --json, the JSON error), so a loop ends quietly:
+  while msg=$(abq recv q); do …; done
+A --wait that times out (exit 5) says so on stderr.`;
 
 export function registerRecv(program: Command): void {
-  program
+  const recv = program
     .command("recv <channel>")
     .description("claim the oldest pending message (exit 4 when there is none)")
     .option("-w, --wait", "wait for a message to arrive")
     .option("--as <subscriber>", "receive a topic subscriber's own copy")
     .addOption(
-      new Option("-t, --timeout <duration>", "how long --wait waits (default 30; exit 5 after)").argParser(
-        parseTimeout,
-      ),
+      new Option(
+        "-t, --timeout <duration>",
+        "how long --wait waits, e.g. 90s, 10m (default 30s; exit 5 after)",
+      ).argParser(parseTimeout),
     )
     .option("--json", "print the claimed message as stored")
     .addHelpText("after", SKIPPED_HELP)
@@ -42,8 +50,9 @@ export function registerRecv(program: Command): void {
         const claim = await interruptible((signal) =>
           recv({
             ...commonOptions(cmd),
-            // The claim belongs to whoever ran `abq recv` (its shell or agent), not to this short-lived process.
-            ownerPid: process.ppid,
+            // Held by its lease alone (until lease_s passes; `abq renew` extends it): an agent's shell tool
+            // runs each command in a new shell that exits at once, and the claim must outlive it.
+            ownerPid: 0,
             channel,
             as: opts.as,
             wait: opts.wait ?? false,
@@ -58,10 +67,21 @@ export function registerRecv(program: Command): void {
         queue = claim.channel;
         if (opts.json) return printJson(claim.message);
         printText(claimText(claim, opts.as));
+      } catch (err) {
+        // `while msg=$(abq recv q); do …; done` ends at the empty queue: exit 4, and in text mode no error
+        // line to scare anyone (scripts that want to tell "empty" from others read the exit code, or --json).
+        if (opts.json || !isAbqError(err) || err.code !== "E_EMPTY") throw err;
+        process.exitCode = EXIT.EMPTY;
       } finally {
         reportSkipped(queue, skipped, opts.json ?? false);
       }
     });
+  withExamples(
+    recv,
+    "abq recv reviews",
+    "abq recv reviews --wait --timeout 1m --json | jq -r .content",
+    'while msg=$(abq recv reviews); do echo "$msg"; done',
+  );
 }
 
 function reportSkipped(channel: string, skipped: Skipped, json: boolean): void {

@@ -1,7 +1,9 @@
 import type { Command } from "commander";
 import { RESPONSE_STATUSES } from "../../protocol/constants.ts";
 import type { ResponseStatus } from "../../protocol/schema.ts";
+import { withExamples } from "../help.ts";
 import { commonOptions, printJson, printText } from "../output.ts";
+import { suggestChoice } from "../suggest.ts";
 import { readStdin } from "../stdin.ts";
 
 interface RespondFlags {
@@ -14,7 +16,7 @@ interface RespondFlags {
 }
 
 export function registerRespond(program: Command): void {
-  program
+  const respond = program
     .command("respond <channel> <id>")
     .description("answer a claimed message and archive it (exit 7 if it was already answered)")
     .option("-s, --status <status>", `one of ${RESPONSE_STATUSES.join(", ")} (default success)`)
@@ -27,6 +29,7 @@ export function registerRespond(program: Command): void {
     )
     .option("--json", "print the response as stored")
     .action(async (channel: string, id: string, opts: RespondFlags, cmd: Command) => {
+      if (opts.status !== undefined) suggestChoice("status", opts.status, RESPONSE_STATUSES);
       const { respond } = await import("../../index.ts");
       const response = await respond({
         ...commonOptions(cmd),
@@ -41,4 +44,10 @@ export function registerRespond(program: Command): void {
       if (opts.json) printJson(response);
       else printText(`Responded: ${response.id} (${response.status})`);
     });
+  withExamples(
+    respond,
+    'abq respond reviews "$id" --result "looks good" --lease "$lease"',
+    'abq respond reviews "$id" --status error --error "tests fail"',
+    'make test 2>&1 | abq respond reviews "$id" --result -',
+  );
 }

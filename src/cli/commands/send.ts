@@ -1,9 +1,12 @@
 import { type Command, Option } from "commander";
 import { AbqError } from "../../protocol/errors.ts";
 import { MESSAGE_TYPES } from "../../protocol/constants.ts";
-import { resolveContent } from "../content.ts";
+import { ALLOW_EMPTY_HELP, resolveContent } from "../content.ts";
+import { withExamples } from "../help.ts";
+import { withProgress } from "../progress.ts";
 import { stdinLines } from "../stdin.ts";
 import { commonOptions, printJson, printText, writeOut } from "../output.ts";
+import { suggestChoice } from "../suggest.ts";
 import { parseSeconds, parseTimeout } from "./parse.ts";
 
 interface SendFlags {
@@ -14,11 +17,13 @@ interface SendFlags {
   timeout?: number;
   sign?: boolean;
   batch?: boolean;
+  allowEmpty?: boolean;
+  quiet?: boolean;
   json?: boolean;
 }
 
 export function registerSend(program: Command): void {
-  program
+  const send = program
     .command("send <channel> [type] [content]")
     .description(
       `send a message; <type> is one of ${MESSAGE_TYPES.join(", ")}; content '-' (or none, when piped) reads stdin`,
@@ -32,12 +37,15 @@ export function registerSend(program: Command): void {
     .option("--reply-to <channel>", "channel that also receives the answer as a message")
     .option("--create", "create the channel if it does not exist")
     .option("--sign", "sign with this bus's key (abq keygen)")
+    .option("--allow-empty", ALLOW_EMPTY_HELP)
     .option("--batch", 'many messages from stdin, one JSON per line: {"type","content",["ttl","reply_to","channel"]}')
+    .option("-q, --quiet", "with --batch: no progress line or timing on a terminal")
     .option("-w, --wait", "wait for the answer and print it, like `abq ask` (exit 8 on an error answer)")
     .addOption(
-      new Option("-t, --timeout <duration>", "how long --wait waits (default 30; exit 5 after)").argParser(
-        parseTimeout,
-      ),
+      new Option(
+        "-t, --timeout <duration>",
+        "how long --wait waits, e.g. 90s, 10m (default 30s, as for abq ask; exit 5 after)",
+      ).argParser(parseTimeout),
     )
     .option("--json", "print the message as stored (so `jq .id` works); with --wait, the response")
     .action(
@@ -45,6 +53,7 @@ export function registerSend(program: Command): void {
         if (opts.batch) return sendBatchFromStdin(cmd, channel, type, opts);
         if (type === undefined)
           throw new AbqError("E_USAGE", "missing required argument 'type'", { hint: "see abq send --help" });
+        suggestChoice("type", type, MESSAGE_TYPES);
         if (opts.wait) {
           const { askAndPrint } = await import("./ask.ts");
           return askAndPrint(cmd, channel, type, content, opts);
@@ -54,7 +63,7 @@ export function registerSend(program: Command): void {
           ...commonOptions(cmd),
           channel,
           type: type as (typeof MESSAGE_TYPES)[number],
-          content: await resolveContent(content),
+          content: await resolveContent(content, opts.allowEmpty),
           ttl: opts.ttl,
           replyTo: opts.replyTo,
           create: opts.create ?? false,
@@ -64,6 +73,12 @@ export function registerSend(program: Command): void {
         else printText(`Sent: ${message.id} -> ${message.to}`);
       },
     );
+  withExamples(
+    send,
+    'abq send reviews command "review PR 42" --create',
+    "git diff | abq send reviews command - --ttl 1h",
+    'echo \'{"type":"signal","content":"hi"}\' | abq send reviews --batch',
+  );
 }
 
 async function sendBatchFromStdin(
@@ -77,21 +92,25 @@ async function sendBatchFromStdin(
   const out: string[] = [];
   // writeOut, not process.stdout: a reader that left (`| head -1`) ends the output quietly, no EPIPE trace.
   const flush = (): void => void (out.length > 0 && writeOut(1, out.splice(0).join("")));
+  let count = 0;
   try {
-    const { sent } = await sendBatch({
-      ...commonOptions(cmd),
-      channel,
-      lines: stdinLines(),
-      create: opts.create ?? false,
-      sign: opts.sign ?? false,
-      onSent: (m) => {
-        if (!opts.json) return;
-        out.push(`${JSON.stringify(m)}\n`);
-        if (out.length >= 256) flush(); // batch writes: one syscall per 256 messages, not per message
-      },
-    });
+    const { result, summary } = await withProgress(`sending to ${channel}`, opts, (progress) =>
+      sendBatch({
+        ...commonOptions(cmd),
+        channel,
+        lines: stdinLines(),
+        create: opts.create ?? false,
+        sign: opts.sign ?? false,
+        onSent: (m) => {
+          if (progress.shown) progress.update(`${++count} sent`);
+          if (!opts.json) return;
+          out.push(`${JSON.stringify(m)}\n`);
+          if (out.length >= 256) flush(); // batch writes: one syscall per 256 messages, not per message
+        },
+      }),
+    );
     flush();
-    if (!opts.json) printText(`Sent ${sent} message(s) to ${channel}`);
+    if (!opts.json) summary(`Sent ${result.sent} message(s) to ${channel}`);
   } finally {
     flush();
   }

@@ -1,9 +1,11 @@
 import type { Command } from "commander";
+import { withExamples } from "../help.ts";
 import { commonOptions, escapeControls, printJson, printText } from "../output.ts";
+import { paintState } from "../color.ts";
 import { leaseLine, reasonLines } from "../views.ts";
 
 export function registerShow(program: Command): void {
-  program
+  const show = program
     .command("show <id>")
     .description("find a message in any channel and state: its state and why, its lease, its answer, its files")
     .option("--channel <name>", "look only in this channel")
@@ -15,7 +17,7 @@ export function registerShow(program: Command): void {
       const lines = [
         `ID: ${id}`,
         `Channel: ${found.channel}${found.subscriber !== undefined ? ` (as ${found.subscriber})` : ""}`,
-        `State: ${found.state}`,
+        `State: ${paintState(1, found.state)}`,
       ];
       // Why it is here (a dead letter's last error, an expired message's TTL, who withdrew or acked it),
       // and who holds it: the two things to know before acting on it.
@@ -41,4 +43,5 @@ export function registerShow(program: Command): void {
       lines.push(...found.files.map((f) => `File: ${f}`));
       printText(lines.join("\n"));
     });
+  withExamples(show, 'abq show "$id"', 'abq show "$id" --channel reviews --json | jq -r .state');
 }

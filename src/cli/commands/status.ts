@@ -1,9 +1,11 @@
 import type { Command } from "commander";
+import { withExamples } from "../help.ts";
+import { paint } from "../color.ts";
 import { commonOptions, escapeControls, formatAge, printJson, printText, table } from "../output.ts";
 import { countColumns, countLabel, countsOf } from "../views.ts";
 
 export function registerStatus(program: Command): void {
-  program
+  const status = program
     .command("status")
     .description("message counts per channel, one per state, and who you are")
     .option("--json", "print {home, agent, channels: [{name, <one count per state>, ...}]} as JSON")
@@ -19,10 +21,12 @@ export function registerStatus(program: Command): void {
           agent: identity.agent,
           channels: channels.map((c) => ({ ...c, ...countsOf(lib, c) })),
         });
-      const head = `Home: ${home}\nAgent: ${escapeControls(identity.agent)}\n`;
+      const head = `${paint(1, "bold", "Home:")} ${home}\n${paint(1, "bold", "Agent:")} ${escapeControls(identity.agent)}\n`;
       if (channels.length === 0) return printText(`${head}\nNo channels (create one: abq channel create <name>)`);
       const { shown, hidden } = countColumns(lib, channels);
-      const rows = [["CHANNEL", ...shown.map((c) => countLabel(lib, c).toUpperCase()), "OLDEST"]];
+      const rows = [
+        ["CHANNEL", ...shown.map((c) => countLabel(lib, c).toUpperCase()), "OLDEST"].map((h) => paint(1, "bold", h)),
+      ];
       for (const c of channels) {
         rows.push([
           c.subscriber !== undefined ? `${c.name} (as ${c.subscriber})` : c.name,
@@ -34,4 +38,5 @@ export function registerStatus(program: Command): void {
         hidden.length > 0 ? `\n(0 everywhere, not shown: ${hidden.map((c) => countLabel(lib, c)).join(", ")})` : "";
       printText(`${head}\n${table(rows)}${note}`);
     });
+  withExamples(status, "abq status", "abq status --json | jq -c '.channels[] | {name, pending}'");
 }

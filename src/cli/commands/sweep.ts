@@ -1,30 +1,64 @@
 import type { Command } from "commander";
 import type { SweepReport } from "../../lifecycle/transport.ts";
 import { EXIT } from "../exit.ts";
+import { withExamples } from "../help.ts";
 import { commonOptions, oneLine, printNdjson, printText, table, writeOut } from "../output.ts";
+import { withProgress } from "../progress.ts";
 
 export function registerSweep(program: Command): void {
-  program
+  const sweepCmd = program
     .command("sweep [channel]")
     .description(
       "all maintenance, safe from cron and while watchers run: requeue lost claims (or dead-letter them), " +
         "promote due delayed messages, move expired ones to expired/, prune, tidy",
     )
     .option("--dry-run", "say what would happen, change nothing")
+    .option("-q, --quiet", "no progress line or timing on a terminal")
     .option("--json", "one JSON report per queue (NDJSON)")
-    .action(async (channel: string | undefined, opts: { dryRun?: boolean; json?: boolean }, cmd: Command) => {
+    .action(async (channel: string | undefined, opts: SweepFlags, cmd: Command) => {
       const { sweep } = await import("../../index.ts");
-      const reports = await sweep({ ...commonOptions(cmd), channel, dryRun: opts.dryRun });
+      const { result: reports, summary } = await withProgress(
+        `sweeping${channel !== undefined ? ` ${channel}` : ""}`,
+        opts,
+        () => sweep({ ...commonOptions(cmd), channel, dryRun: opts.dryRun }),
+      );
       // A broken queue does not stop the sweep of the others; it is reported, and the exit code says so.
       const broken = reports.filter((r) => r.error !== undefined);
       for (const r of broken) writeOut(2, `abq: ${oneLine(`${queueName(r)}: ${r.error!.message}`, 400)}\n`);
       if (broken.length > 0) process.exitCode = EXIT.IO;
       if (opts.json) return printNdjson(reports);
       const rows = reports.filter((r) => changed(r) > 0).map(toRow);
-      if (rows.length === 0) return printText(`Nothing to do (${reports.length} queue(s) checked)`);
+      if (rows.length === 0) return summary(`Nothing to do (${reports.length} queue(s) checked)`);
       printText(`${opts.dryRun ? "Dry run, nothing changed; would have:\n" : ""}${table(rows)}`);
+      summary(`${opts.dryRun ? "Would sweep" : "Swept"} ${reports.length} queue(s): ${totals(reports)}`);
     });
+  withExamples(sweepCmd, "abq sweep", "abq sweep reviews --dry-run", "abq sweep --json | jq -c 'select(.pruned > 0)'");
 }
+
+interface SweepFlags {
+  dryRun?: boolean;
+  quiet?: boolean;
+  json?: boolean;
+}
+
+/** `2 requeued, 1 expired, 40 pruned`: what all queues together had done to them (counts above zero). */
+function totals(reports: SweepReport[]): string {
+  const sum = new Map<string, number>();
+  const add = (what: string, n: number): void => void sum.set(what, (sum.get(what) ?? 0) + n);
+  for (const r of reports) {
+    for (const x of r.requeued) if (x.action !== "kept") add(ACTION_WORDS[x.action] ?? x.action, 1);
+    add("promoted", r.promoted);
+    add("expired", r.expired.length);
+    add("staging removed", r.staging_removed);
+    add("pruned", r.pruned);
+  }
+  return [...sum]
+    .filter(([, n]) => n > 0)
+    .map(([what, n]) => `${n} ${what}`)
+    .join(", ");
+}
+
+const ACTION_WORDS: Record<string, string> = { "would-requeue": "requeued", dead: "dead-lettered" };
 
 function changed(r: SweepReport): number {
   return (

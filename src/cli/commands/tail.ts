@@ -1,9 +1,10 @@
 import type { Command } from "commander";
+import { withExamples } from "../help.ts";
 import { commonOptions, oneLine, printJson, printText, readerLeft } from "../output.ts";
 import { withAbortOnSignals } from "../signals.ts";
 
 export function registerTail(program: Command): void {
-  program
+  const tail = program
     .command("tail <channel>")
     .description("print messages (→) and answers (←) as they arrive, until interrupted")
     .option("--as <subscriber>", "follow a topic subscriber's copies")
@@ -26,4 +27,5 @@ export function registerTail(program: Command): void {
         }
       });
     });
+  withExamples(tail, "abq tail reviews", "abq tail news --as alice --json | jq -c .");
 }

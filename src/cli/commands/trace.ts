@@ -1,9 +1,10 @@
 import type { Command } from "commander";
+import { withExamples } from "../help.ts";
 import { commonOptions, escapeControls, printNdjson, printText } from "../output.ts";
 import { checkId } from "./parse.ts";
 
 export function registerTrace(program: Command): void {
-  program
+  const trace = program
     .command("trace <id>")
     .description("the history of one message: sent, claimed, renewed, answered, requeued, expired, dead …")
     .option("--channel <name>", "look only in this channel's log")
@@ -30,4 +31,5 @@ export function registerTrace(program: Command): void {
           .join("\n"),
       );
     });
+  withExamples(trace, 'abq trace "$id"', 'abq trace "$id" --channel reviews --json | jq -r .event');
 }

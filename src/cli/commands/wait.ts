@@ -1,4 +1,5 @@
 import { type Command, Option } from "commander";
+import { withExamples } from "../help.ts";
 import { commonOptions, escapeControls, printJson, printText } from "../output.ts";
 import { interruptible } from "../signals.ts";
 import { parseTimeout } from "./parse.ts";
@@ -10,13 +11,14 @@ interface WaitFlags {
 }
 
 export function registerWait(program: Command): void {
-  program
+  const wait = program
     .command("wait <channel>")
     .description("sleep until a message is pending, without claiming it (exit 5 on timeout)")
     .addOption(
-      new Option("-t, --timeout <duration>", "give up after this long (default: no limit; 0 looks once)").argParser(
-        parseTimeout,
-      ),
+      new Option(
+        "-t, --timeout <duration>",
+        "give up after this long, e.g. 30s, 10m (default: no limit; 0 looks once)",
+      ).argParser(parseTimeout),
     )
     .option("--as <subscriber>", "wait for a topic subscriber's copies")
     .option("--json", "print {channel, pending, messages: [...]} as JSON")
@@ -29,4 +31,5 @@ export function registerWait(program: Command): void {
       if (opts.json) printJson(summary);
       else printText(escapeControls(summaryLine(summary)));
     });
+  withExamples(wait, "abq wait reviews --timeout 10m && abq recv reviews", "abq wait @self --json");
 }

@@ -1,10 +1,11 @@
 import { type Command, Option } from "commander";
 import type { WatchEvent } from "../../watch/watcher.ts";
+import { withExamples } from "../help.ts";
 import { preferSmallHeap } from "../memory.ts";
 import { commonOptions, escapeControls, oneLine, printJson } from "../output.ts";
 import { whileHandlingSignals } from "../signals.ts";
 import { skippedLine } from "../views.ts";
-import { parseCount, parseJobs, parseTimeout } from "./parse.ts";
+import { parseJobs, parsePollMs, parseTimeout } from "./parse.ts";
 
 interface WatchFlags {
   handler: string;
@@ -18,7 +19,7 @@ interface WatchFlags {
 }
 
 export function registerWatch(program: Command): void {
-  program
+  const watch = program
     .command("watch <channel>")
     .description("run a handler for every message as it arrives (Ctrl-C stops gracefully, twice at once)")
     .requiredOption(
@@ -27,14 +28,22 @@ export function registerWatch(program: Command): void {
     )
     .option("--as <subscriber>", "handle a topic subscriber's copies")
     .addOption(new Option("-j, --jobs <n>", "handlers running at once (default 1)").argParser(parseJobs))
-    .addOption(new Option("-p, --poll <ms>", "poll every <ms> instead of using file events").argParser(parseCount))
     .addOption(
-      new Option("-t, --timeout <duration>", "kill a handler (and its children) after this long").argParser(
-        parseTimeout,
-      ),
+      new Option(
+        "-p, --poll <ms>",
+        "rescan every <ms> milliseconds (or a duration: 500ms, 2s) instead of using file events",
+      ).argParser(parsePollMs),
     )
     .addOption(
-      new Option("--grace <duration>", "time running handlers get after Ctrl-C (default 10)").argParser(parseTimeout),
+      new Option(
+        "-t, --timeout <duration>",
+        "kill a handler (and its children) after this long, e.g. 90s, 10m (default: no limit)",
+      ).argParser(parseTimeout),
+    )
+    .addOption(
+      new Option("--grace <duration>", "time running handlers get after Ctrl-C, e.g. 30s (default 10s)").argParser(
+        parseTimeout,
+      ),
     )
     .option("--once", "handle what is waiting, then exit (for cron)")
     .option("--json", "NDJSON events on stdout instead of log lines on stderr")
@@ -59,6 +68,12 @@ export function registerWatch(program: Command): void {
         () => watcher.run(),
       );
     });
+  withExamples(
+    watch,
+    'abq watch reviews --handler "$(abq handlers --path)/echo.sh"',
+    'abq watch reviews --handler "node review.mjs" -j 4 --timeout 10m',
+    "abq watch reviews --handler ./review.sh --once",
+  );
 }
 
 /**
