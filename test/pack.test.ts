@@ -112,7 +112,7 @@ describe("the packed package (npm pack)", () => {
     expect(pages.flatMap(brokenLinks)).toEqual([]);
   });
 
-  it("runs from the unpacked folder: --version, and a round trip through a packed handler", async () => {
+  it("runs from the unpacked folder: --version, abq handlers, and a round trip through a packed handler", async () => {
     symlinkSync(join(ROOT, "node_modules"), join(packed.dir, "node_modules"));
     const cli = join(packed.dir, "dist", "bin", "abq.js");
     const root = tempDir("abq-pack-run-");
@@ -124,6 +124,12 @@ describe("the packed package (npm pack)", () => {
     const version = await runNode([cli, "--version"], opts);
     const pkg = JSON.parse(readFileSync(join(packed.dir, "package.json"), "utf8")) as { version: string };
     expect(version.stdout.trim()).toBe(pkg.version);
+    // `abq handlers` finds the packed handlers from the installed CLI, wherever the package lives.
+    const handlers = await runNode([cli, "handlers", "--path"], opts);
+    expect(handlers.code, handlers.stderr).toBe(0);
+    expect(realpathSync(handlers.stdout.trim())).toBe(realpathSync(join(packed.dir, "handlers")));
+    const listed = await runNode([cli, "handlers"], opts);
+    expect(listed.stdout).toMatch(/^  echo\.sh +Echo handler/m);
 
     expect((await runNode([cli, "channel", "create", "jobs"], opts)).code).toBe(0);
     const watcher = startNode([cli, "watch", "jobs", "--handler", join(packed.dir, "handlers", "echo.sh")], opts);
