@@ -129,7 +129,7 @@ describe("the packed package (npm pack)", () => {
     expect(handlers.code, handlers.stderr).toBe(0);
     expect(realpathSync(handlers.stdout.trim())).toBe(realpathSync(join(packed.dir, "handlers")));
     const listed = await runNode([cli, "handlers"], opts);
-    expect(listed.stdout).toMatch(/^  echo\.sh +Echo handler/m);
+    expect(listed.stdout).toMatch(/^ {2}echo\.sh +Echo handler/m);
 
     expect((await runNode([cli, "channel", "create", "jobs"], opts)).code).toBe(0);
     const watcher = startNode([cli, "watch", "jobs", "--handler", join(packed.dir, "handlers", "echo.sh")], opts);
