@@ -103,10 +103,13 @@ export { formatHook, parseHookInput, inboxHook, HOOK_EVENTS, HOOK_FORMATS } from
 export type { HookEvent, HookFormat, HookOptions, HookOutput, HookInput, InboxHookOptions } from "./inbox/hooks.ts";
 export { requeue, sweep, deadLetters, trace } from "./api/supervise.ts";
 export { configureChannel, channelPolicy } from "./api/channels.ts";
-export { heartbeat, agents, consumers, doctor } from "./api/liveness.ts";
+export { heartbeat, agents, mailboxes, consumers, doctor } from "./api/liveness.ts";
+export type { AgentMailbox } from "./api/liveness.ts";
 export { keygen } from "./api/security.ts";
 export type { Policy, PolicyInput } from "./protocol/policy.ts";
 export type { Heartbeat, HeartbeatStatus } from "./liveness/heartbeat.ts";
 export { startPresence } from "./liveness/presence.ts";
 export type { Presence, PresenceOptions } from "./liveness/presence.ts";
 export type { DoctorReport, Finding } from "./doctor/check.ts";
+export { thread } from "./api/thread.ts";
+export type { Thread, ThreadMessage, ThreadOptions } from "./api/thread.ts";

@@ -127,3 +127,31 @@ describe("presence and two agents", () => {
     await broken.stop();
   });
 });
+
+describe("abq agents --inboxes", () => {
+  it("one row per agent: its inbox, the mail waiting there, and whether it is live", async () => {
+    const bus = makeBus();
+    expect((await bus.abq(["init"])).code).toBe(0);
+    // The api agent announces itself; the app agent writes to it by name, and to an agent not yet seen.
+    const beat = await bus.abq(["heartbeat", "api-session"], { env: { ABQ_AGENT: API } });
+    expect(beat.code, beat.stderr).toBe(0);
+    for (const to of ["api/main", "github.com/acme/web/main"]) {
+      const sent = await bus.abq(["send", to, "signal", "hello"], { env: { ABQ_AGENT: APP } });
+      expect(sent.code, sent.stderr).toBe(0);
+    }
+    const r = await bus.abq(["agents", "--inboxes", "--json"]);
+    expect(r.code, r.stderr).toBe(0);
+    const rows = r.stdout
+      .trim()
+      .split("\n")
+      .map((l) => parseJson<{ agent?: string; inbox: string; pending: number; live: boolean }>(l));
+    expect(rows).toContainEqual(expect.objectContaining({ agent: API, inbox: API_INBOX, pending: 1, live: true }));
+    expect(rows).toContainEqual(
+      expect.objectContaining({ inbox: "inbox.github.com.acme.web.main", pending: 1, live: false }),
+    );
+    const text = await bus.abq(["agents", "--inboxes"]);
+    expect(text.stdout).toMatch(
+      new RegExp(`^live +${API.replace(/\./g, "\\.")} +${API_INBOX.replace(/\./g, "\\.")} +1 `, "m"),
+    );
+  });
+});

@@ -136,6 +136,7 @@ describe("status, ls, show, purge, schema", () => {
         "in_reply_to",
         "reply_to",
         "signature",
+        "thread",
         "timestamp",
         "to",
         "ttl",

@@ -20,6 +20,9 @@ import {
 } from "../liveness/heartbeat.ts";
 import { AbqError } from "../protocol/errors.ts";
 import type { CommonOptions } from "./options.ts";
+import { withTransport } from "./options.ts";
+import { capable } from "../lifecycle/transport.ts";
+import { type KnownAgent, knownAgents } from "../identity/directory.ts";
 
 /**
  * Records that `name` (a channel's consumer when a channel of that name exists, else an agent) is alive
@@ -41,6 +44,29 @@ export async function heartbeat(opts: CommonOptions & { name: string; ttl?: numb
 
 export function agents(opts: CommonOptions = {}): Promise<HeartbeatStatus[]> {
   return listHeartbeats(resolveHome(opts));
+}
+
+/** An agent as a correspondent: its identity, inbox, presence, and the mail waiting in its inbox. */
+export interface AgentMailbox extends KnownAgent {
+  /** Messages pending in its inbox (0 when the inbox does not exist yet). */
+  pending: number;
+}
+
+/**
+ * Every agent this bus knows (from heartbeats and inbox channels), one row per agent rather than per
+ * process, with what waits in its inbox: whom you can write to, and who would read it now.
+ */
+export function mailboxes(opts: CommonOptions = {}): Promise<AgentMailbox[]> {
+  return withTransport(opts, async (t) => {
+    const known = await knownAgents({ home: resolveHome(opts), transport: t });
+    const inspect = t.capabilities.has("inspect") ? capable(t, "inspect") : undefined;
+    return Promise.all(
+      known.map(async (a) => ({
+        ...a,
+        pending: (await inspect?.count(a.inbox, "requests", {}).catch(() => 0)) ?? 0,
+      })),
+    );
+  });
 }
 
 /** Live consumers of a channel (empty when none). */

@@ -5,7 +5,7 @@
 import { isAddress, resolveAddress } from "../identity/address.ts";
 import { resolveHome } from "../spool/paths.ts";
 import { AbqError } from "../protocol/errors.ts";
-import { newId } from "../protocol/ids.ts";
+import { isId, newId } from "../protocol/ids.ts";
 import { DEFAULT_TTL, formatTimestamp, PROTOCOL_VERSION } from "../protocol/schema.ts";
 import type { MessageType, Request, Response, ResponseStatus } from "../protocol/schema.ts";
 import { capable, type ClaimHandle } from "../lifecycle/transport.ts";
@@ -37,6 +37,8 @@ export interface SendOptions extends CommonOptions {
   create?: boolean | undefined;
   /** Sign with this bus's default key (`abq keygen`). Default: false. */
   sign?: boolean | undefined;
+  /** Join this conversation (a message id: the thread's first message). Default: none, the message starts its own. */
+  thread?: string | undefined;
 }
 
 /** Delivers a request and returns it as stored. */
@@ -44,6 +46,9 @@ export async function send(opts: SendOptions): Promise<Request> {
   const channel = await resolveAddress(opts.channel, opts);
   const replyTo = opts.replyTo !== undefined ? await resolveAddress(opts.replyTo, opts) : undefined;
   const input = parseInput(sendInput(), { ...opts, channel, replyTo });
+  const thread = opts.thread;
+  if (thread !== undefined && !isId(thread))
+    throw new AbqError("E_USAGE", `thread '${thread.slice(0, 70)}' is not a message id (expected req_<hex>)`);
   const agent = await callerAgent(opts);
   const message: Request = {
     id: newId(),
@@ -55,6 +60,7 @@ export async function send(opts: SendOptions): Promise<Request> {
     timestamp: formatTimestamp(),
     ttl: input.ttl ?? DEFAULT_TTL,
     ...(input.replyTo !== undefined ? { reply_to: input.replyTo } : {}),
+    ...(thread !== undefined ? { thread } : {}),
   };
   return withTransport(
     opts,

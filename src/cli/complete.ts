@@ -146,6 +146,7 @@ const ID_STATES: Record<string, string[]> = {
   release: ["processing"],
   term: ["processing"],
   cancel: ["requests"],
+  thread: ["requests", "processing", "responses", "archive", "dead"],
 };
 
 /** Message ids for the command: in the channel typed before (or --channel), else in every channel. */

@@ -35,6 +35,7 @@ import { registerStatus } from "./commands/status.ts";
 import { registerSubscribe } from "./commands/subscribe.ts";
 import { registerSweep } from "./commands/sweep.ts";
 import { registerTail } from "./commands/tail.ts";
+import { registerThread } from "./commands/thread.ts";
 import { registerTrace } from "./commands/trace.ts";
 import { registerWait } from "./commands/wait.ts";
 import { registerWatch } from "./commands/watch.ts";
@@ -74,7 +75,10 @@ const GROUPS: ReadonlyArray<readonly [string, Readonly<Record<string, Register>>
     },
   ],
   ["Supervision:", { requeue: registerRequeue, sweep: registerSweep, dead: registerDead, trace: registerTrace }],
-  ["Inspection:", { status: registerStatus, ls: registerLs, show: registerShow, schema: registerSchema }],
+  [
+    "Inspection:",
+    { status: registerStatus, ls: registerLs, show: registerShow, thread: registerThread, schema: registerSchema },
+  ],
   ["Agents:", { heartbeat: registerHeartbeat, agents: registerHeartbeat, mcp: registerMcp, keygen: registerKeygen }],
   [
     "Admin:",

@@ -68,6 +68,10 @@ export const requestSchema = lazy(() =>
         "abq: deliveries that ended without an answer (retries, expired leases).",
       ),
       in_reply_to: described(z.optional(z.string()), "abq: on a reply_to delivery, the id of the request it answers."),
+      thread: described(
+        z.optional(id()),
+        "abq: the conversation's id, its first message's id; absent on a message that starts one (it is its own).",
+      ),
       signature: described(
         z.optional(
           z.looseObject({

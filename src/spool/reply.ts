@@ -1,7 +1,8 @@
 /**
  * reply_to: a request that names a reply channel gets its answer delivered there as a message too, so an
  * agent can keep one inbox and watch it instead of blocking. The reply is a `status` message whose
- * content is the response JSON and whose `in_reply_to` names the request.
+ * content is the response JSON, whose `in_reply_to` names the request and whose `thread` is the request's
+ * (its `thread`, else its own id).
  *
  * The reply is delivered after the answer is durable and before the request is archived. Its id is
  * derived from the request id and the answer's time, so when a crash forces the delivery to be redone
@@ -32,6 +33,8 @@ export function replyMessage(request: Request, response: Response, replyTo: stri
     timestamp: response.timestamp,
     ttl: request.ttl,
     in_reply_to: request.id,
+    // The reply joins the request's conversation (threads: src/api/thread.ts).
+    thread: request.thread ?? request.id,
   };
 }
 

@@ -24,9 +24,11 @@ export function registerHeartbeat(program: Command): void {
 
   const agentsCmd = program
     .command("agents")
-    .description("list heartbeats: who is (or was) alive on this bus")
-    .option("--json", "one JSON object per heartbeat (NDJSON)")
-    .action(async (opts: { json?: boolean }, cmd: Command) => {
+    .description("list heartbeats: who is (or was) alive on this bus; --inboxes: one row per agent, with its mail")
+    .option("--inboxes", "one row per known agent: identity, inbox, pending mail, live or not, last seen")
+    .option("--json", "one JSON object per heartbeat (or per agent with --inboxes), NDJSON")
+    .action(async (opts: { json?: boolean; inboxes?: boolean }, cmd: Command) => {
+      if (opts.inboxes) return listMailboxes(cmd, opts.json ?? false);
       const { agents } = await import("../../index.ts");
       const list = await agents(commonOptions(cmd));
       if (opts.json) return printNdjson(list);
@@ -46,5 +48,24 @@ export function registerHeartbeat(program: Command): void {
         ]),
       );
     });
-  withExamples(agentsCmd, "abq agents", "abq agents --json | jq -r 'select(.live) | .name'");
+  withExamples(agentsCmd, "abq agents", "abq agents --inboxes", "abq agents --json | jq -r 'select(.live) | .name'");
+}
+
+async function listMailboxes(cmd: Command, json: boolean): Promise<void> {
+  const { mailboxes } = await import("../../index.ts");
+  const list = await mailboxes(commonOptions(cmd));
+  if (json) return printNdjson(list);
+  if (list.length === 0) return printText("No agents known yet (no heartbeats, no inboxes)");
+  printText(
+    table([
+      ["STATE", "AGENT", "INBOX", "PENDING", "SEEN"].map((h) => paint(1, "bold", h)),
+      ...list.map((a) => [
+        paintState(1, a.live ? "live" : "away"),
+        escapeControls(a.agent ?? "-"),
+        a.inbox,
+        String(a.pending),
+        a.last_seen !== undefined ? `${formatAge(Date.now() - Date.parse(a.last_seen))} ago` : "-",
+      ]),
+    ]),
+  );
 }

@@ -16,6 +16,7 @@ interface SendFlags {
   wait?: boolean;
   timeout?: number;
   sign?: boolean;
+  thread?: string;
   batch?: boolean;
   allowEmpty?: boolean;
   quiet?: boolean;
@@ -37,6 +38,7 @@ export function registerSend(program: Command): void {
     .option("--reply-to <channel>", "channel that also receives the answer as a message")
     .option("--create", "create the channel if it does not exist")
     .option("--sign", "sign with this bus's key (abq keygen)")
+    .option("--thread <id>", "join the conversation of this message id (abq thread shows it); default: start one")
     .option("--allow-empty", ALLOW_EMPTY_HELP)
     .option("--batch", 'many messages from stdin, one JSON per line: {"type","content",["ttl","reply_to","channel"]}')
     .option("-q, --quiet", "with --batch: no progress line or timing on a terminal")
@@ -55,6 +57,7 @@ export function registerSend(program: Command): void {
           throw new AbqError("E_USAGE", "missing required argument 'type'", { hint: "see abq send --help" });
         suggestChoice("type", type, MESSAGE_TYPES);
         if (opts.wait) {
+          if (opts.thread !== undefined) throw new AbqError("E_USAGE", "--thread does not combine with --wait (yet)");
           const { askAndPrint } = await import("./ask.ts");
           return askAndPrint(cmd, channel, type, content, opts);
         }
@@ -68,6 +71,7 @@ export function registerSend(program: Command): void {
           replyTo: opts.replyTo,
           create: opts.create ?? false,
           sign: opts.sign ?? false,
+          thread: opts.thread,
         });
         if (opts.json) printJson(message);
         else printText(`Sent: ${message.id} -> ${message.to}`);
