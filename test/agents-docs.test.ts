@@ -11,18 +11,7 @@ import { Ajv2020 } from "ajv/dist/2020.js";
 import { describe, expect, it } from "vitest";
 import { HOOK_EVENTS, type HookEvent, inboxHook } from "../src/index.ts";
 import { type Bus, CLI, makeBus, makeRepo, parseJson, ROOT } from "./helpers.ts";
-
-const APP = "github.com/acme/app/main";
-const API = "github.com/acme/api/main";
-const HOOK_INPUT = parseJson<Record<HookEvent, Record<string, unknown>>>(
-  readFileSync(join(ROOT, "test", "fixtures", "agents", "claude-code-hook-input.json"), "utf8"),
-);
-
-async function abqOk(bus: Bus, args: string[], agent: string): Promise<string> {
-  const r = await bus.abq(args, { env: { ABQ_AGENT: agent } });
-  expect(r.code, r.stderr).toBe(0);
-  return r.stdout;
-}
+import { API, APP, HOOK_INPUT, abqOk } from "./fixtures/agents/agents.ts";
 
 /** The fenced block after `<!-- file: <name> -->` in docs/agents.md, parsed. */
 function docFile(name: string): unknown {

@@ -3,7 +3,7 @@
  * and the request it answers), and the Claude Code hook format (`formatHook`, `parseHookInput`,
  * `inboxHook`) for each event, on real buses with real messages. docs/agents.md's hook setup: agents-docs.
  */
-import { readFileSync, writeFileSync } from "node:fs";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import {
@@ -15,19 +15,8 @@ import {
   parseHookInput,
   reminderLines,
 } from "../src/index.ts";
-import { type Bus, makeBus, parseJson, ROOT } from "./helpers.ts";
-
-const APP = "github.com/acme/app/main";
-const API = "github.com/acme/api/main";
-const HOOK_INPUT = parseJson<Record<HookEvent, Record<string, unknown>>>(
-  readFileSync(join(ROOT, "test", "fixtures", "agents", "claude-code-hook-input.json"), "utf8"),
-);
-
-async function abqOk(bus: Bus, args: string[], agent: string): Promise<string> {
-  const r = await bus.abq(args, { env: { ABQ_AGENT: agent } });
-  expect(r.code, r.stderr).toBe(0);
-  return r.stdout;
-}
+import { type Bus, makeBus, parseJson } from "./helpers.ts";
+import { API, APP, HOOK_INPUT, abqOk } from "./fixtures/agents/agents.ts";
 
 /** app asks api (by name) with reply_to @self; api answers; the answer lands in app's inbox. */
 async function answeredRequest(bus: Bus, content: string, answer: string[]): Promise<string> {

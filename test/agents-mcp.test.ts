@@ -6,10 +6,8 @@
  */
 import { describe, expect, it } from "vitest";
 import { makeBus, tempDir } from "./helpers.ts";
+import { API, API_INBOX } from "./fixtures/agents/agents.ts";
 import { connect, type Progress } from "./fixtures/agents/mcp-client.ts";
-
-const API = "github.com/acme/api/main";
-const API_INBOX = "inbox.github.com.acme.api.main";
 
 describe("addresses in MCP tools", () => {
   it("@self works in every tool that takes a channel, as in the CLI", async () => {

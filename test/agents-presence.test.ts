@@ -9,11 +9,8 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { startPresence } from "../src/index.ts";
 import { type Bus, makeBus, makeRepo, parseJson, tempDir, until } from "./helpers.ts";
+import { API, API_INBOX, APP } from "./fixtures/agents/agents.ts";
 import { connect, GIT_NAMED, type Progress } from "./fixtures/agents/mcp-client.ts";
-
-const APP = "github.com/acme/app/main";
-const API = "github.com/acme/api/main";
-const API_INBOX = "inbox.github.com.acme.api.main";
 
 function repo(bus: Bus, name: string): string {
   const dir = join(bus.root, name);
