@@ -86,10 +86,6 @@ export class Watcher {
     for (const { abort } of this.inflight.values()) abort.abort();
   }
 
-  get running(): number {
-    return this.inflight.size;
-  }
-
   private async loop(): Promise<void> {
     const { transport, channel } = this.cfg;
     const claimOpts = { as: this.cfg.as, onSkipped: (skipped: Skipped) => this.skipped(skipped) };
