@@ -19,6 +19,7 @@ const FIGURES = [
   ["B9", "./b9-ask.mjs"],
   ["B10", "./b10-rss.mjs"],
   ["B11", "./b11-fanout.mjs"],
+  ["B12", "./search.mjs"],
   ["batch", "./batch.mjs"],
   ["NATS", "./nats.mjs"],
 ];

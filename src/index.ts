@@ -113,3 +113,5 @@ export type { Presence, PresenceOptions } from "./liveness/presence.ts";
 export type { DoctorReport, Finding } from "./doctor/check.ts";
 export { thread } from "./api/thread.ts";
 export type { Thread, ThreadMessage, ThreadOptions } from "./api/thread.ts";
+export { search, SEARCH_LIMIT, MAX_SEARCH_LIMIT } from "./api/search.ts";
+export type { SearchMatch, SearchOptions } from "./api/search.ts";

@@ -201,7 +201,7 @@ describe("help, version and usage", () => {
       "wait",
     ]);
     expect(words("Supervision")).toEqual(["requeue", "sweep", "dead", "trace"]);
-    expect(words("Inspection")).toEqual(["status", "ls", "show", "thread", "schema"]);
+    expect(words("Inspection")).toEqual(["status", "ls", "show", "thread", "search", "schema"]);
     expect(words("Agents")).toEqual(["heartbeat", "agents", "mcp", "keygen", "check"]);
     expect(section("Agents")).toMatch(/check --inbox <channel>/);
     expect(section("Admin")).toMatch(/check\|doctor \[options\]/);

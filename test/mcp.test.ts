@@ -63,6 +63,7 @@ const TOOLS = [
   "abq_release",
   "abq_requeue",
   "abq_respond",
+  "abq_search",
   "abq_send",
   "abq_show",
   "abq_status",

@@ -2,7 +2,7 @@
  * `abq tail c | head -1` ends: once its reader is gone (the next write fails with EPIPE), tail stops
  * following, quietly, with exit 0, instead of running on forever behind a closed pipe.
  */
-import { spawn } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { describe, expect, it } from "vitest";
 import { CLI, makeBus, until } from "./helpers.ts";
 
@@ -39,5 +39,15 @@ describe("abq tail behind a reader that leaves", () => {
         // already gone: the normal case
       }
     }
+  });
+});
+
+describe("help behind a reader that leaves", () => {
+  it("abq send --help | head -1 ends quietly: no EPIPE trace, exit 0", () => {
+    const bus = makeBus();
+    const script = `"${process.execPath}" "${CLI}" send --help | head -1; echo "abq exit \${PIPESTATUS[0]}" >&2`;
+    const r = spawnSync("bash", ["-c", script], { env: bus.env, encoding: "utf8" });
+    expect(r.stdout).toMatch(/^Usage: abq send /);
+    expect(r.stderr).toBe("abq exit 0\n");
   });
 });

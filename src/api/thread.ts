@@ -7,7 +7,14 @@
 import type { Request, Response } from "../protocol/schema.ts";
 import { isAbqError } from "../protocol/errors.ts";
 import { messageId } from "../protocol/names.ts";
-import { capable, type Inspection, type ListState, type StateName, type Transport } from "../lifecycle/transport.ts";
+import {
+  capable,
+  type Inspection,
+  type ListEntry,
+  type ListState,
+  type StateName,
+  type Transport,
+} from "../lifecycle/transport.ts";
 import { type CommonOptions, withCapable } from "./options.ts";
 
 /** One message of a conversation, where it is and how it stands. */
@@ -72,22 +79,37 @@ export async function thread(opts: ThreadOptions): Promise<Thread> {
 
 /** Every (channel, id) whose request is `root` or names it as its thread. */
 async function scan(t: Transport & Inspection, root: string): Promise<Array<{ channel: string; id: string }>> {
-  const seen = new Set<string>();
   const members: Array<{ channel: string; id: string }> = [];
-  for (const { name } of await capable(t, "admin").listChannels()) {
-    for (const state of REQUEST_STATES) {
+  await eachRequest(t, REQUEST_STATES, (channel, m) => {
+    if (m.id === root || m.thread === root) members.push({ channel, id: m.id });
+  });
+  return members;
+}
+
+/**
+ * Calls `visit` with every readable request in `states` of every channel's shared queue (or of the
+ * `channels` given), each (channel, id) once: one moved to a later state while we list is seen where it
+ * was first found. Reads everything (no index): linear in the size of the bus. Shared with `search`.
+ */
+export async function eachRequest(
+  t: Transport & Inspection,
+  states: readonly ListState[],
+  visit: (channel: string, message: Request, entry: ListEntry) => void,
+  channels?: readonly string[],
+): Promise<void> {
+  const names = channels ?? (await capable(t, "admin").listChannels()).map((c) => c.name);
+  for (const name of names) {
+    const seen = new Set<string>();
+    for (const state of states) {
       const entries = await t.list(name, state, { limit: Number.MAX_SAFE_INTEGER, oldestFirst: true }).catch(gone);
       for (const e of entries) {
         const m = e.message;
-        if (m === undefined || !("type" in m) || (m.id !== root && m.thread !== root)) continue;
-        const key = `${name}\u0000${m.id}`;
-        if (seen.has(key)) continue; // moved to a later state while we listed
-        seen.add(key);
-        members.push({ channel: name, id: m.id });
+        if (m === undefined || !("type" in m) || seen.has(m.id)) continue;
+        seen.add(m.id);
+        visit(name, m as Request, e);
       }
     }
   }
-  return members;
 }
 
 /** A channel removed while we listed it: nothing in it. */

@@ -35,6 +35,7 @@ import { registerStatus } from "./commands/status.ts";
 import { registerSubscribe } from "./commands/subscribe.ts";
 import { registerSweep } from "./commands/sweep.ts";
 import { registerTail } from "./commands/tail.ts";
+import { registerSearch } from "./commands/search.ts";
 import { registerThread } from "./commands/thread.ts";
 import { registerTrace } from "./commands/trace.ts";
 import { registerWait } from "./commands/wait.ts";
@@ -77,7 +78,14 @@ const GROUPS: ReadonlyArray<readonly [string, Readonly<Record<string, Register>>
   ["Supervision:", { requeue: registerRequeue, sweep: registerSweep, dead: registerDead, trace: registerTrace }],
   [
     "Inspection:",
-    { status: registerStatus, ls: registerLs, show: registerShow, thread: registerThread, schema: registerSchema },
+    {
+      status: registerStatus,
+      ls: registerLs,
+      show: registerShow,
+      thread: registerThread,
+      search: registerSearch,
+      schema: registerSchema,
+    },
   ],
   ["Agents:", { heartbeat: registerHeartbeat, agents: registerHeartbeat, mcp: registerMcp, keygen: registerKeygen }],
   [
@@ -98,6 +106,16 @@ const COMMANDS: Readonly<Record<string, Register>> = Object.fromEntries(
 const HEADINGS: ReadonlyMap<string, string> = new Map(
   GROUPS.flatMap(([heading, words]) => Object.keys(words).map((w) => [w, heading] as const)),
 );
+/**
+ * How commander writes: help through the CLI's own writer, so `abq send --help | head -1` ends quietly
+ * (EPIPE) like every other output; usage errors are printed by us, in one line.
+ */
+const OUTPUT = {
+  writeOut: (text: string): void => writeOut(1, text),
+  writeErr: (text: string): void => writeOut(2, text),
+  outputError: (): void => undefined,
+};
+
 /** Other names of commands: `abq doctor` is `abq check`. */
 const ALIASES: Readonly<Record<string, string>> = { doctor: "check" };
 /** Commands that need every other one defined: the completion script lists them all. */
@@ -118,11 +136,11 @@ export function buildProgram(only?: string): Command {
     .option("--no-color", "no colour, even on a terminal (as with NO_COLOR=1; piped output never has any)")
     .showSuggestionAfterError(true)
     .exitOverride()
-    .configureOutput({ outputError: () => undefined }); // we print usage errors ourselves, in one line
+    .configureOutput(OUTPUT); // we print usage errors ourselves, in one line
   const word = only !== undefined && Object.hasOwn(ALIASES, only) ? ALIASES[only] : only;
   const one = word !== undefined && !NEEDS_ALL.has(word) && Object.hasOwn(COMMANDS, word) ? COMMANDS[word] : undefined;
   for (const register of one !== undefined ? [one] : new Set(Object.values(COMMANDS))) register(program);
-  for (const cmd of allCommands(program)) cmd.exitOverride().configureOutput({ outputError: () => undefined });
+  for (const cmd of allCommands(program)) cmd.exitOverride().configureOutput(OUTPUT);
   if (one === undefined) describeAll(program);
   return program;
 }

@@ -109,4 +109,15 @@ export const ChannelCreateTool = z.strictObject({
   topic: d(z._default(z.boolean(), false), "a topic: every subscriber gets its own copy of each message"),
 });
 
+const text = (about: string): z.ZodMiniOptional<z.ZodMiniString> => d(z.optional(z.string()), about);
+
+export const SearchTool = z.strictObject({
+  from: text("sender: an agent identity or suffix (api/main)"),
+  channel: d(z.optional(channel), "one channel (default: all)"),
+  since: text("sent within a duration (10m, 7d) or since an ISO time"),
+  text: text("content or answer contains this (any case)"),
+  thread: d(z.optional(id), "a thread id: its first message's id"),
+  limit: d(z.optional(z.int().check(z.minimum(1), z.maximum(1000))), "most matches (default 50)"),
+});
+
 export const NoArgs = z.strictObject({});

@@ -20,6 +20,7 @@ import { ToolSet } from "./registry.ts";
 import { AckTool, RecvTool, ReleaseTool, RespondTool, SendTool } from "./schemas.ts";
 import { addAskTool } from "./tools-ask.ts";
 import { addInspectionTools } from "./tools-inspect.ts";
+import { addSearchTool } from "./tools-search.ts";
 
 export { toolError } from "./registry.ts";
 
@@ -28,6 +29,7 @@ export function registerTools(server: McpServer, common: CommonOptions): string[
   const tools = new ToolSet();
   addMessageTools(tools, common);
   addInspectionTools(tools, common);
+  addSearchTool(tools, common);
   return tools.serve(server);
 }
 
