@@ -73,7 +73,7 @@ describe("bash completion, in a real bash", () => {
   it("completes commands, subcommands, options, types, states and subscribers", async () => {
     const { env } = await setup();
     expect(bashComplete(env, [""])).toEqual(expect.arrayContaining([...COMMANDS, "doctor", "help"]));
-    expect(bashComplete(env, ["se"])).toEqual(["send"]);
+    expect(bashComplete(env, ["se"])).toEqual(["send", "search"]);
     expect(bashComplete(env, ["help", "sw"])).toEqual(["sweep"]);
     expect(bashComplete(env, ["channel", ""])).toEqual(["create", "config", "list", "ls", "info", "rm"]);
     expect(bashComplete(env, ["send", "reviews", "--re"])).toEqual(["--reply-to"]);

@@ -71,7 +71,13 @@ export const CAPABILITY_CASES: Record<Capability, Record<string, Case>> = {
       const d = await t.find(dead.id, ch);
       expect(d.state).toBe("dead");
       expect(d.reason).toMatchObject({ reason: "poison", error: "bad input", exit_code: 3 });
-      const c = await t.find(pending.id, ch);
+      // A claim shows once it lasts: JetStream records a first delivery's claim after RECORD_AFTER_MS
+      // (100 ms; src/nats/held-claims.ts), the spool at once. Look for up to 2 s.
+      let c = await t.find(pending.id, ch);
+      for (let i = 0; i < 40 && c.state !== "claimed"; i++) {
+        await new Promise((r) => setTimeout(r, 50));
+        c = await t.find(pending.id, ch);
+      }
       expect(c.state).toBe("claimed");
       expect(c.lease?.token).toBe(claimed.lease?.token);
 
