@@ -1,8 +1,7 @@
 import { type Command, InvalidArgumentError, Option } from "commander";
-import type { SearchMatch } from "../../api/search.ts";
-import { paintState } from "../color.ts";
 import { withExamples } from "../help.ts";
-import { commonOptions, escapeControls, printNdjson, printText } from "../output.ts";
+import { messageRows } from "../message-rows.ts";
+import { commonOptions, printNdjson, printText } from "../output.ts";
 import { countUpTo, parseDuration } from "./parse.ts";
 
 interface SearchFlags {
@@ -41,7 +40,7 @@ export function registerSearch(program: Command): void {
       }
       const matches = await search({ ...commonOptions(cmd), from, channel, since, text, thread, limit: opts.limit });
       if (opts.json) return printNdjson(matches);
-      printText(matches.length === 0 ? "No matches" : lines(matches).join("\n"));
+      printText(matches.length === 0 ? "No matches" : messageRows(matches).join("\n"));
     });
   withExamples(
     search,
@@ -62,36 +61,4 @@ function since(value: string): Date {
     }
     return new Date(ms);
   }
-}
-
-/** One line per match: time, channel, state, from, type, the content's first line. */
-function lines(matches: SearchMatch[]): string[] {
-  const width = (pick: (m: SearchMatch) => string): number => Math.max(0, ...matches.map((m) => pick(m).length));
-  const from = (m: SearchMatch): string => escapeControls(m.request.from.agent);
-  const [channelW, stateW, fromW] = [width((m) => m.channel), width((m) => m.state), width(from)];
-  return matches.map((m) => {
-    const r = m.request;
-    return [
-      time(r.timestamp),
-      m.channel.padEnd(channelW),
-      paintState(1, m.state) + " ".repeat(stateW - m.state.length),
-      from(m).padEnd(fromW),
-      r.type.padEnd(7),
-      firstLine(r.content),
-    ]
-      .join("  ")
-      .trimEnd();
-  });
-}
-
-/** The send time in UTC, as far as it parses. */
-function time(timestamp: string): string {
-  const ms = Date.parse(timestamp);
-  return Number.isFinite(ms) ? new Date(ms).toISOString() : escapeControls(timestamp);
-}
-
-/** The first line of a text, control characters escaped, cut to 80 characters. */
-function firstLine(text: string): string {
-  const line = escapeControls(text.split(/\r?\n/, 1)[0] ?? "");
-  return line.length > 80 ? `${line.slice(0, 79)}…` : line;
 }
