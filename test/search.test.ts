@@ -4,11 +4,11 @@
  */
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
-import { mkdtempSync, realpathSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, realpathSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type Bus, CLI, parseJson, runCli } from "./helpers.ts";
+import { type Bus, CLI, makeBus, parseJson, runCli } from "./helpers.ts";
 
 interface Match {
   channel: string;
@@ -157,5 +157,57 @@ describe("abq search", () => {
     } finally {
       await client.close();
     }
+  });
+});
+
+describe("abq search reads answers written by other writers", () => {
+  /**
+   * Search skips parsing an answer whose raw JSON cannot hold the words (src/api/search.ts,
+   * rawMayContain). Answers written the way the Python seed writes them (every non-ASCII character as
+   * a \\u escape), with quotes, or with gratuitous escapes must still be found.
+   */
+  it("finds words in escaped answers: \\u escapes, quotes, mixed case", async () => {
+    const other = makeBus();
+    expect((await other.abq(["init"])).code).toBe(0);
+    expect((await other.abq(["channel", "create", "seed"])).code).toBe(0);
+    const answers: Record<string, string> = {
+      accents: '"result": "\\u00c9T\\u00c9 Needle-X fini"',
+      quoted: '"result": "say \\"quoted\\" things"',
+      escaped: '"result": "\\u0067ratuitous esc\\u0061pes"',
+    };
+    const ids: Record<string, string> = {};
+    for (const [name, result] of Object.entries(answers)) {
+      const r = await other.abq(["send", "seed", "command", `job ${name}`, "--json"]);
+      ids[name] = parseJson<{ id: string }>(r.stdout).id;
+      const id = ids[name];
+      const dir = join(other.home, "channels", "seed");
+      expect((await other.abq(["recv", "seed"])).code).toBe(0);
+      const response =
+        `{"id": "${id}", "version": "1.0.0", "status": "success", "from": {"agent": "py/seed", "pid": 1}, ` +
+        `${result}, "error": null, "timestamp": "2026-12-01T00:00:00Z"}`;
+      expect((await other.abq(["respond", "seed", id, "-r", "placeholder"])).code).toBe(0);
+      // The answer as another writer left it, wherever respond put it (responses/ until read).
+      const at = [join(dir, "responses", `${id}.json`), join(dir, "archive", `${id}_response.json`)];
+      const file = at.find((f) => existsSync(f));
+      expect(file, `answer of ${name}`).toBeDefined();
+      writeFileSync(file!, response);
+    }
+    const hits = async (text: string): Promise<string[]> => {
+      const r = await other.abq(["search", "--text", text, "--json"]);
+      expect(r.code, r.stderr).toBe(0);
+      const names = Object.fromEntries(Object.entries(ids).map(([k, v]) => [v, k]));
+      return r.stdout.trim() === ""
+        ? []
+        : r.stdout
+            .trim()
+            .split("\n")
+            .map((l) => names[parseJson<Match>(l).request.id]!);
+    };
+    expect(await hits("needle-x")).toEqual(["accents"]);
+    expect(await hits("été")).toEqual(["accents"]);
+    expect(await hits('"quoted"')).toEqual(["quoted"]);
+    expect(await hits("gratuitous escapes")).toEqual(["escaped"]);
+    expect(await hits("fini")).toEqual(["accents"]);
+    expect(await hits("nowhere")).toEqual([]);
   });
 });

@@ -2,15 +2,14 @@
  * Listing one state of a queue (`abq ls`), and the rules both listings and counts share: which folder
  * holds a state, which of its entries are messages, and where a state keeps its reasons.
  */
-import * as fs from "../fs-promised.ts";
-import { join } from "node:path";
-import { errnoCode } from "../protocol/errors.ts";
+import { basename, join, sep } from "node:path";
 import type { ListEntry, ListState } from "../lifecycle/transport.ts";
 import { listDir } from "./files.ts";
 import type { Queue } from "./paths.ts";
-import { readNote, readRequest, readResponse } from "./read.ts";
+import { parseRequest, parseResponse, readNote } from "./read.ts";
 import { requireQueue } from "./registry.ts";
 import { RETRY_PREFIX } from "./retry.ts";
+import { scanFile, sliceCounter } from "./scan.ts";
 
 const REASON_SUFFIX = ".reason.json";
 
@@ -47,25 +46,35 @@ export async function countState(q: Queue, state: ListState): Promise<number> {
   return countable(state, await listDir(join(dir, state))).length;
 }
 
+/**
+ * One state's entries, read in name order (oldest first unless told otherwise). Reads synchronously in
+ * slices (src/spool/scan.ts): a whole-folder listing of 100 000 messages is what `thread` and `search`
+ * make, and async reads made it a minute long.
+ */
 export async function listState(
   q: Queue,
   state: ListState,
   opts: { limit: number; oldestFirst: boolean; maxBytes: number },
 ): Promise<ListEntry[]> {
   await requireQueue(q);
-  const names = countable(state, await listDir(join(q.dir, FOLDER[state]))).sort();
+  const all = await listDir(join(q.dir, FOLDER[state]));
+  const names = countable(state, all).sort();
   if (!opts.oldestFirst) names.reverse();
+  // Reasons are looked up in the listing, not by trying to open one per message.
+  const present = new Set(all);
   const entries: ListEntry[] = [];
+  const slice = sliceCounter();
+  const folder = join(q.dir, FOLDER[state]);
   for (const file of names.slice(0, Math.max(0, opts.limit))) {
-    const path = join(q.dir, FOLDER[state], file);
-    const st = await fs.stat(path).catch(() => undefined);
-    if (!st) continue; // claimed or moved while we listed
+    if (slice.due()) await slice.yield();
+    const path = `${folder}${sep}${file}`; // path.join per file was a tenth of a 100 000-file listing
+    const read = scanFile(path, opts.maxBytes);
+    if (read === undefined) continue; // claimed or moved while we listed
     const isResponse = state === "responses" || state === "late" || file.endsWith("_response.json");
-    const parsed = await (isResponse ? readResponse(path, opts.maxBytes) : readRequest(path, opts.maxBytes)).catch(
-      (err: unknown) => ({ ok: false as const, problem: errnoCode(err) ?? String(err) }),
-    );
+    const parsed = read.ok ? (isResponse ? parseResponse(read.text) : parseRequest(read.text)) : read;
     const id = idOfFile(state, file);
-    const reason = await readNote(reasonPath(q, state, file, id));
+    const notePath = reasonPath(q, state, file, id);
+    const reason = notePath !== undefined && present.has(basename(notePath)) ? await readNote(notePath) : undefined;
     entries.push({
       id,
       state,
@@ -73,7 +82,7 @@ export async function listState(
       message: parsed.ok ? parsed.value : undefined,
       problem: parsed.ok ? undefined : parsed.problem,
       ...(reason !== undefined ? { reason } : {}),
-      mtimeMs: st.mtimeMs,
+      mtimeMs: read.mtimeMs ?? 0,
     });
   }
   return entries;

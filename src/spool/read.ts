@@ -28,6 +28,15 @@ export async function readResponse(path: string, maxBytes: number): Promise<Pars
   return text.ok ? parseWith(text.value, responseSchema()) : text;
 }
 
+/** A request file's text, parsed and validated (for callers that read the file themselves). */
+export function parseRequest(text: string): Parsed<Request> {
+  return parseWith(text, requestSchema());
+}
+
+export function parseResponse(text: string): Parsed<Response> {
+  return parseWith(text, responseSchema());
+}
+
 async function readOrProblem(path: string, maxBytes: number): Promise<Parsed<string>> {
   try {
     return { ok: true, value: await readBounded(path, maxBytes) };
