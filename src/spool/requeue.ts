@@ -22,7 +22,11 @@ import { readPolicy } from "./policy.ts";
 import { retryOrDead } from "./retry.ts";
 import { discardStagedLease, type StagedLease, stagedLeases, stagedOwnerOf } from "./staged-lease.ts";
 import { archive } from "./transitions.ts";
+import { eachInPool } from "./pool.ts";
 import type { RequeueFilter, RequeueResult } from "../lifecycle/records.ts";
+
+/** Claims taken back at once: their fsyncs share journal commits (src/spool/pool.ts). */
+const REQUEUE_PARALLEL = 16;
 
 export async function requeueQueue(
   q: Queue,
@@ -31,19 +35,22 @@ export async function requeueQueue(
   sync: boolean,
 ): Promise<RequeueResult[]> {
   const policy = await readPolicy(q);
-  const results: RequeueResult[] = [];
   const now = Date.now();
-  let allStaged: Map<string, StagedLease[]> | undefined; // listed once, and only if a claim has no lease
-  for (const name of (await listDir(join(q.dir, "processing"))).sort()) {
+  let allStaged: Promise<Map<string, StagedLease[]>> | undefined; // listed once, and only if a claim has no lease
+  const names = (await listDir(join(q.dir, "processing")))
+    .filter((name) => !name.startsWith(".") && isId(name.replace(/\.json$/, "")))
+    .filter((name) => filter.ids === undefined || filter.ids.includes(name.replace(/\.json$/, "")))
+    .sort();
+  const found = new Map<string, RequeueResult>();
+  // Each claim's steps touch its own files only; results are reported in id order whatever the timing.
+  await eachInPool(names, REQUEUE_PARALLEL, async (name) => {
     const id = name.replace(/\.json$/, "");
-    if (name.startsWith(".") || !isId(id)) continue;
-    if (filter.ids !== undefined && !filter.ids.includes(id)) continue;
     const base = { channel: q.channel, ...(q.subscriber !== undefined ? { subscriber: q.subscriber } : {}), id };
     const st = await fs.stat(join(q.dir, "processing", name)).catch(() => undefined);
-    if (!st) continue;
+    if (!st) return;
     const lease = await readLease(q, id);
     // No lease: either its claimer died before writing it (its staged lease names it) or a seed worker.
-    const staged = lease ? undefined : stagedOwnerOf((allStaged ??= await stagedLeases(q)).get(id), st.ctimeMs);
+    const staged = lease ? undefined : stagedOwnerOf((await (allStaged ??= stagedLeases(q))).get(id), st.ctimeMs);
     const holder = lease ?? staged?.lease;
     const claimedAt = holder ? Date.parse(holder.claimed_at) : st.ctimeMs;
     const deadline = holder ? Date.parse(holder.deadline) : st.ctimeMs + policy.lease_s * 1000;
@@ -53,28 +60,28 @@ export async function requeueQueue(
     if (staged && alive === false && why !== undefined) why = "its claimer died before writing its lease";
     if (alive === true || why === undefined) {
       if (filter.ids !== undefined)
-        results.push({ ...base, action: "kept", reason: alive ? "owner is alive" : "lease not expired", owner });
-      continue;
+        found.set(id, { ...base, action: "kept", reason: alive ? "owner is alive" : "lease not expired", owner });
+      return;
     }
     if (filter.dryRun) {
-      results.push({ ...base, action: "would-requeue", reason: why, owner });
-      continue;
+      found.set(id, { ...base, action: "would-requeue", reason: why, owner });
+      return;
     }
-    if (!(await takeOver(q, id, lease !== undefined))) continue; // another sweeper took it first
+    if (!(await takeOver(q, id, lease !== undefined))) return; // another sweeper took it first
     await discardStagedLease(staged);
     if (lease && alive === false) stopOrphanedHandler(lease); // its watcher died; the handler must not run on
     if (await readFinalAnswer(q.dir, id, 64 * 1024 * 1024)) {
       if (await archive(q, join(q.dir, "processing", name), id)) {
-        results.push({ ...base, action: "archived", reason: "already answered", owner });
+        found.set(id, { ...base, action: "archived", reason: "already answered", owner });
       }
-      continue;
+      return;
     }
     const { outcome, attempts } = await retryOrDead(q, id, policy, { reason: why }, actor, sync);
-    if (outcome === "gone") continue;
+    if (outcome === "gone") return;
     await logEvent(q, outcome, id, actor, { attempt: attempts, detail: why });
-    results.push({ ...base, action: outcome, reason: why, owner });
-  }
-  return results;
+    found.set(id, { ...base, action: outcome, reason: why, owner });
+  });
+  return names.flatMap((name) => found.get(name.replace(/\.json$/, "")) ?? []);
 }
 
 function whyTake(

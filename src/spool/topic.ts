@@ -32,6 +32,7 @@ import { copyNoReplace } from "./copy.ts";
 import { ensureSubdir, fileModeFor, listDir, pathExists, stagingPath, syncDir, writeNewFile } from "./files.ts";
 import { EXTRA_DIRS, type Queue, queueOf, STATE_DIRS } from "./paths.ts";
 import { listSubscribers, requireQueue } from "./registry.ts";
+import { eachInPool } from "./pool.ts";
 
 /** Fan-outs younger than this are left to their (probably live) publisher. */
 const STALE_FANOUT_MS = 2000;
@@ -133,16 +134,7 @@ async function fanOut(
   // while the files held open stay few however many subscribers there are. Each subscriber's step stands
   // alone, so the order does not matter; after a failure no new one starts, and the message stays in
   // fanout/ for recovery.
-  let next = 0;
-  const failures: unknown[] = [];
-  const worker = async (): Promise<void> => {
-    while (next < names.length && failures.length === 0) {
-      const name = names[next++]!;
-      await copyFor(name).catch((err: unknown) => failures.push(err));
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(FANOUT_PARALLEL, names.length) }, worker));
-  if (failures.length > 0) throw failures[0];
+  await eachInPool(names, FANOUT_PARALLEL, copyFor);
   try {
     await fs.rename(committed, join(topic.dir, "requests", file));
   } catch (err) {
