@@ -197,7 +197,9 @@ describe("files in requests/ that are not valid messages", () => {
     // 4 alone (the recv loop idiom), and --json adds its error object.
     const res = await bus.abq(["recv", "ch"]);
     expect(res.code).toBe(EXIT.EMPTY);
-    expect(res.stderr).toBe("abq: rejected 1 invalid file(s) (see: abq ls ch rejected)\n");
+    expect(res.stderr).toBe(
+      "abq: rejected 1 (invalid, or refused by the channel's sender rules; see: abq ls ch rejected)\n",
+    );
     expectRejected(bus, bad, before);
     expect(await channelStatus(bus)).toMatchObject({ pending: 0, processing: 0, rejected: 1 });
   });

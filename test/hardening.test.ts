@@ -99,7 +99,7 @@ describe("signatures", () => {
   it("a require-signed channel takes signed messages and sets aside unsigned and tampered ones", async () => {
     const bus = makeBus();
     await bus.abq(["channel", "create", "sec", "--require-signed"]);
-    const key = parseJson<{ keyid: string; publicKeyFile: string }>((await bus.abq(["keygen", "--json"])).stdout);
+    const key = parseJson<{ keyid: string; public_key_file: string }>((await bus.abq(["keygen", "--json"])).stdout);
     expect(statSync(join(bus.home, "keys", `${key.keyid}.key`)).mode & 0o777).toBe(0o600);
 
     const unsigned = parseJson<{ id: string }>((await bus.abq(["send", "sec", "signal", "plain", "--json"])).stdout);

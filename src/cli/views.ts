@@ -56,7 +56,10 @@ export function countsOf(table: StateTable, status: ChannelStatus): Record<Count
 export function skippedLine(channel: string, expired: number, rejected: number): string {
   const parts: string[] = [];
   if (expired > 0) parts.push(`expired ${expired} message(s) (TTL ran out; see: abq ls ${channel} expired)`);
-  if (rejected > 0) parts.push(`rejected ${rejected} invalid file(s) (see: abq ls ${channel} rejected)`);
+  if (rejected > 0)
+    parts.push(
+      `rejected ${rejected} (invalid, or refused by the channel's sender rules; see: abq ls ${channel} rejected)`,
+    );
   return parts.join(", ");
 }
 

@@ -12,6 +12,7 @@ import { isAddress, resolveAddress } from "../identity/address.ts";
 import { isAbqError } from "../protocol/errors.ts";
 import type { Request } from "../protocol/schema.ts";
 import { capable, type Transport } from "../lifecycle/transport.ts";
+import { resolveHome } from "../spool/paths.ts";
 
 /** How many pending messages a summary lists by default. */
 export const DEFAULT_LIST_LIMIT = 10;
@@ -67,7 +68,7 @@ export async function checkInbox(opts: CheckInboxOptions): Promise<InboxSummary>
   const input = parseInput(checkInput(), { ...opts, channel });
   return withTransport(opts, async (t) => {
     try {
-      return await pendingIn(t, input.channel, input.as, input.limit);
+      return await pendingIn(t, input.channel, input.as, input.limit, resolveHome(opts));
     } catch (err) {
       if (isAddress(opts.channel) && isAbqError(err) && err.code === "E_NO_CHANNEL") {
         return emptySummary(input.channel, input.as);
@@ -77,24 +78,58 @@ export async function checkInbox(opts: CheckInboxOptions): Promise<InboxSummary>
   });
 }
 
-/** The pending messages of one queue, through any transport. */
+/**
+ * The pending messages of one queue, through any transport. A message the channel's sender rules will
+ * reject at claim (src/security/senders.ts: spoofed, unsigned where signatures are required, not on the
+ * allowlist…) is listed with that reason and without its content, like an invalid file: a hook must not
+ * put a spoofed sender's words into an agent's context before the claim sets them aside.
+ */
 export async function pendingIn(
   t: Transport,
   channel: string,
   as: string | undefined,
   limit: number,
+  home?: string,
 ): Promise<InboxSummary> {
   const view = capable(t, "inspect", "abq check --inbox");
   const entries = await view.list(channel, "requests", { limit, oldestFirst: true, as });
   // A full page may hide more; only then count them all (a second readdir).
   const pending = entries.length < limit ? entries.length : await view.count(channel, "requests", { as });
-  const messages = entries.map((e): PendingMessage => {
-    if (e.message === undefined || !("type" in e.message)) return { id: e.id, problem: e.problem ?? "unreadable" };
-    const m = e.message as Request;
-    const reply = m.in_reply_to !== undefined ? { in_reply_to: firstLine(m.in_reply_to, 80) } : {};
-    return { id: m.id, type: m.type, from: m.from.agent, ...reply, first_line: preview(m) };
-  });
+  const screen = home !== undefined && entries.length > 0 ? await senderScreen(t, channel, home) : undefined;
+  const messages = await Promise.all(
+    entries.map(async (e): Promise<PendingMessage> => {
+      if (e.message === undefined || !("type" in e.message)) return { id: e.id, problem: e.problem ?? "unreadable" };
+      const m = e.message as Request;
+      const refused = await screen?.(m);
+      if (refused !== undefined) return { id: m.id, problem: `will be rejected: ${refused}` };
+      const reply = m.in_reply_to !== undefined ? { in_reply_to: firstLine(m.in_reply_to, 80) } : {};
+      return { id: m.id, type: m.type, from: m.from.agent, ...reply, first_line: preview(m) };
+    }),
+  );
   return { ...emptySummary(channel, as), pending: Math.max(pending, messages.length), messages };
+}
+
+/**
+ * The claim-time sender check, as a function from a message to the reason it will be refused (undefined:
+ * it passes). Loaded only when the channel has mail; the rules come from the channel's policy.
+ */
+async function senderScreen(
+  t: Transport,
+  channel: string,
+  home: string,
+): Promise<(m: Request) => Promise<string | undefined>> {
+  const { checkSender, needsSenderCheck } = await import("../security/senders.ts");
+  const policy = t.capabilities.has("admin")
+    ? await capable(t, "admin")
+        .policy(channel)
+        .catch(() => undefined)
+    : undefined;
+  const rules = policy ?? { require_signed: false, allow_senders: [], deny_senders: [] };
+  return async (m) => {
+    if (!needsSenderCheck(rules, m)) return undefined;
+    const verdict = await checkSender(home, rules, m).catch(() => undefined); // unreadable keys: claim decides
+    return verdict === undefined || verdict.ok ? undefined : verdict.problem;
+  };
 }
 
 function emptySummary(channel: string, as: string | undefined): InboxSummary {

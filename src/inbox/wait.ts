@@ -10,6 +10,7 @@ import * as z from "../protocol/zod.ts";
 import { lazy } from "../protocol/zod.ts";
 import { checkInput, type InboxSummary, pendingIn } from "./check.ts";
 import { capable } from "../lifecycle/transport.ts";
+import { resolveHome } from "../spool/paths.ts";
 
 export interface WaitForMailOptions extends CommonOptions {
   /** Channel name, or `@self` / `@parent` (created if needed, like `recv`). */
@@ -37,7 +38,7 @@ export async function waitForMail(opts: WaitForMailOptions): Promise<InboxSummar
     // Start watching before the first look, so a message landing right after it wakes us.
     await t.waitForChange(input.channel, 0, undefined, q);
     for (;;) {
-      const summary = await pendingIn(t, input.channel, input.as, input.limit);
+      const summary = await pendingIn(t, input.channel, input.as, input.limit, resolveHome(opts));
       if (summary.pending > 0) return summary;
       const left = deadline - Date.now();
       if (left <= 0 || opts.signal?.aborted === true) {

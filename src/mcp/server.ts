@@ -6,12 +6,18 @@
  * While it serves, the server announces its agent (a heartbeat on its inbox, src/liveness/presence.ts),
  * so other agents see it in `abq agents`, `check --alive` and abq_status while it waits in a tool call.
  *
+ * When a signing key is registered to the server's identity (`abq keygen`), every message it sends is
+ * signed with it (`sign` in the options each tool passes on to `send`): a channel with an allowlist
+ * then accepts the session's messages. The key is looked up once, at start: a key made later needs a
+ * restart, and one revoked meanwhile makes sends fail rather than go out unsigned.
+ *
  * stdout carries the protocol and nothing else; nothing here prints.
  */
 import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js";
 import type { CommonOptions } from "../api/options.ts";
 import { resolveIdentity } from "../identity/index.ts";
+import { signingKey } from "../api/security.ts";
 import { type Presence, startPresence } from "../liveness/presence.ts";
 import { resolveHome } from "../spool/paths.ts";
 import { registerTools } from "./tools.ts";
@@ -35,7 +41,7 @@ export function createServer(common: CommonOptions, version: string): McpServer 
  * and a send is never done without saying so.
  */
 export async function serveStdio(common: CommonOptions, version: string): Promise<void> {
-  const server = createServer(common, version);
+  const server = createServer(await withSigning(common), version);
   const transport = createStdioTransport();
   let closedByTransport = false;
   const closed = new Promise<void>((resolve) => {
@@ -58,6 +64,15 @@ export async function serveStdio(common: CommonOptions, version: string): Promis
     stopOnSignal();
     await presence?.stop();
   }
+}
+
+/** `common` with `sign: true` when the server's identity has a usable key (send and ask read it). */
+async function withSigning(common: CommonOptions): Promise<CommonOptions> {
+  // ABQ_SIGNING_KEY is a request to sign: if that key cannot be used, sends fail and say why.
+  const asked = (process.env["ABQ_SIGNING_KEY"] ?? "") !== "";
+  const key = asked ? "ABQ_SIGNING_KEY" : await signingKey(common).catch(() => undefined);
+  const options: CommonOptions & { sign?: boolean } = { ...common, ...(key !== undefined ? { sign: true } : {}) };
+  return options;
 }
 
 /** Starts this session's heartbeat; a server that cannot tell who it is (or where the bus is) serves anyway. */

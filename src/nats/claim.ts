@@ -98,11 +98,20 @@ async function takeOver(
   const key = recordKey(channel, subscriber, /^req_[0-9a-f]+$/.test(id) ? id : `bad-${m.seq}`);
   const text = new TextDecoder().decode(m.data);
   const request = parseRequest(text, id);
-  if (typeof request === "string") {
-    // Not a message: keep it out of every consumer's way and say why (`ls rejected`).
+  // Not a message, or signed but altered, spoofed or by an unknown or revoked key (this host's key
+  // registry decides): keep it out of every consumer's way and say why (`ls rejected`).
+  const problem =
+    typeof request === "string"
+      ? request
+      : await signatureProblem(ctx, request).catch((err: unknown) => {
+          // The key registry could not be read (an unsafe keys folder): hand the message back at once.
+          ctx.nc.publish(m.reply, "-NAK");
+          throw err;
+        });
+  if (typeof request === "string" || problem !== undefined) {
     const rejected: StateRecord = {
       state: "rejected",
-      problem: request,
+      problem: problem ?? "not a message",
       raw: text.slice(0, 4096),
       updatedMs: Date.now(),
     };
@@ -180,6 +189,13 @@ async function takeRecord(
   // Lost a race (an answer or cancel landed this instant): look again at the next delivery.
   if (revision === null) ctx.nc.publish(m.reply, "-NAK");
   return revision;
+}
+
+async function signatureProblem(ctx: NatsContext, request: Request): Promise<string | undefined> {
+  if (request["signature"] === undefined) return undefined;
+  const { verifyMessage } = await import("../security/sign.ts");
+  const verdict = await verifyMessage(ctx.home, request);
+  return verdict.ok ? undefined : verdict.problem;
 }
 
 function parseRequest(text: string, subjectId: string): Request | string {

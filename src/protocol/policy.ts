@@ -21,12 +21,24 @@ export const policySchema = lazy(() =>
     retain_s: z._default(z.number().check(z.nonnegative()), 7 * 24 * 3600),
     /** Retry failed handlers (non-zero exit) like exit 75, instead of answering `error` at once. */
     retry_errors: z._default(z.boolean(), false),
-    /** Set aside messages that are not signed by a known key. */
+    /** Set aside messages that are not signed by a registered key (src/security/senders.ts). */
     require_signed: z._default(z.boolean(), false),
+    /** Only these senders (agent identities or key ids); non-empty: signatures required, all others set aside. */
+    allow_senders: z._default(senderList(), []),
+    /** Senders set aside even when allowed (identities, whole-segment suffixes of them, or key ids). */
+    deny_senders: z._default(senderList(), []),
     /** Shared with a Unix group: folders 2770 (setgid), files 0660 (see `abq channel create --group`). */
     group: z._default(z.boolean(), false),
   }),
 );
+
+/** A sender list: up to 256 names of 1-512 characters, no control characters. */
+function senderList() {
+  const entry = z
+    .string()
+    .check(z.minLength(1), z.maxLength(512), z.regex(/^[^\p{Cc}]+$/u, "a sender has no control characters"));
+  return z.array(entry).check(z.maxLength(256, "a sender list has at most 256 entries"));
+}
 
 export type Policy = z.output<ReturnType<typeof policySchema>>;
 export type PolicyInput = z.input<ReturnType<typeof policySchema>>;

@@ -22,7 +22,7 @@ import { respondTo } from "./respond.ts";
 import { rejectFile } from "./read.ts";
 import { commitLease, discardStagedLease, stageLease } from "./staged-lease.ts";
 import { notClaimedError } from "./not-claimed.ts";
-import { verifyMessage } from "../security/sign.ts";
+import { checkSender, needsSenderCheck } from "../security/senders.ts";
 import { giveBack, promoteDue, retryOrDead, terminate } from "./retry.ts";
 import { archive, at, expire } from "./transitions.ts";
 
@@ -50,7 +50,7 @@ export async function claimWork(
   onSkipped?: (skipped: Skipped) => void,
 ): Promise<Claimed | null> {
   if (cursor.exhausted && (await promoteDue(q)) > 0) cursor.reset();
-  const policy = await readPolicy(q);
+  const policy = await readPolicy(q, { strict: true });
   const skipped: Skipped = { expired: [], rejected: [] };
   const rejected = async (id: string, reason: string): Promise<void> => {
     skipped.rejected.push(id);
@@ -78,9 +78,15 @@ export async function claimWork(
         }
         continue;
       }
-      if (policy.require_signed || m["signature"] !== undefined) {
-        // A signature that does not verify means the message was altered: set it aside, never hand it out.
-        const verdict = await verifyMessage(ctx.home, m);
+      if (needsSenderCheck(policy, m)) {
+        // Altered, spoofed, revoked, unsigned where signatures are required, or a sender the channel does
+        // not accept: set it aside with the reason, never hand it out.
+        const verdict = await checkSender(ctx.home, policy, m).catch(async (err: unknown) => {
+          // The key registry could not be read (unsafe keys folder, I/O): put the message back untouched.
+          await commitLease(q, staged ?? (await stageLease(q, m.id, owner, policy.lease_s)), attemptsOf(m) + 1);
+          await giveBack(q, m.id, 0, ctx.sync);
+          throw err;
+        });
         if (!verdict.ok) {
           await discardStagedLease(staged);
           await rejectFile(q.dir, claimed.path, verdict.problem, "requests");

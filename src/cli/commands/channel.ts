@@ -1,6 +1,6 @@
 import type { Command } from "commander";
 import { AbqError } from "../../protocol/errors.ts";
-import { addPolicyFlags, POLICY_HELP, type PolicyFlags, policyChanges } from "./policy-flags.ts";
+import { addPolicyFlags, POLICY_HELP, type PolicyFlags, resolvedPolicyChanges } from "./policy-flags.ts";
 import { withExamples } from "../help.ts";
 import { withProgress } from "../progress.ts";
 import type { CountedState } from "../../lifecycle/states.ts";
@@ -32,13 +32,14 @@ export function registerChannel(program: Command): void {
     ) => {
       const { configureChannel, createChannel } = await import("../../index.ts");
       const common = commonOptions(cmd);
+      // Resolved first: a sender list that does not resolve must not leave a channel without it behind.
+      const changes = await resolvedPolicyChanges(opts, common);
       const { info, created } = await createChannel({
         ...common,
         name,
         description: opts.description,
         topic: opts.topic,
       });
-      const changes = policyChanges(opts);
       const policy =
         Object.keys(changes).length > 0 ? await configureChannel({ ...common, name, policy: changes }) : undefined;
       if (opts.json) printJson({ ...info, created, ...(policy ? { policy } : {}) });
@@ -60,19 +61,20 @@ export function registerChannel(program: Command): void {
   ).action(async (name: string, opts: PolicyFlags & { json?: boolean }, cmd: Command) => {
     const { channelPolicy, configureChannel } = await import("../../index.ts");
     const common = commonOptions(cmd);
-    const changes = policyChanges(opts);
+    const changes = await resolvedPolicyChanges(opts, common);
     const policy =
       Object.keys(changes).length > 0
         ? await configureChannel({ ...common, name, policy: changes })
         : await channelPolicy({ ...common, name });
     if (opts.json) return printJson(policy);
-    printText(table(Object.entries(policy).map(([k, v]) => [`${k}:`, String(v)])));
+    const shown = (v: unknown): string => (Array.isArray(v) ? v.join(", ") || "-" : String(v));
+    printText(table(Object.entries(policy).map(([k, v]) => [`${k}:`, escapeControls(shown(v))])));
   });
   withExamples(
     config.addHelpText("after", POLICY_HELP),
     "abq channel config deploy",
     "abq channel config deploy --retry-errors --backoff 10s --backoff-max 10m",
-    "abq channel config deploy --retain 30d --json",
+    "abq channel config deploy --allow-sender HumanOverseer api/main",
   );
 
   const list = channel

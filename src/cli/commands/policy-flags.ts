@@ -1,6 +1,7 @@
 /** The channel policy flags shared by `channel create` and `channel config`, and their mapping. */
 import { type Command, Option } from "commander";
 import type { PolicyInput } from "../../protocol/policy.ts";
+import type { CommonOptions } from "../../api/options.ts";
 import { parseCount, parseSeconds } from "./parse.ts";
 
 export interface PolicyFlags {
@@ -12,6 +13,9 @@ export interface PolicyFlags {
   retain?: number;
   retryErrors?: boolean;
   requireSigned?: boolean;
+  /** `--allow-sender a b` gives the list; `--no-allow-sender` (false) clears it. */
+  allowSender?: string[] | false;
+  denySender?: string[] | false;
   group?: boolean;
 }
 
@@ -53,8 +57,18 @@ export function addPolicyFlags(cmd: Command): Command {
     )
     .option("--retry-errors", "retry failed handlers (non-zero exit) instead of answering error")
     .option("--no-retry-errors", "answer error when a handler fails (default)")
-    .option("--require-signed", "set aside messages not signed by a known key")
+    .option("--require-signed", "set aside messages not signed by the key registered to their sender")
     .option("--no-require-signed", "accept unsigned messages (default)")
+    .option(
+      "--allow-sender <sender...>",
+      "accept only these senders, signed (agent identities, unique suffixes such as api/main, or key ids); replaces the list",
+    )
+    .option("--no-allow-sender", "clear the allowlist: any sender (default)")
+    .option(
+      "--deny-sender <sender...>",
+      "reject these senders even if allowed (identities, suffixes, key ids); replaces the list",
+    )
+    .option("--no-deny-sender", "clear the deny list (default)")
     .option("--group", "share with your Unix group: folders 2770 (setgid), files 0660; chgrp the channel to the team")
     .option("--no-group", "private to you: folders 0700, files 0600 (default)");
 }
@@ -75,5 +89,28 @@ export function policyChanges(flags: PolicyFlags): PolicyInput {
   if (flags.retryErrors !== undefined) changes.retry_errors = flags.retryErrors;
   if (flags.requireSigned !== undefined) changes.require_signed = flags.requireSigned;
   if (flags.group !== undefined) changes.group = flags.group;
+  if (flags.allowSender !== undefined) changes.allow_senders = flags.allowSender || [];
+  if (flags.denySender !== undefined) changes.deny_senders = flags.denySender || [];
+  return changes;
+}
+
+/**
+ * policyChanges, with sender entries resolved (`api/main` becomes the identity registered with a key).
+ * An allowlist stores require_signed too, so an abq that predates allowlists still wants signatures.
+ */
+export async function resolvedPolicyChanges(flags: PolicyFlags, common: CommonOptions): Promise<PolicyInput> {
+  const changes = policyChanges(flags);
+  if (!changes.allow_senders?.length && !changes.deny_senders?.length) return changes;
+  const { AbqError, resolveSenders } = await import("../../index.ts");
+  if (changes.allow_senders?.length) {
+    if (flags.requireSigned === false)
+      throw new AbqError("E_USAGE", "--allow-sender needs signatures: it cannot go with --no-require-signed", {
+        hint: "only a signature proves who sent a message; drop --no-require-signed",
+      });
+    changes.allow_senders = await resolveSenders({ ...common, entries: changes.allow_senders, list: "allow" });
+    changes.require_signed = true;
+  }
+  if (changes.deny_senders?.length)
+    changes.deny_senders = await resolveSenders({ ...common, entries: changes.deny_senders, list: "deny" });
   return changes;
 }
