@@ -2,7 +2,7 @@
  * The one place that maps error codes to exit codes and prints errors. Scripts may rely on these numbers;
  * the README's exit-code table is generated from the same list by hand, so change both together.
  */
-import { AbqError, errnoCode, isAbqError } from "../protocol/errors.ts";
+import { AbqError, errnoCode, isAbqError, permissionError } from "../protocol/errors.ts";
 import type { ErrorCode } from "../protocol/errors.ts";
 import { paint } from "./color.ts";
 import { escapeControls, writeOut } from "./output.ts";
@@ -51,7 +51,10 @@ export function reportError(err: unknown, json: boolean): number {
   }
   // A system call that failed underneath (ENOTDIR, EACCES, ENOSPC, EROFS, …) is an I/O error, not a bug.
   const errno = errnoCode(err);
-  if (!isAbqError(err) && errno !== undefined && /^E[A-Z]+$/.test(errno)) {
+  if (!isAbqError(err) && (errno === "EACCES" || errno === "EPERM")) {
+    const { syscall, path } = err as NodeJS.ErrnoException;
+    err = permissionError(`cannot ${syscall ?? "open"} ${path ?? "a bus folder"}`, err);
+  } else if (!isAbqError(err) && errno !== undefined && /^E[A-Z]+$/.test(errno)) {
     err = new AbqError("E_IO", err instanceof Error ? err.message : String(err), {
       hint: "check the bus folder (ABQ_HOME), its permissions and free space",
     });

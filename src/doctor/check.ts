@@ -17,9 +17,10 @@ import { requeueQueue } from "../spool/requeue.ts";
 import { STAGING_MAX_AGE_MS } from "../spool/sweep.ts";
 import { channelAlive } from "../liveness/heartbeat.ts";
 import { idTime } from "../protocol/ids.ts";
+import { checkShares } from "../share/list.ts";
 
 export interface Finding {
-  level: "warn" | "error";
+  level: "warn" | "error" | "info"; // info: reported, not a problem (who a channel is shared with)
   check: string;
   channel?: string | undefined;
   message: string;
@@ -34,7 +35,7 @@ export interface DoctorReport {
   problems: number;
 }
 
-type DoctorOptions = { fix: boolean; actor: string };
+type DoctorOptions = { fix: boolean; actor: string; acl?: string[] }; // acl: channels shared by abq share
 type Add = (f: Finding) => void;
 
 /** How many files per folder the doctor parses (a deep backlog is reported, not read in full). */
@@ -52,10 +53,10 @@ export async function runDoctor(home: string, opts: DoctorOptions): Promise<Doct
     return { home, channels: 0, findings, problems: 1 };
   }
   const channels = await listChannels(home);
-  // Group channels need the home reachable by the group (0750); otherwise it stays private.
-  let shared = false;
-  for (const info of channels) if ((await readPolicy(queueOf(home, info.name))).group) shared = true;
-  await checkDir(home, "home", undefined, shared ? 0o750 : 0o700, uid, opts.fix, add);
+  const acl = (await checkShares(home, findings)).shared; // abq share: grantees pass through the home (x)
+  let mode = acl.length > 0 ? 0o710 : 0o700; // and --group channels need it readable by the group (0750)
+  for (const info of channels) if ((await readPolicy(queueOf(home, info.name))).group) mode |= 0o750;
+  await checkDir(home, "home", undefined, mode, uid, opts.fix, add);
 
   const registry = (await fs.readFile(registryPath(home), "utf8").then(JSON.parse, () => undefined)) as
     { channels?: Record<string, unknown> } | undefined;
@@ -77,7 +78,7 @@ export async function runDoctor(home: string, opts: DoctorOptions): Promise<Doct
 
   for (const info of channels) {
     try {
-      await checkChannel(home, info, opts, add);
+      await checkChannel(home, info, { ...opts, acl }, add);
     } catch (err) {
       // A broken channel (a file where a folder should be, a folder we may not read) is a finding for
       // that channel; the doctor goes on with the others.
@@ -85,7 +86,7 @@ export async function runDoctor(home: string, opts: DoctorOptions): Promise<Doct
       add({ level: "error", check: "layout", channel: info.name, message: e.message });
     }
   }
-  const problems = findings.filter((f) => f.fixed !== true).length;
+  const problems = findings.filter((f) => f.fixed !== true && f.level !== "info").length;
   return { home, channels: channels.length, findings, problems };
 }
 
@@ -94,7 +95,8 @@ async function checkChannel(home: string, info: SpoolChannelInfo, opts: DoctorOp
   const uid = process.getuid?.();
   const queues = [queueOf(home, info.name), ...(info.subscribers ?? []).map((s) => queueOf(home, info.name, s))];
   const policy = await readPolicy(queues[0]!);
-  await checkDir(queues[0]!.dir, "permissions", info.name, policy.group ? 0o2770 : 0o700, uid, opts.fix, add);
+  const want = policy.group || opts.acl?.includes(info.name) === true ? 0o2770 : 0o700;
+  await checkDir(queues[0]!.dir, "permissions", info.name, want, uid, opts.fix, add);
   for (const q of queues) await checkQueue(q, policy.lease_s, opts, add);
   const pending = (await listDir(join(queues[0]!.dir, "requests"))).filter((n) => !n.startsWith("."));
   if (pending.length > 0 && (await channelAlive(home, info.name)).length === 0) {

@@ -67,6 +67,17 @@ export function natsSettings(url: string): NatsSettings {
   };
 }
 
+/** `nats://user:password@host`, `nats://token@host`: the client ignores a URL's credentials; pass them on. */
+function credentials(url: string): { user: string; pass: string } | { token: string } | object {
+  for (const server of url.split(",")) {
+    const u = new URL(server.trim());
+    if (u.username === "") continue;
+    const user = decodeURIComponent(u.username);
+    return u.password === "" ? { token: user } : { user, pass: decodeURIComponent(u.password) };
+  }
+  return {};
+}
+
 /** Pause between two tries of a step that failed transiently. */
 const RETRY_PAUSE_MS = 250;
 
@@ -98,6 +109,7 @@ export async function openConnection(s: NatsSettings): Promise<{ nc: NatsConnect
       pingInterval: 10_000,
       // No stack captured per request: it was a tenth of a claim's CPU, and our errors carry their own context.
       noAsyncTraces: true,
+      ...credentials(s.url),
     });
   } catch (err) {
     throw new AbqError("E_IO", `cannot connect to NATS at ${s.display}: ${describe(err)}`, {
@@ -161,6 +173,7 @@ const JS_TEMPORARILY_UNAVAILABLE = 10008;
  * (openConnection checked) it means nobody is listening right now, not that JetStream is off.
  */
 export function isTransient(err: unknown): boolean {
+  if (DENIED.test(describe(err))) return false; // the server's permissions: asking again will not change them
   if (!(err instanceof Error) || isAbqError(err)) return false;
   if (
     /Timeout|NoResponders|ConnectionError|Disconnect|RequestError/i.test(`${err.name} ${err.constructor.name}`) ||
@@ -172,9 +185,18 @@ export function isTransient(err: unknown): boolean {
   return err.cause instanceof Error && err.cause !== err && isTransient(err.cause);
 }
 
+/** The server's permissions said no (docs/sharing.md, "Over NATS"). */
+const DENIED = /permissions violation/i;
+
 /** Wraps an unexpected client error as E_IO (the CLI's exit 6) with a hint about the server. */
 export function natsError(action: string, s: NatsSettings, err: unknown): AbqError {
   if (isAbqError(err)) return err;
+  if (DENIED.test(describe(err))) {
+    return new AbqError("E_UNSAFE", `${action}: ${describe(err)} (NATS at ${s.display})`, {
+      hint: "this NATS user may not do that: see its permissions in the server's config (docs/sharing.md)",
+      cause: err,
+    });
+  }
   let hint = "check that the server is up and has JetStream";
   if (isTransient(err)) hint = unavailableHint(s);
   else if (s.replicas > 1 && err instanceof Error && /replicas|peers|insufficient resources/i.test(describe(err))) {

@@ -62,8 +62,20 @@ export function ioError(action: string, cause: unknown): AbqError {
       hint: "free some space where ABQ_HOME lives, then try again",
     });
   }
+  if (errno === "EACCES" || errno === "EPERM") return permissionError(action, cause);
   const detail = cause instanceof Error ? cause.message : String(cause);
   return new AbqError("E_IO", `${action}: ${detail}`, { cause });
+}
+
+/**
+ * The kernel said no: not an outage to wait out (a watcher rides out E_IO) but a permission, exit 9. On a
+ * channel shared read-only this is a send, claim or answer refused; after `abq unshare`, any operation.
+ */
+export function permissionError(action: string, cause: unknown): AbqError {
+  return new AbqError("E_UNSAFE", `${action}: permission denied (${errnoCode(cause) ?? "EACCES"})`, {
+    cause,
+    hint: "a channel shared with you read-only, or no longer shared; its owner can tell: abq shares",
+  });
 }
 
 /** Node's errno code of a caught error, or undefined. */

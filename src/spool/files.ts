@@ -86,7 +86,7 @@ export async function publishFile(
     // Channels made by the seed or by hand have no tmp/. Make it, but only inside a folder that exists,
     // so a missing channel still fails here instead of being half created.
     if (errnoCode(err) !== "ENOENT" || !(await pathExists(dirname(tmpDir)))) throw err;
-    await fs.mkdir(tmpDir, { mode: DIR_MODE }).catch(() => undefined);
+    await ensureSubdir(tmpDir).catch(() => undefined); // shared like its channel (setgid, ACL mask)
     await writeNewFile(staged, data, opts.sync);
   }
   if (opts.crashAt !== undefined) crashPoint(opts.crashAt);
@@ -194,22 +194,17 @@ export async function ensureSubdir(dir: string): Promise<void> {
 /** Files and folders of a channel shared with a Unix group (`channel create --group`). */
 export const GROUP_FILE_MODE = 0o660;
 export const GROUP_DIR_MODE = 0o2770;
-const modeCache = new Map<string, { mode: number; at: number }>();
-
-/** After folder modes changed (channel config --group), re-read them. */
-export function forgetModes(): void {
-  modeCache.clear();
-}
+/** Kept for callers that changed folder modes; modes are no longer cached (see fileModeFor). */
+export function forgetModes(): void {}
 
 /**
- * The mode for new files in `dir`: 0660 when the folder is setgid (a group channel), else 0600. Read from
- * the folder itself, so every writer, whoever created the channel, agrees; cached for a few seconds.
+ * The mode for new files in `dir`: 0660 when the folder is setgid (a group channel, or one shared by
+ * `abq share`), else 0600. Read from the folder itself, so every writer, whoever created the channel,
+ * agrees. Not cached: under a default ACL the create mode sets the new file's mask, so a writer still
+ * using 0600 for a few seconds after `abq share` would make files the grantee cannot read, and one still
+ * using 0660 after `unshare` would open files to the owner's group (one stat costs microseconds).
  */
 export async function fileModeFor(dir: string): Promise<number> {
-  const hit = modeCache.get(dir);
-  if (hit && Date.now() - hit.at < 5000) return hit.mode;
   const st = await fs.stat(dir).catch(() => undefined);
-  const mode = st !== undefined && (st.mode & 0o2000) !== 0 ? GROUP_FILE_MODE : FILE_MODE;
-  modeCache.set(dir, { mode, at: Date.now() });
-  return mode;
+  return st !== undefined && (st.mode & 0o2000) !== 0 ? GROUP_FILE_MODE : FILE_MODE;
 }

@@ -5,7 +5,7 @@
  * E_UNSAFE (exit 9) and the command that fixes it.
  */
 import * as fs from "../fs-promised.ts";
-import { realpath, statfs } from "node:fs";
+import { constants, realpath, statfs } from "node:fs";
 import { dirname, join, relative, sep } from "node:path";
 import { promisify } from "node:util";
 import { AbqError, errnoCode } from "../protocol/errors.ts";
@@ -24,9 +24,10 @@ export async function assertSafeDir(path: string, what: string): Promise<void> {
     });
   }
   const uid = process.getuid?.();
-  // Someone else's folder is fine only when it is shared with a group we are in (channel --group).
+  // Someone else's folder is fine only when it is shared with us: with a group we are in (channel
+  // --group), or by an ACL (abq share).
   const sharedWithUs = (st.mode & 0o050) === 0o050 && (process.getgroups?.() ?? []).includes(st.gid);
-  if (uid !== undefined && st.uid !== uid && !sharedWithUs) {
+  if (uid !== undefined && st.uid !== uid && !sharedWithUs && !(await sharedByAcl(path, st.mode, uid))) {
     throw new AbqError("E_UNSAFE", `${what} ${path} is owned by uid ${st.uid}, not by you (uid ${uid})`, {
       hint: "use your own ABQ_HOME",
     });
@@ -36,6 +37,18 @@ export async function assertSafeDir(path: string, what: string): Promise<void> {
       hint: `chmod o-w ${path}`,
     });
   }
+}
+
+/**
+ * Someone else's folder shared with us by an ACL (`abq share`): closed to everyone else (no "other" bits),
+ * yet the kernel lets us in. Root is let in everywhere, so for root this proves nothing.
+ */
+async function sharedByAcl(path: string, mode: number, uid: number): Promise<boolean> {
+  if (uid === 0 || (mode & 0o007) !== 0) return false;
+  return fs.access(path, constants.X_OK).then(
+    () => true,
+    () => false,
+  );
 }
 
 /** Every folder inside a queue that abq writes into (leases and staging files included). */
