@@ -250,7 +250,13 @@ describe("abq handlers", () => {
       (await bus.abq(["handlers", "--json"])).stdout,
     );
     expect(json.dir).toBe(dir);
-    expect(json.handlers.map((h) => h.name)).toEqual(["agent.sh", "dispatch.sh", "echo.sh", "node-handler.mjs"]);
+    expect(json.handlers.map((h) => h.name)).toEqual([
+      "agent.sh",
+      "dispatch.sh",
+      "echo.sh",
+      "node-handler.mjs",
+      "pre-commit-reserve.sh",
+    ]);
   });
 
   it("the path works as the help shows it: watch --handler $(abq handlers --path)/echo.sh", async () => {
