@@ -129,6 +129,7 @@ describe("status, ls, show, purge, schema", () => {
     );
     expect(Object.keys(req.properties).sort()).toEqual(
       [
+        "attachments",
         "attempts",
         "content",
         "from",
@@ -147,6 +148,7 @@ describe("status, ls, show, purge, schema", () => {
     expect(req.required).not.toContain("reply_to");
     const res = parseJson<{ properties: Record<string, unknown> }>((await bus.abq(["schema", "response"])).stdout);
     expect(Object.keys(res.properties).sort()).toEqual([
+      "attachments",
       "error",
       "from",
       "id",

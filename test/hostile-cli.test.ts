@@ -95,7 +95,8 @@ describe("stdin is capped while it streams", () => {
     let written = "";
     writer.stderr.setEncoding("utf8").on("data", (d: string) => (written += d));
     const abq = spawn(process.execPath, [CLI, ...args], {
-      env: { ...bus.env, ABQ_MAX_BYTES: "100000" },
+      // Content over ABQ_MAX_BYTES spills into an attachment; the attachment cap is what stops a flood.
+      env: { ...bus.env, ABQ_MAX_BYTES: "100000", ABQ_MAX_ATTACHMENT_BYTES: "1000000" },
       stdio: [writer.stdout, "pipe", "pipe"],
     });
     // Only abq may hold the read end, so the writer gets EPIPE once abq closes it.
@@ -109,27 +110,28 @@ describe("stdin is capped while it streams", () => {
     return { r: { code, signal: null, stdout, stderr }, written: Number(written) };
   }
 
-  for (const args of [
-    ["send", "q", "signal", "-"],
-    ["send", "q", "--batch"],
-  ]) {
-    it(`abq ${args.join(" ")} stops at ABQ_MAX_BYTES`, async () => {
+  const ATTACHMENT_CAP = /cap of 1000000 bytes \(raise ABQ_MAX_ATTACHMENT_BYTES/;
+  for (const [args, cap] of [
+    [["send", "q", "signal", "-"], ATTACHMENT_CAP],
+    [["send", "q", "--batch"], /cap of 100000 bytes \(ABQ_MAX_BYTES\)/], // a batch line never spills
+  ] as const) {
+    it(`abq ${args.join(" ")} stops at its cap`, async () => {
       const bus = await busWith("q");
-      const { r, written } = await flood(bus, args);
+      const { r, written } = await flood(bus, [...args]);
       expect(r.code).toBe(2);
-      expect(oneLine(r)).toMatch(/cap of 100000 bytes \(ABQ_MAX_BYTES\)/);
+      expect(oneLine(r)).toMatch(cap);
       expect(written).toBeLessThan(50); // abq closed the pipe early: the writer got EPIPE
       expect((await bus.abq(["ls", "q", "--count"])).stdout.trim()).toBe("0");
     });
   }
 
-  it("respond -r - stops at ABQ_MAX_BYTES", async () => {
+  it("respond -r - stops at the attachment cap", async () => {
     const bus = await busWith("q");
     await bus.abq(["send", "q", "command", "x"]);
     const id = (JSON.parse((await bus.abq(["recv", "q", "--json"])).stdout) as { id: string }).id;
     const { r, written } = await flood(bus, ["respond", "q", id, "-r", "-"]);
     expect(r.code).toBe(2);
-    expect(oneLine(r)).toMatch(/ABQ_MAX_BYTES/);
+    expect(oneLine(r)).toMatch(ATTACHMENT_CAP);
     expect(written).toBeLessThan(50);
   });
 });

@@ -82,7 +82,9 @@ interface Case {
 }
 
 const call = (tool: string, args: Record<string, unknown>, toolError: RegExp): Case => ({ tool, args, toolError });
-const big = "y".repeat(25_000); // over the server's ABQ_MAX_BYTES of 20000
+// Over the server's ABQ_MAX_BYTES of 20000, where content spills into an attachment, and over its
+// ABQ_MAX_ATTACHMENT_BYTES of 22000, where it is refused.
+const big = "y".repeat(25_000);
 const send = (extra: Record<string, unknown>) => ({ channel: "q", type: "signal", content: "x", ...extra });
 
 const CASES: Record<string, Case> = {
@@ -99,7 +101,7 @@ const CASES: Record<string, Case> = {
   "send: an unknown type": call("abq_send", send({ type: "bogus" }), /^E_USAGE: type: unknown type/),
   "send: an unknown argument": call("abq_send", send({ bogus: 1 }), /^E_USAGE: Unrecognized key: "bogus"/),
   "send: content that is a number": call("abq_send", send({ content: 5 }), /^E_USAGE: content: /),
-  "send: content over the cap": call("abq_send", send({ content: big }), /^E_TOO_LARGE: .*20000-byte cap/),
+  "send: content over both caps": call("abq_send", send({ content: big }), /^E_TOO_LARGE: .*cap of 22000 bytes/),
   "send: no such channel": call("abq_send", send({ channel: "nope" }), /^E_NO_CHANNEL: no channel 'nope'/),
   "send: a ttl of 1.5": call("abq_send", send({ ttl: 1.5 }), /^E_USAGE: ttl: must be whole seconds/),
   "ask: a timeout that is a word": call("abq_ask", send({ timeout: "soon" }), /^E_USAGE: timeout: /),
@@ -113,10 +115,10 @@ const CASES: Record<string, Case> = {
   "recv: a subscriber ../x": call("abq_recv", { channel: "q", as: "../x" }, /^E_BAD_NAME: invalid subscriber/),
   "respond: an id ../../x": call("abq_respond", { channel: "q", id: "../../x" }, /^E_USAGE: id: is not a message id/),
   "respond: an unknown status": call("abq_respond", { channel: "q", id: "$C", status: "weird" }, /^E_USAGE: status: /),
-  "respond: a result over the cap": call(
+  "respond: a result over both caps": call(
     "abq_respond",
     { channel: "q", id: "$C", result: big },
-    /^E_TOO_LARGE: the answer to req_/,
+    /^E_TOO_LARGE: .*cap of 22000 bytes/,
   ),
   "respond: a lease token that is a path": call(
     "abq_respond",
@@ -161,7 +163,10 @@ describe("hostile input through abq mcp", () => {
   beforeAll(async () => {
     g = openGauntlet();
     ledger = await seed(g);
-    const child = spawn(process.execPath, [CLI, "mcp"], { cwd: g.root, env: { ...g.env, ABQ_MAX_BYTES: "20000" } });
+    const child = spawn(process.execPath, [CLI, "mcp"], {
+      cwd: g.root,
+      env: { ...g.env, ABQ_MAX_BYTES: "20000", ABQ_MAX_ATTACHMENT_BYTES: "22000" },
+    });
     server = new Server(child);
     const init = await server.request("initialize", {
       protocolVersion: "2025-06-18",

@@ -31,6 +31,9 @@ import {
 const OK = '{"type":"signal","content":"fine"}\n';
 const big = (n: number): string => "y".repeat(n);
 const CAP = { ABQ_MAX_BYTES: "1000" };
+/** Inline content capped at 1000 bytes, and an attachment (where bigger content spills) at 1500. */
+const CAPS = { ...CAP, ABQ_MAX_ATTACHMENT_BYTES: "1500" };
+const ATTACHMENT_CAP_ERROR = /an attachment is larger than the cap of 1500 bytes \(raise ABQ_MAX_ATTACHMENT_BYTES/;
 const INVALID_UTF8 = Buffer.from([0x61, 0xff, 0xfe, 0xc3]);
 const ZEROS = "0".repeat(15);
 const outsideFile: Fault = (g) => {
@@ -53,13 +56,18 @@ const contentIs = (text: string) => (_r: RunResult, g: Gauntlet, fresh: string[]
   expect(storedContent(g, "q", fresh[0]!)).toBe(text);
 /** recv set the bad file aside and claimed the valid message behind it. */
 const rejectsAndClaims = (fault: Fault, more: Partial<Case> = {}) =>
-  t(["recv", "r"], 0, /^abq: rejected 1 invalid file\(s\) \(see: abq ls r rejected\)$/m, {
-    fault,
-    added: ["r:rejected"],
-    claims: "r",
-    then: (r) => expect(r.stdout).toMatch(/^Content: r\d$/m),
-    ...more,
-  });
+  t(
+    ["recv", "r"],
+    0,
+    /^abq: rejected 1 \(invalid, or refused by the channel's sender rules; see: abq ls r rejected\)$/m,
+    {
+      fault,
+      added: ["r:rejected"],
+      claims: "r",
+      then: (r) => expect(r.stdout).toMatch(/^Content: r\d$/m),
+      ...more,
+    },
+  );
 
 const CASES: Record<string, Record<string, Case>> = {
   "channel names": {
@@ -183,18 +191,15 @@ const CASES: Record<string, Record<string, Case>> = {
       added: ["q:pending"],
       then: contentIs(INVALID_UTF8.toString("utf8")),
     }),
-    "stdin over ABQ_MAX_BYTES": t(["send", "q", "signal", "-"], 2, /stdin is larger than the cap of 1000 bytes/, {
+    // Over ABQ_MAX_BYTES, content and results spill into an attachment (test/attach.test.ts); over the
+    // attachment cap too, they are refused, and nothing is sent or answered.
+    "stdin over both caps": t(["send", "q", "signal", "-"], 2, ATTACHMENT_CAP_ERROR, { input: big(2000), env: CAPS }),
+    "an argument over both caps": t(["send", "q", "signal", big(2000)], 2, ATTACHMENT_CAP_ERROR, { env: CAPS }),
+    "respond -r - over both caps": t(["respond", "q", "$C", "-r", "-"], 2, ATTACHMENT_CAP_ERROR, {
       input: big(2000),
-      env: CAP,
+      env: CAPS,
     }),
-    "an argument over ABQ_MAX_BYTES": t(["send", "q", "signal", big(2000)], 2, /over the 1000-byte cap/, { env: CAP }),
-    "respond -r - over the cap": t(["respond", "q", "$C", "-r", "-"], 2, /stdin is larger than the cap/, {
-      input: big(2000),
-      env: CAP,
-    }),
-    "an oversized result": t(["respond", "q", "$C", "-r", big(2000)], 2, /answer to req_\w+ is \d+ bytes/, {
-      env: CAP,
-    }),
+    "a result over both caps": t(["respond", "q", "$C", "-r", big(2000)], 2, ATTACHMENT_CAP_ERROR, { env: CAPS }),
   },
   "send --batch": {
     "bad JSON on line 3": t(["send", "q", "--batch"], 2, /line 3: not JSON \(2 message\(s\) before it were sent\)/, {

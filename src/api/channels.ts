@@ -9,6 +9,7 @@ import { defaultPolicy, type Policy, type PolicyInput } from "../protocol/policy
 import type { ChannelInfo, ChannelStatus, FoundMessage, ListEntry } from "../lifecycle/transport.ts";
 import { capable } from "../lifecycle/transport.ts";
 import { type CommonOptions, listInput, parseInput, withCapable, withTransport, callerAgent } from "./options.ts";
+import { readSpilled } from "../attach/api.ts";
 
 export function init(opts: CommonOptions = {}): Promise<{ home: string; created: boolean }> {
   return withCapable(opts, "admin", (t) => t.init());
@@ -100,7 +101,8 @@ export async function count(opts: ListOptions): Promise<number> {
 /** Finds a message in any state (of one channel, or of all), with its answer when there is one. */
 export async function show(opts: CommonOptions & { id: string; channel?: string | undefined }): Promise<FoundMessage> {
   const channel = opts.channel !== undefined ? channelName(await resolveAddress(opts.channel, opts)) : undefined;
-  return withCapable(opts, "inspect", (t) => t.find(opts.id, channel));
+  // Content or an answer that spilled into an attachment is read back whole, as recv and ask do.
+  return readSpilled(await withCapable(opts, "inspect", (t) => t.find(opts.id, channel)), opts);
 }
 
 /** Moves every pending message of a channel to its archive with a reason; returns their ids. */

@@ -10,6 +10,8 @@ import { DEFAULT_TTL, formatTimestamp, PROTOCOL_VERSION } from "../protocol/sche
 import type { MessageType, Request, Response, ResponseStatus } from "../protocol/schema.ts";
 import { capable, type ClaimHandle } from "../lifecycle/transport.ts";
 import type { Skipped } from "../lifecycle/records.ts";
+import type { AttachmentInput } from "../attach/types.ts";
+import { readBack, withBlobs, withContentReadBack } from "../attach/lazy.ts";
 import {
   askInput,
   type CommonOptions,
@@ -39,6 +41,13 @@ export interface SendOptions extends CommonOptions {
   sign?: boolean | undefined;
   /** Join this conversation (a message id: the thread's first message). Default: none, the message starts its own. */
   thread?: string | undefined;
+  /** Files to send by reference (paths, or named streams); see docs/attachments.md. Default: none. */
+  attachments?: readonly AttachmentInput[] | undefined;
+  /**
+   * The content as a stream, when it is too large to hold (the CLI's oversized stdin): stored as the
+   * attachment `content.txt`, with a note in `content`. Default: none (`content` is the content).
+   */
+  contentSource?: AsyncIterable<Uint8Array> | undefined;
 }
 
 /** Delivers a request and returns it as stored. */
@@ -69,11 +78,12 @@ export async function send(opts: SendOptions): Promise<Request> {
       if (input.replyTo !== undefined && isAddress(opts.replyTo ?? ""))
         await capable(t, "admin").createChannel(input.replyTo);
       if (input.ttl === undefined) message.ttl = await defaultTtl(t, input.channel);
-      if (opts.sign) {
+      const extra = { attachments: opts.attachments, source: opts.contentSource };
+      return withBlobs(t, opts, message, "content", extra, async (m) => {
+        if (!opts.sign) return t.send(m);
         const { signMessage } = await import("../security/sign.ts");
-        return t.send(await signMessage(resolveHome(opts), message));
-      }
-      return t.send(message);
+        return t.send(await signMessage(resolveHome(opts), m));
+      });
     },
     agent,
   );
@@ -114,7 +124,7 @@ export async function recv(opts: RecvOptions): Promise<ClaimHandle> {
       if (input.wait) await t.waitForChange(input.channel, 0, undefined, q);
       for (;;) {
         const claimed = await t.claim(input.channel, q);
-        if (claimed) return claimed;
+        if (claimed) return withContentReadBack(t, opts, claimed);
         if (!input.wait) throw new AbqError("E_EMPTY", `no pending messages in '${input.channel}'`);
         const left = deadline - Date.now();
         if (left <= 0 || input.signal?.aborted === true) {
@@ -138,6 +148,10 @@ export interface RespondOptions extends CommonOptions {
   error?: string | null | undefined;
   /** The lease token from the claim: answer only while the claim is still ours (fenced). */
   lease?: string | undefined;
+  /** Files to answer with, by reference (docs/attachments.md). Default: none. */
+  attachments?: readonly AttachmentInput[] | undefined;
+  /** The result as a stream, when it is too large to hold: stored as the attachment `result.txt`. */
+  resultSource?: AsyncIterable<Uint8Array> | undefined;
 }
 
 /** Answers a claimed message and archives it. Throws E_CONFLICT when it was answered already. */
@@ -155,7 +169,11 @@ export async function respond(opts: RespondOptions): Promise<Response> {
   };
   return withTransport(
     opts,
-    async (t) => (await t.resume(input.channel, input.id, { as: input.as, lease: input.lease })).answer(response),
+    async (t) => {
+      const claim = await t.resume(input.channel, input.id, { as: input.as, lease: input.lease });
+      const extra = { attachments: opts.attachments, source: opts.resultSource };
+      return withBlobs(t, opts, response, "result", extra, (r) => claim.answer(r));
+    },
     agent,
   );
 }
@@ -183,7 +201,7 @@ export async function ask(opts: AskOptions): Promise<{ request: Request; respons
       signal: opts.signal,
       onPending: opts.onPending,
     });
-    if (response) return { request, response };
+    if (response) return { request, response: await readBack(t, opts, response, "result", request.id) };
     throw new AbqError("E_TIMEOUT", `no answer to ${request.id} in '${request.to}' within ${timeout}s`, {
       hint: `it stays queued; withdraw it with: abq cancel ${request.to} ${request.id}`,
     });

@@ -29,6 +29,11 @@ const lease = d(
   "the lease token abq_recv returned (lease.token): refuse with E_CONFLICT, changing nothing, if the claim was taken over",
 );
 
+const attachments = d(
+  z.optional(z.array(z.string()).check(z.maxLength(64))),
+  "local file paths to send by reference; results give each attachment's local path",
+);
+
 export const SendTool = z.strictObject({
   channel,
   type: d(sendInput().shape.type, "signal (a notice), command (do this), eval (compute this), status (report)"),
@@ -39,6 +44,7 @@ export const SendTool = z.strictObject({
   ),
   reply_to: d(z.optional(z.string()), "channel (or @self) that also gets the answer"),
   create: d(sendInput().shape.create, "create the channel if it does not exist"),
+  attachments,
 });
 
 export const AskTool = z.extend(SendTool, {
@@ -63,6 +69,7 @@ export const RespondTool = z.strictObject({
   status: d(respondInput().shape.status, "success, error, or pending (a progress note; keeps the message claimed)"),
   result: d(respondInput().shape.result, "the answer text"),
   error: d(respondInput().shape.error, "what went wrong, with status: error"),
+  attachments,
 });
 
 export const AckTool = z.strictObject({ channel, id, as, lease });

@@ -16,6 +16,7 @@ import type { Request, Response } from "../protocol/schema.ts";
 import { ensureInbox, optionalTarget, target } from "./address.ts";
 import type { ToolSet } from "./registry.ts";
 import { AskTool } from "./schemas.ts";
+import { withLocalPaths } from "../attach/api.ts";
 
 export function addAskTool(tools: ToolSet, common: CommonOptions): void {
   tools.add("abq_ask", {
@@ -50,7 +51,12 @@ export function addAskTool(tools: ToolSet, common: CommonOptions): void {
           },
           onPending: (note: Response) => extra.progress(note.result),
         });
-        return { answered: true, id: request.id, channel: request.to, response };
+        return {
+          answered: true,
+          id: request.id,
+          channel: request.to,
+          response: await withLocalPaths(response, common),
+        };
       } catch (err) {
         if (!isAbqError(err) || err.code !== "E_TIMEOUT" || sent === undefined) throw err;
         return {

@@ -14,8 +14,21 @@ import { claimFilePath, removeClaimFile } from "./claimfile.ts";
 import { recordKey } from "./names.ts";
 import { createRecord, getRecord, type StateRecord } from "./records.ts";
 import { deliverReply } from "./replies.ts";
+import { serialize } from "../spool/deliver.ts";
+import { natsInlineCap } from "./attach-cap.ts";
 
-export async function respond(ctx: NatsContext, q: Queue, response: Response, held?: Held, token?: string) {
+export async function respond(
+  ctx: NatsContext,
+  q: Queue,
+  response: Response,
+  held?: Held,
+  token?: string,
+): Promise<Response> {
+  // A result too large for the state record moves into the Object Store first (src/nats/attach-store.ts).
+  if (Buffer.byteLength(serialize(response)) > natsInlineCap(ctx) && response.result.length > 0) {
+    const { spillNatsResult } = await import("./attach-store.ts");
+    return spillNatsResult(ctx, undefined, response, (r) => respond(ctx, q, r, held, token));
+  }
   const pending = response.status === "pending";
   const ours = await claimedRecord(ctx, q, response.id, held, !pending);
   checkToken(response.id, ours, token);

@@ -35,6 +35,8 @@ import { publishRequest } from "./replies.ts";
 import { appliedPolicy } from "./settle.ts";
 import { cancel, purge } from "./withdraw.ts";
 import { Arrivals, waitForAnswer } from "./wait.ts";
+import type { BlobStore } from "../attach/store.ts";
+import { registerStoreSource } from "../attach/source.ts";
 
 export interface NatsTransportOptions {
   /** nats://host:port (several, comma-separated, for a cluster). */
@@ -56,6 +58,14 @@ export class NatsTransport implements TransportCore, ChannelAdmin, Inspection, T
   private constructor(ctx: NatsContext) {
     this.ctx = ctx;
     this.held = new HeldClaims(ctx);
+    registerStoreSource(() => this.attachmentStore());
+  }
+
+  private blobs: Promise<BlobStore> | undefined;
+
+  /** The Object Store of attachments (src/nats/attach-store.ts), opened on first use. */
+  attachmentStore(): Promise<BlobStore> {
+    return (this.blobs ??= import("./attach-store.ts").then((m) => m.natsBlobStore(this.ctx)));
   }
 
   /** Connects (E_IO when the server is unreachable or lacks JetStream; E_USAGE for a malformed URL). */
@@ -199,6 +209,7 @@ export class NatsTransport implements TransportCore, ChannelAdmin, Inspection, T
     await this.held.close();
     for (const a of this.arrivals.values()) a.close();
     this.arrivals.clear();
+    registerStoreSource(undefined);
     await closeConnection(this.ctx.nc);
   }
 

@@ -39,6 +39,29 @@ const timestamp = (): z.ZodMiniString =>
 
 const count = (): z.ZodMiniNumberFormat => z.int().check(z.nonnegative());
 
+/** abq's optional `attachments` list (docs/attachments.md), the same on requests and responses. */
+const attachments = () =>
+  described(
+    z.optional(
+      z.array(
+        z.looseObject({
+          name: described(z.string().check(z.minLength(1)), "File name (no folder part), unique in the message."),
+          sha256: described(
+            z.string().check(z.regex(/^[0-9a-f]{64}$/, "must be 64 lowercase hex digits")),
+            "SHA-256 of the bytes, lowercase hex: the blob's address, checked on every read.",
+          ),
+          size: described(count(), "Size in bytes."),
+          media_type: described(z.string(), "Media type, e.g. text/plain; application/octet-stream when unknown."),
+          spilled: described(
+            z.optional(z.enum(["content", "result"])),
+            "Set when abq moved an oversized content (or result) here; that field then holds a short note.",
+          ),
+        }),
+      ),
+    ),
+    "abq: files sent by reference, each stored once under the bus (blobs/sha256/) or in JetStream's Object Store.",
+  );
+
 /** The request schema (built on first use). */
 export const requestSchema = lazy(() =>
   described(
@@ -82,6 +105,7 @@ export const requestSchema = lazy(() =>
         ),
         "abq: optional signature (abq send --sign).",
       ),
+      attachments: attachments(),
     }),
     "An abq request message (protocol 1.0.0), stored as requests/<id>.json.",
   ),
@@ -104,6 +128,7 @@ export const responseSchema = lazy(() =>
       result: described(z.string(), 'Handler output or answer text (default "").'),
       error: described(z.nullable(z.string()), "Error text when status is error, else null."),
       timestamp: timestamp(),
+      attachments: attachments(),
     }),
     "An abq response message (protocol 1.0.0), stored as responses/<id>.json.",
   ),

@@ -45,9 +45,15 @@ export async function respondTo(
   // An answer nobody could read back (ask, show and ls cap what they read) is refused before it is stored.
   const size = Buffer.byteLength(data);
   if (size > opts.maxBytes) {
-    throw new AbqError("E_TOO_LARGE", `the answer to ${id} is ${size} bytes, over the ${opts.maxBytes}-byte cap`, {
-      hint: "answer with a path to a file instead, or raise ABQ_MAX_BYTES for every reader too",
-    });
+    // A result that large moves into an attachment (src/attach), read back by ask and show; an answer
+    // still too large after that (a huge error text) is refused before anything is stored.
+    if (!spillable(response, opts.maxBytes)) {
+      throw new AbqError("E_TOO_LARGE", `the answer to ${id} is ${size} bytes, over the ${opts.maxBytes}-byte cap`, {
+        hint: "answer with a path to a file instead, or raise ABQ_MAX_BYTES for every reader too",
+      });
+    }
+    const { spillResult } = await import("../attach/spill-result.ts");
+    return spillResult(q, response, opts.sync, (spilled) => respondTo(q, spilled, opts, request));
   }
   if (response.status === "pending") {
     if (await readFinalAnswer(dir, id, opts.maxBytes)) throw await finishAnswered(q, id, opts);
@@ -87,6 +93,11 @@ async function refuseForeignAnswer(target: string, id: string): Promise<void> {
   throw new AbqError("E_UNSAFE", `the answer slot ${target} is ${what}, not an answer; ${id} stays claimed`, {
     hint: `remove it (rm ${target}), then answer again`,
   });
+}
+
+/** Whether moving the result out would bring the answer under the cap (the rest must fit inline). */
+function spillable(response: Response, maxBytes: number): boolean {
+  return Buffer.byteLength(serialize({ ...response, result: "" })) + 2048 <= maxBytes; // room for the note and its entry
 }
 
 async function claimedRequest(path: string, maxBytes: number): Promise<Request | undefined> {

@@ -10,6 +10,8 @@
  * |                      | when the environment can hold the content; else ABQ_MSG_CONTENT is      |
  * |                      | unset and ABQ_MSG_CONTENT_OMITTED says why: `size` (over 32 KiB) or     |
  * |                      | `nul` (it has a NUL byte) — read the content from stdin or $1 then      |
+ * |                      | ABQ_ATTACHMENTS: checked local paths of its attachments, one a line    |
+ * |                      | (and `attachments[].path` on stdin; see docs/attachments.md)            |
  *
  * | handler outcome      | abq does                                                              |
  * |----------------------|------------------------------------------------------------------------|
@@ -124,7 +126,8 @@ export interface RunOptions {
   onStart?: ((pid: number) => void) | undefined;
 }
 
-export function contentOmitted(content: string): ContentOmitted | undefined {
+export function contentOmitted(content: string, spilled = false): ContentOmitted | undefined {
+  if (spilled) return "size"; // the content is a note; the real one is on stdin and in ABQ_ATTACHMENTS
   if (content.includes("\0")) return "nul";
   return Buffer.byteLength(content) > MAX_ENV_CONTENT ? "size" : undefined;
 }
@@ -132,7 +135,7 @@ export function contentOmitted(content: string): ContentOmitted | undefined {
 export function handlerEnv(claimed: Claimed, home: string): Record<string, string | undefined> {
   const m = claimed.message;
   const attempts = typeof m["attempts"] === "number" ? m["attempts"] : 0;
-  const omitted = contentOmitted(m.content);
+  const omitted = contentOmitted(m.content, JSON.stringify(m["attachments"] ?? null).includes('"spilled":"content"'));
   // Every per-message variable is set or explicitly unset: the handler inherits the watcher's environment,
   // and a watcher started from inside another handler must not pass on that message's values.
   return {
@@ -147,15 +150,25 @@ export function handlerEnv(claimed: Claimed, home: string): Record<string, strin
     ABQ_SUBSCRIBER: claimed.subscriber,
     ABQ_MSG_CONTENT: omitted === undefined ? m.content : undefined,
     ABQ_MSG_CONTENT_OMITTED: omitted,
+    ABQ_ATTACHMENTS: undefined, // set by runHandler once the files are checked
   };
 }
 
 export async function runHandler(spec: HandlerSpec, claimed: Claimed, opts: RunOptions): Promise<HandlerRun> {
-  const { execa } = await import("execa");
   const started = performance.now();
+  let input = JSON.stringify(claimed.message);
+  let env = opts.env;
+  if (Array.isArray((claimed.message as { attachments?: unknown }).attachments)) {
+    const { handlerInput } = await import("../attach/handler-input.ts");
+    const got = await handlerInput(claimed.message, env);
+    // A missing or corrupt attachment: this message cannot run (a failed attempt), the others can.
+    if ("failed" in got) return { ...got.failed, ms: Math.round(performance.now() - started) };
+    ({ input, env } = got);
+  }
+  const { execa } = await import("execa");
   const child = execa(spec.file, [...spec.args, claimed.path], {
-    input: JSON.stringify(claimed.message),
-    env: opts.env,
+    input,
+    env,
     extendEnv: true,
     reject: false,
     detached: true, // own process group, so a timeout can end the handler's children too

@@ -5,13 +5,14 @@ import { AbqError } from "../../protocol/errors.ts";
 import type { MessageType, Request, Response } from "../../protocol/schema.ts";
 import { commonOptions, escapeControls, oneLine, printJson, printText, writeOut } from "../output.ts";
 import { parseSeconds, parseTimeout } from "./parse.ts";
-import { ALLOW_EMPTY_HELP, resolveContent } from "../content.ts";
+import { ALLOW_EMPTY_HELP } from "../content.ts";
+import { addAttachOptions, type AttachFlags, attachmentsFrom, contentOrStream } from "./attachment.ts";
 import { withExamples } from "../help.ts";
 import { suggestChoice } from "../suggest.ts";
 import { MESSAGE_TYPES } from "../../protocol/constants.ts";
 import { interruptible } from "../signals.ts";
 
-export interface AskFlags {
+export interface AskFlags extends AttachFlags {
   ttl?: number;
   replyTo?: string;
   create?: boolean;
@@ -40,14 +41,17 @@ export function registerAsk(program: Command): void {
     .option("--reply-to <channel>", "channel that also receives the answer as a message")
     .option("--create", "create the channel if it does not exist")
     .option("--allow-empty", ALLOW_EMPTY_HELP)
-    .option("--json", "print the whole response as stored")
-    .action(async (channel: string, type: string, content: string | undefined, opts: AskFlags, cmd: Command) => {
+    .option("--json", "print the whole response as stored");
+  addAttachOptions(ask).action(
+    async (channel: string, type: string, content: string | undefined, opts: AskFlags, cmd: Command) => {
       await askAndPrint(cmd, channel, type, content, opts);
-    });
+    },
+  );
   withExamples(
     ask,
     'abq ask reviews command "is main green?" --timeout 5m',
     "git diff | abq ask reviews command - --json | jq -r .result",
+    'abq ask reviews command "review this" --attach change.diff',
   );
 }
 
@@ -60,12 +64,16 @@ export async function askAndPrint(
   opts: AskFlags,
 ): Promise<void> {
   suggestChoice("type", type, MESSAGE_TYPES);
+  const attachments = attachmentsFrom(opts, content === "-");
+  const body = await contentOrStream(content, opts.allowEmpty, opts.attach?.includes("-"));
   const { ask } = await import("../../index.ts");
   const request: Omit<AskOptions, "signal"> = {
     ...commonOptions(cmd),
     channel,
     type: type as MessageType,
-    content: await resolveContent(content, opts.allowEmpty),
+    content: body.text,
+    contentSource: body.source,
+    attachments,
     ttl: opts.ttl,
     replyTo: opts.replyTo,
     create: opts.create ?? false,

@@ -7,6 +7,7 @@ import { commonOptions, escapeControls, printJson, printText, table, writeOut } 
 import { interruptible } from "../signals.ts";
 import { skippedLine } from "../views.ts";
 import { parseTimeout } from "./parse.ts";
+import { attachmentLines } from "./show.ts";
 
 interface RecvFlags {
   wait?: boolean;
@@ -115,6 +116,7 @@ function claimText(claim: Claimed, as: string | undefined): string {
     `File: ${claim.path}`,
     ...(lease ? [`Lease: ${lease.token} until ${lease.deadline}`] : []),
     `Next: ${next}`,
+    ...attachmentLines(message.id, message),
     `Content: ${escapeControls(message.content)}`,
   ].join("\n");
 }

@@ -1,7 +1,8 @@
 import { type Command, Option } from "commander";
 import { AbqError } from "../../protocol/errors.ts";
 import { MESSAGE_TYPES } from "../../protocol/constants.ts";
-import { ALLOW_EMPTY_HELP, resolveContent } from "../content.ts";
+import { ALLOW_EMPTY_HELP } from "../content.ts";
+import { addAttachOptions, type AttachFlags, attachmentsFrom, contentOrStream } from "./attachment.ts";
 import { withExamples } from "../help.ts";
 import { withProgress } from "../progress.ts";
 import { stdinLines } from "../stdin.ts";
@@ -9,7 +10,7 @@ import { commonOptions, printJson, printText, writeOut } from "../output.ts";
 import { suggestChoice } from "../suggest.ts";
 import { parseSeconds, parseTimeout } from "./parse.ts";
 
-interface SendFlags {
+interface SendFlags extends AttachFlags {
   ttl?: number;
   replyTo?: string;
   create?: boolean;
@@ -49,38 +50,45 @@ export function registerSend(program: Command): void {
         "how long --wait waits, e.g. 90s, 10m (default 30s, as for abq ask; exit 5 after)",
       ).argParser(parseTimeout),
     )
-    .option("--json", "print the message as stored (so `jq .id` works); with --wait, the response")
-    .action(
-      async (channel: string, type: string | undefined, content: string | undefined, opts: SendFlags, cmd: Command) => {
-        if (opts.batch) return sendBatchFromStdin(cmd, channel, type, opts);
-        if (type === undefined)
-          throw new AbqError("E_USAGE", "missing required argument 'type'", { hint: "see abq send --help" });
-        suggestChoice("type", type, MESSAGE_TYPES);
-        if (opts.wait) {
-          if (opts.thread !== undefined) throw new AbqError("E_USAGE", "--thread does not combine with --wait (yet)");
-          const { askAndPrint } = await import("./ask.ts");
-          return askAndPrint(cmd, channel, type, content, opts);
-        }
-        const { send } = await import("../../index.ts");
-        const message = await send({
-          ...commonOptions(cmd),
-          channel,
-          type: type as (typeof MESSAGE_TYPES)[number],
-          content: await resolveContent(content, opts.allowEmpty),
-          ttl: opts.ttl,
-          replyTo: opts.replyTo,
-          create: opts.create ?? false,
-          sign: opts.sign ?? false,
-          thread: opts.thread,
-        });
-        if (opts.json) printJson(message);
-        else printText(`Sent: ${message.id} -> ${message.to}`);
-      },
-    );
+    .option("--json", "print the message as stored (so `jq .id` works); with --wait, the response");
+  addAttachOptions(send).action(
+    async (channel: string, type: string | undefined, content: string | undefined, opts: SendFlags, cmd: Command) => {
+      if (opts.batch) {
+        if (opts.attach !== undefined) throw new AbqError("E_USAGE", "--attach does not combine with --batch");
+        return sendBatchFromStdin(cmd, channel, type, opts);
+      }
+      if (type === undefined)
+        throw new AbqError("E_USAGE", "missing required argument 'type'", { hint: "see abq send --help" });
+      suggestChoice("type", type, MESSAGE_TYPES);
+      if (opts.wait) {
+        if (opts.thread !== undefined) throw new AbqError("E_USAGE", "--thread does not combine with --wait (yet)");
+        const { askAndPrint } = await import("./ask.ts");
+        return askAndPrint(cmd, channel, type, content, opts);
+      }
+      const attachments = attachmentsFrom(opts, content === "-");
+      const body = await contentOrStream(content, opts.allowEmpty, opts.attach?.includes("-"));
+      const { send } = await import("../../index.ts");
+      const message = await send({
+        ...commonOptions(cmd),
+        channel,
+        type: type as (typeof MESSAGE_TYPES)[number],
+        content: body.text,
+        contentSource: body.source,
+        attachments,
+        ttl: opts.ttl,
+        replyTo: opts.replyTo,
+        create: opts.create ?? false,
+        sign: opts.sign ?? false,
+        thread: opts.thread,
+      });
+      if (opts.json) printJson(message);
+      else printText(`Sent: ${message.id} -> ${message.to}`);
+    },
+  );
   withExamples(
     send,
     'abq send reviews command "review PR 42" --create',
-    "git diff | abq send reviews command - --ttl 1h",
+    "git diff | abq send reviews command - --ttl 1h --attach build.log",
     'echo \'{"type":"signal","content":"hi"}\' | abq send reviews --batch',
   );
 }

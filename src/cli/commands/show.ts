@@ -3,6 +3,19 @@ import { withExamples } from "../help.ts";
 import { commonOptions, escapeControls, printJson, printText } from "../output.ts";
 import { paintState } from "../color.ts";
 import { leaseLine, reasonLines } from "../views.ts";
+import type { AttachmentRef } from "../../attach/types.ts";
+
+/** One line per attachment of the message and of its answer, and how to get them. */
+export function attachmentLines(id: string, ...messages: ({ attachments?: unknown } | undefined)[]): string[] {
+  const refs = messages.flatMap((m) => (Array.isArray(m?.attachments) ? (m.attachments as AttachmentRef[]) : []));
+  if (refs.length === 0) return [];
+  return [
+    ...refs.map(
+      (r) => `Attachment: ${escapeControls(String(r.name))} (${r.size} bytes, ${escapeControls(String(r.media_type))})`,
+    ),
+    `Attachments: abq attachment ${id} [name] [-o path]`,
+  ];
+}
 
 export function registerShow(program: Command): void {
   const show = program
@@ -12,6 +25,7 @@ export function registerShow(program: Command): void {
     .option("--json", "print {channel, state, reason, lease, request, response, files} as JSON")
     .action(async (id: string, opts: { channel?: string; json?: boolean }, cmd: Command) => {
       const { show } = await import("../../index.ts");
+      // Content or an answer spilled into an attachment comes back whole (show reads it back).
       const found = await show({ ...commonOptions(cmd), id, channel: opts.channel });
       if (opts.json) return printJson(found);
       const lines = [
@@ -40,6 +54,7 @@ export function registerShow(program: Command): void {
         );
         if (res.error !== null) lines.push(`Error: ${escapeControls(res.error)}`);
       }
+      lines.push(...attachmentLines(id, req, res));
       lines.push(...found.files.map((f) => `File: ${f}`));
       printText(lines.join("\n"));
     });

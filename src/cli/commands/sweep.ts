@@ -14,19 +14,34 @@ export function registerSweep(program: Command): void {
     )
     .option("--dry-run", "say what would happen, change nothing")
     .option("-q, --quiet", "no progress line or timing on a terminal")
-    .option("--json", "one JSON report per queue (NDJSON)")
+    .option("--json", "one JSON report per queue (NDJSON), then {attachments} on a bus with attachment blobs")
     .action(async (channel: string | undefined, opts: SweepFlags, cmd: Command) => {
-      const { sweep } = await import("../../index.ts");
-      const { result: reports, summary } = await withProgress(
+      const { sweep, sweepAttachments } = await import("../../index.ts");
+      const { result, summary } = await withProgress(
         `sweeping${channel !== undefined ? ` ${channel}` : ""}`,
         opts,
-        () => sweep({ ...commonOptions(cmd), channel, dryRun: opts.dryRun }),
+        async () => {
+          const queues = await sweep({ ...commonOptions(cmd), channel, dryRun: opts.dryRun });
+          // Blobs no message references any more: only a whole-bus sweep sees every reference.
+          const blobs =
+            channel === undefined ? await sweepAttachments({ ...commonOptions(cmd), dryRun: opts.dryRun }) : undefined;
+          return { queues, blobs };
+        },
       );
+      const reports = result.queues;
+      if (result.blobs !== undefined && !opts.json && result.blobs.removed > 0)
+        printText(
+          `${opts.dryRun ? "Would remove" : "Removed"} ${result.blobs.removed} attachment blob(s) no message references (${result.blobs.bytes_removed} bytes)`,
+        );
       // A broken queue does not stop the sweep of the others; it is reported, and the exit code says so.
       const broken = reports.filter((r) => r.error !== undefined);
       for (const r of broken) writeOut(2, `abq: ${oneLine(`${queueName(r)}: ${r.error!.message}`, 400)}\n`);
       if (broken.length > 0) process.exitCode = EXIT.IO;
-      if (opts.json) return printNdjson(reports);
+      // The blob report is a line of its own, only on a bus that has attachment blobs: scripts that read
+      // one report per queue see nothing new until attachments are used.
+      const blobs =
+        result.blobs !== undefined && result.blobs.removed + result.blobs.kept > 0 ? result.blobs : undefined;
+      if (opts.json) return printNdjson(blobs !== undefined ? [...reports, { attachments: blobs }] : reports);
       const rows = reports.filter((r) => changed(r) > 0).map(toRow);
       if (rows.length === 0) return summary(`Nothing to do (${reports.length} queue(s) checked)`);
       printText(`${opts.dryRun ? "Dry run, nothing changed; would have:\n" : ""}${table(rows)}`);
