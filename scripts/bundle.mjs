@@ -19,7 +19,9 @@ const BUNDLED = new Set(["commander", "ulid", "zod"]);
 // errors and constants are what the command line itself needs (exit codes, --help text), so they go
 // with it rather than pulling the whole core into `abq --help`.
 const CLI = /\/src\/(cli\/|protocol\/(errors|constants)\.ts)|\/node_modules\/commander\//;
-const CORE = /\/src\/(?!cli\/|nats\/|mcp\/)|\/node_modules\/(zod|ulid)\//;
+// The dashboard (src/ui) gets a chunk of its own, loaded by `abq ui` only; its barrel (a lazy wrapper)
+// stays in the core.
+const CORE = /\/src\/(?!cli\/|nats\/|mcp\/|ui\/(?!index\.ts))|\/node_modules\/(zod|ulid)\//;
 const root = new URL("..", import.meta.url).pathname;
 const pkg = JSON.parse(await readFile(`${root}package.json`, "utf8"));
 
