@@ -20,7 +20,10 @@ const FIGURES = [
   ["B10", "./b10-rss.mjs"],
   ["B11", "./b11-fanout.mjs"],
   ["B12", "./search.mjs"],
+  ["B13", "./coord.mjs"],
+  ["B14", "./attach.mjs"],
   ["batch", "./batch.mjs"],
+  ["bulk", "./bulk.mjs"],
   ["NATS", "./nats.mjs"],
 ];
 

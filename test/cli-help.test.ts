@@ -179,7 +179,9 @@ describe("help, version and usage", () => {
       "Workers",
       "Supervision",
       "Inspection",
+      "Coordination",
       "Agents",
+      "Sharing",
       "Admin",
       "Examples",
     ]);
@@ -199,9 +201,12 @@ describe("help, version and usage", () => {
       "term",
       "cancel",
       "wait",
+      "attachment",
     ]);
     expect(words("Supervision")).toEqual(["requeue", "sweep", "dead", "trace"]);
-    expect(words("Inspection")).toEqual(["status", "ls", "show", "thread", "search", "schema"]);
+    expect(words("Inspection")).toEqual(["status", "ls", "show", "thread", "search", "ui", "schema"]);
+    expect(words("Coordination")).toEqual(["kv", "lock", "reserve"]);
+    expect(words("Sharing")).toEqual(["share", "unshare", "shares", "keys"]);
     expect(words("Agents")).toEqual(["heartbeat", "agents", "mcp", "keygen", "check"]);
     expect(section("Agents")).toMatch(/check --inbox <channel>/);
     expect(section("Admin")).toMatch(/check\|doctor \[options\]/);

@@ -185,8 +185,9 @@ describe("links in README.md, CHANGELOG.md and docs/", () => {
 describe("README.md", () => {
   const readme = readFileSync(join(ROOT, "README.md"), "utf8");
 
-  it("stays a short tour: at most 15 KB", () => {
-    expect(Buffer.byteLength(readme)).toBeLessThanOrEqual(15 * 1024);
+  // 15 KB until the coordination, attachments, sharing and dashboard sections (one short block each).
+  it("stays a short tour: at most 17 KB", () => {
+    expect(Buffer.byteLength(readme)).toBeLessThanOrEqual(17 * 1024);
   });
 
   it("starts its quick start with the two commands, before any other block", () => {

@@ -21,6 +21,8 @@ import { AckTool, RecvTool, ReleaseTool, RespondTool, SendTool } from "./schemas
 import { addAskTool } from "./tools-ask.ts";
 import { addInspectionTools } from "./tools-inspect.ts";
 import { addSearchTool } from "./tools-search.ts";
+import { addCoordTools } from "./tools-coord.ts";
+import { withLocalPaths } from "../attach/api.ts";
 
 export { toolError } from "./registry.ts";
 
@@ -30,6 +32,7 @@ export function registerTools(server: McpServer, common: CommonOptions): string[
   addMessageTools(tools, common);
   addInspectionTools(tools, common);
   addSearchTool(tools, common);
+  addCoordTools(tools, common);
   return tools.serve(server);
 }
 
@@ -41,7 +44,14 @@ function addMessageTools(tools: ToolSet, common: CommonOptions): void {
       const to = await target(common, a.channel);
       const replyTo = await optionalTarget(common, a.reply_to);
       await ensureInbox(common, replyTo);
-      return send({ ...common, ...a, channel: to.channel, create: a.create || to.inbox, replyTo: replyTo?.channel });
+      const sent = await send({
+        ...common,
+        ...a,
+        channel: to.channel,
+        create: a.create || to.inbox,
+        replyTo: replyTo?.channel,
+      });
+      return withLocalPaths(sent, common);
     },
   });
 
@@ -52,7 +62,7 @@ function addMessageTools(tools: ToolSet, common: CommonOptions): void {
       "Claim the oldest pending message of a channel (like `abq recv`): it is yours to finish with abq_respond, " +
       "abq_ack or abq_release, passing lease.token back as lease. Returns {claimed: true, channel, message, lease, " +
       "path}, or {claimed: false} when the queue is empty (or nothing came within timeout); either way " +
-      "skipped: {expired, rejected} lists what the claim set aside on its way (TTL ran out, invalid files).",
+      "skipped: {expired, rejected} lists what the claim set aside on its way (TTL ran out, invalid files, refused senders).",
     input: RecvTool,
     run: async (a, extra) => {
       const from = await target(common, a.channel);
@@ -72,7 +82,13 @@ function addMessageTools(tools: ToolSet, common: CommonOptions): void {
       try {
         const claim = await recv({ ...common, ...a, channel: from.channel, signal: extra.signal, onSkipped });
         // The plain claim (its acts need an open transport; an agent finishes it by id with abq_respond…).
-        return { claimed: true, ...claim.toJSON(), ...withSkipped(skipped) };
+        const plain = claim.toJSON();
+        return {
+          claimed: true,
+          ...plain,
+          message: await withLocalPaths(plain.message, common),
+          ...withSkipped(skipped),
+        };
       } catch (err) {
         if (!isAbqError(err) || (err.code !== "E_EMPTY" && err.code !== "E_TIMEOUT")) throw err;
         return { claimed: false, channel: from.channel, reason: err.message, ...withSkipped(skipped) };
@@ -87,7 +103,8 @@ function addMessageTools(tools: ToolSet, common: CommonOptions): void {
       "Answer a message you claimed (like `abq respond`). status pending sends a progress note and keeps it claimed. " +
       "Returns the stored response.",
     input: RespondTool,
-    run: async (a) => respond({ ...common, ...a, channel: (await target(common, a.channel)).channel }),
+    run: async (a) =>
+      withLocalPaths(await respond({ ...common, ...a, channel: (await target(common, a.channel)).channel }), common),
   });
 
   tools.add("abq_ack", {
