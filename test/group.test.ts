@@ -1,13 +1,14 @@
 /**
  * Channels shared between Unix users (`--group`): run as root, the test acts as a second user (`nobody`)
- * through real child processes with another uid. Skipped where it cannot be arranged (not root, no such
- * user, or the built CLI not readable by that user), and says so.
+ * through real child processes with another uid. Skipped, saying so, only where we are not root; the
+ * checkout is made reachable for that user wherever it was cloned (test/fixtures/reach.ts).
  */
 import { spawnSync } from "node:child_process";
 import { chmodSync, chownSync, readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
-import { describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CLI, makeBus, parseJson, type Bus } from "./helpers.ts";
+import { letUserReachCheckout } from "./fixtures/reach.ts";
 
 const OTHER = { uid: 65534, gid: 65534 }; // nobody:nogroup on Debian
 
@@ -21,14 +22,20 @@ function asOther(bus: Bus, args: string[]): { code: number | null; stdout: strin
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
-function canRunAsOther(): boolean {
-  if (process.getuid?.() !== 0) return false;
-  const r = spawnSync(process.execPath, [CLI, "--version"], { ...OTHER, encoding: "utf8" });
-  if (r.status !== 0) process.stderr.write(`group test skipped: the CLI cannot run as uid ${OTHER.uid}\n`);
-  return r.status === 0;
-}
+/** Root is needed to act as another uid; in CI (root there) the test must run, never skip. */
+const IS_ROOT = process.getuid?.() === 0;
+if (!IS_ROOT) process.stderr.write("group test skipped: not root, cannot act as another user\n");
 
-describe.skipIf(!canRunAsOther())("--group channels shared between users", () => {
+describe.skipIf(!IS_ROOT)("--group channels shared between users", () => {
+  // The clone may sit where other users cannot enter (a 0700 mktemp folder, /root): let nobody through.
+  let undo: () => void = () => undefined;
+  beforeAll(() => {
+    undo = letUserReachCheckout(OTHER.uid);
+    const r = spawnSync(process.execPath, [CLI, "--version"], { ...OTHER, encoding: "utf8" });
+    if (r.status !== 0) throw new Error(`uid ${OTHER.uid} cannot run ${CLI}: ${r.stderr}`);
+  });
+  afterAll(() => undo());
+
   it("another user in the group sends, the owner receives and answers, the other reads the answer", async () => {
     const bus = makeBus();
     chmodSync(bus.root, 0o755); // the test's temp root must be reachable, as a real home's parent is

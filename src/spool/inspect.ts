@@ -17,8 +17,8 @@ import { readNote, readRequest, readResponse } from "./read.ts";
 import { countable, FOLDER, reasonPath } from "./listing.ts";
 import { listChannels, listSubscribers, requireChannel } from "./registry.ts";
 
-/** The folder counted by each `status` column. */
-const COUNTED_FOLDER: Record<CountedState, ListState> = {
+/** The folder state counted by each `status` column (the dashboard's live counts use it too). */
+export const COUNTED_FOLDER: Record<CountedState, ListState> = {
   pending: "requests",
   delayed: "delayed",
   processing: "processing",

@@ -13,19 +13,7 @@ import type { ChannelName, SubscriberName } from "../protocol/names.ts";
 import { countable, FOLDER } from "../spool/listing.ts";
 import { queueOf } from "../spool/paths.ts";
 import { FolderIndex } from "./folder-index.ts";
-
-/** The folder state counted by each `status` column (as in src/spool/inspect.ts). */
-const COUNTED_FOLDER: Record<CountedState, ListState> = {
-  pending: "requests",
-  delayed: "delayed",
-  processing: "processing",
-  responses: "responses",
-  archived: "archive",
-  dead: "dead",
-  expired: "expired",
-  rejected: "rejected",
-  late: "late",
-};
+import { COUNTED_FOLDER } from "../spool/inspect.ts";
 
 export interface QueueRef {
   name: string;
