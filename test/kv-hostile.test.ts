@@ -100,10 +100,10 @@ describe("abq kv on hostile input", () => {
     mkdirSync(join(b.home, "kv", "b", "planted"));
     writeFileSync(join(b.home, "kv", "b", "planted", "notes.txt"), "hi");
     const planted = await b.abq(["kv", "set", "b", "planted", "v"]);
-    expect([planted.code, planted.stderr]).toEqual([2, expect.stringContaining("holds no head.<revision> file")]);
+    expect([planted.code, planted.stderr]).toEqual([6, expect.stringContaining("holds no head.<revision> file")]);
     // A head that is not JSON (edited by hand) is reported, not guessed at.
     writeFileSync(join(dir, "head.4"), "garbage");
     const bad = await b.abq(["kv", "get", "b", "k"]);
-    expect([bad.code, bad.stderr]).toEqual([2, expect.stringContaining("is not a JSON object")]);
+    expect([bad.code, bad.stderr]).toEqual([6, expect.stringContaining("is not a JSON object")]);
   });
 });

@@ -125,7 +125,10 @@ function lockCases(bus: () => Bus): void {
     const failed = await b.abq(["lock", "run", name, "--", "sh", "-c", "exit 3"]);
     expect(failed.code).toBe(3);
     const missing = await b.abq(["lock", "run", name, "--", "/no/such/program"]);
-    expect([missing.code, missing.stderr]).toEqual([2, expect.stringContaining("cannot run /no/such/program")]);
+    expect([missing.code, missing.stderr]).toEqual([
+      127,
+      expect.stringContaining("cannot run /no/such/program: command not found"),
+    ]);
     expect(parseJson((await ok(b, ["lock", "list", name, "--json"])).trim())).toMatchObject({ state: "free" });
   }, 30_000);
 }

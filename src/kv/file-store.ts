@@ -17,7 +17,7 @@
 import * as fs from "../fs-promised.ts";
 import { dirname, join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
-import { AbqError, errnoCode, ioError } from "../protocol/errors.ts";
+import { AbqError, errnoCode, ioError, isAbqError } from "../protocol/errors.ts";
 import { randomHex } from "../protocol/random.ts";
 import {
   DIR_MODE,
@@ -98,7 +98,7 @@ export class FileStore implements RevStore {
         // and a folder that is not empty would make every "create" of the key fail forever.
         if (names.length === 0 || ((await removeLitter(dir, names, false)) > 0 && (await listDir(dir)).length === 0))
           return undefined;
-        throw new AbqError("E_BAD_MESSAGE", `${dir} holds no head.<revision> file (edited by hand?)`, {
+        throw new AbqError("E_IO", `${dir} holds no head.<revision> file (edited by hand?)`, {
           hint: "remove the key's folder to reset it",
         });
       }
@@ -117,6 +117,11 @@ export class FileStore implements RevStore {
       text = await readBounded(path, MAX_RECORD_BYTES);
     } catch (err) {
       if (errnoCode(err) === "ENOENT") return undefined;
+      if (errnoCode(err) === "ELOOP" || (isAbqError(err) && err.code === "E_BAD_MESSAGE")) {
+        throw new AbqError("E_UNSAFE", `${path} is a symbolic link or not a regular file: abq does not follow it`, {
+          hint: "remove the key's folder to reset it",
+        });
+      }
       throw ioError(`cannot read ${path}`, err);
     }
     try {
@@ -125,7 +130,7 @@ export class FileStore implements RevStore {
     } catch {
       // reported below
     }
-    throw new AbqError("E_BAD_MESSAGE", `${path} is not a JSON object (edited by hand?)`, {
+    throw new AbqError("E_IO", `${path} is not a JSON object (edited by hand?)`, {
       hint: "remove the key's folder to reset it",
     });
   }

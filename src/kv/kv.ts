@@ -8,7 +8,7 @@
 import type { CommonOptions } from "../api/options.ts";
 import { callerAgent } from "../api/options.ts";
 import { MAX_SPAN_S } from "../protocol/constants.ts";
-import { AbqError } from "../protocol/errors.ts";
+import { AbqError, isAbqError } from "../protocol/errors.ts";
 import { bucketName, keyName } from "./names.ts";
 import { type Entry, openStore, type RevStore, type StoredRecord, withStore } from "./store.ts";
 
@@ -158,20 +158,29 @@ export interface KvListResult {
   entries: KvEntry[];
   /** Keys whose TTL has passed (they read as absent). */
   expired: number;
+  /** Keys that could not be read (corrupt, or a link planted in the bus), with why: listed, not fatal. */
+  unreadable: Array<{ key: string; problem: string }>;
 }
 
 export async function kvList(opts: CommonOptions & { bucket: string }): Promise<KvListResult> {
   return withStore(opts, area(opts.bucket), async (s) => {
     const entries: KvEntry[] = [];
+    const unreadable: KvListResult["unreadable"] = [];
     let expired = 0;
     const now = Date.now();
     for (const key of await s.keys()) {
-      const entry = await s.get(key);
+      // One bad key must not hide the bucket from everyone else: it is reported, the rest listed.
+      const entry = await s.get(key).catch((err: unknown) => {
+        if (!isAbqError(err) || err.code === "E_CONFLICT") throw err;
+        unreadable.push({ key, problem: err.message });
+        return null;
+      });
+      if (entry === null) continue;
       const value = live(opts.bucket, entry, now);
       if (value) entries.push(value);
       else if (entry && (entry.record as unknown as Envelope).deleted !== true) expired++;
     }
-    return { entries, expired };
+    return { entries, expired, unreadable };
   });
 }
 

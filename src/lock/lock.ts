@@ -163,8 +163,12 @@ async function ownHeld(
   if (!cur || rec?.state !== "held") throw new AbqError("E_CONFLICT", `lock '${name}' is not held`);
   const mine = token !== undefined ? rec.token === token : rec.owner.agent === agent;
   if (!mine) {
-    throw new AbqError("E_CONFLICT", `lock '${name}' is held by ${describeOwner(rec.owner)}, not by you`, {
-      hint: token !== undefined ? "it was taken over: your hold ended" : "pass the token acquire printed (--token)",
+    const whose = token !== undefined ? "not with that token" : "not by you";
+    throw new AbqError("E_CONFLICT", `lock '${name}' is held by ${describeOwner(rec.owner)}, ${whose}`, {
+      hint:
+        token !== undefined
+          ? "check the token acquire printed; if it was yours, your hold ended and the lock was taken over"
+          : "pass the token acquire printed (--token)",
     });
   }
   return { revision: cur.revision, held: rec };

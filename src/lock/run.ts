@@ -8,7 +8,7 @@
 import { spawn } from "node:child_process";
 import { constants } from "node:os";
 import type { CommonOptions } from "../api/options.ts";
-import { AbqError } from "../protocol/errors.ts";
+import { AbqError, errnoCode } from "../protocol/errors.ts";
 import { acquireLock, type LockHold, releaseLock, renewLock } from "./lock.ts";
 
 export interface RunLockedOptions extends CommonOptions {
@@ -69,7 +69,11 @@ export async function runLocked(opts: RunLockedOptions): Promise<RunLockedResult
     }
     const end = await exited;
     if (end.error) {
-      throw new AbqError("E_USAGE", `cannot run ${file}: ${end.error.message}`, { cause: end.error });
+      // As a shell reports it: 127 for a command that is not there, 126 for one that cannot be run. The
+      // command line itself was fine, so this is the command's outcome, not a usage error.
+      const missing = errnoCode(end.error) === "ENOENT";
+      opts.onWarning?.(`cannot run ${file}: ${missing ? "command not found" : end.error.message}`);
+      return { hold, exitCode: missing ? 127 : 126, signal: null };
     }
     const signo = end.signal !== null ? constants.signals[end.signal] : undefined;
     return { hold, exitCode: end.code ?? 128 + (signo ?? 0), signal: end.signal };

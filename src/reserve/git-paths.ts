@@ -32,8 +32,16 @@ export async function repoPaths(cwd: string, paths: string[]): Promise<string[]>
   return paths.map((p) => {
     if (p.includes("\0")) throw new AbqError("E_USAGE", "a path contains a NUL byte");
     const abs = isAbsolute(p) ? normalize(p) : join(cwd, p);
-    return relative(top !== undefined && top !== "" ? top : cwd, abs)
+    const rel = relative(top !== undefined && top !== "" ? top : cwd, abs)
       .split("\\")
       .join("/");
+    // Reservations name paths inside the repository: one outside it can never conflict, so saying "OK"
+    // for it would hide a typo or a wrong working directory.
+    if (rel === ".." || rel.startsWith("../") || isAbsolute(rel)) {
+      throw new AbqError("E_USAGE", `${JSON.stringify(p.slice(0, 200))} is outside the repository`, {
+        hint: "give paths inside the repository the reservations are for",
+      });
+    }
+    return rel;
   });
 }

@@ -26,13 +26,22 @@ export function checkGlob(glob: string): string {
       `invalid glob ${shown}: give a path pattern relative to the repository, without '..'`,
     );
   }
+  expandBraces(g); // refused now, not when someone else's check meets it
   return g;
 }
 
+/** More alternatives than any sane glob spells out: `{a,b}` repeated 11 times is 2 048. */
+const MAX_ALTERNATIVES = 1024;
+
 /** `{a,b}` alternatives spelled out (nested ones too), each with `/**` appended unless it ends with it. */
 function expand(glob: string): string[] {
+  const out = expandBraces(glob);
+  return out.map((g) => (g.endsWith("/**") || g === "**" ? g : `${g}/**`));
+}
+
+function expandBraces(glob: string): string[] {
   const open = glob.indexOf("{");
-  if (open < 0) return [glob.endsWith("/**") || glob === "**" ? glob : `${glob}/**`];
+  if (open < 0) return [glob];
   let depth = 0;
   const parts: string[] = [];
   let start = open + 1;
@@ -40,13 +49,19 @@ function expand(glob: string): string[] {
     if (glob[i] === "{") depth++;
     else if (glob[i] === "}" && --depth === 0) {
       parts.push(glob.slice(start, i));
-      return parts.flatMap((p) => expand(glob.slice(0, open) + p + glob.slice(i + 1)));
+      const out = parts.flatMap((p) => expandBraces(glob.slice(0, open) + p + glob.slice(i + 1)));
+      if (out.length > MAX_ALTERNATIVES) throw badGlob(glob, `more than ${MAX_ALTERNATIVES} alternatives`);
+      return out;
     } else if (glob[i] === "," && depth === 1) {
       parts.push(glob.slice(start, i));
       start = i + 1;
     }
   }
-  return expand(glob.slice(0, open) + "\\{" + glob.slice(open + 1)); // unbalanced: a literal '{'
+  throw badGlob(glob, "a '{' is never closed");
+}
+
+function badGlob(glob: string, why: string): AbqError {
+  return new AbqError("E_USAGE", `invalid glob ${JSON.stringify(glob)}: ${why}`);
 }
 
 function tokens(segment: string): Token[] {

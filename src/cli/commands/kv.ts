@@ -1,7 +1,17 @@
 import { isatty } from "node:tty";
 import { type Command, InvalidArgumentError, Option } from "commander";
 import { withExamples } from "../help.ts";
-import { commonOptions, escapeControls, printJson, printNdjson, printText, table, writeOut } from "../output.ts";
+import {
+  commonOptions,
+  escapeControls,
+  oneLine,
+  printJson,
+  printNdjson,
+  printText,
+  table,
+  writeOut,
+} from "../output.ts";
+import { EXIT } from "../exit.ts";
 import { withAbortOnSignals } from "../signals.ts";
 import { parseSeconds, parseTimeout } from "./parse.ts";
 
@@ -72,7 +82,11 @@ export function registerKv(program: Command): void {
     .option("--json", "one entry per line (NDJSON)")
     .action(async (bucket: string, opts: { json?: boolean }, cmd: Command) => {
       const { kvList } = await import("../../index.ts");
-      const { entries, expired } = await kvList({ ...commonOptions(cmd), bucket });
+      const { entries, expired, unreadable } = await kvList({ ...commonOptions(cmd), bucket });
+      // A key that cannot be read is named on stderr and makes the exit 6 (as a broken queue does for
+      // sweep); the rest is listed all the same.
+      for (const u of unreadable) writeOut(2, `abq: ${oneLine(u.problem, 400)}\n`);
+      if (unreadable.length > 0) process.exitCode = EXIT.IO;
       if (opts.json) return printNdjson(entries);
       const rows = entries.map((e) => [e.key, String(e.revision), shown(e.value.split("\n")[0]!.slice(0, 60))]);
       printText(entries.length === 0 ? `No keys in ${bucket}` : table([["KEY", "REV", "VALUE"], ...rows]));
