@@ -113,6 +113,13 @@ describe("allowlists", () => {
     const unknown = await bus.abq(["channel", "config", "c", "--allow-sender", "nope/main"]);
     expect(unknown.code).toBe(2);
     expect(unknown.stderr).toMatch(/no agent with a registered key matches 'nope\/main'/);
+    for (const pattern of ["api/*", "a?i/main"]) {
+      const r = await bus.abq(["channel", "config", "c", "--deny-sender", pattern]);
+      expect([r.code, r.stderr.trim()]).toEqual([
+        2,
+        expect.stringMatching(/looks like a pattern; sender lists take names/),
+      ]);
+    }
     const noKey = await bus.abq(["channel", "config", "c", "--allow-sender", "0123456789abcdef"]);
     expect(noKey.code).toBe(2);
     expect(noKey.stderr).toMatch(/no key 0123456789abcdef on this bus/);

@@ -79,6 +79,12 @@ export async function resolveSenders(
   const out: string[] = [];
   for (const raw of opts.entries) {
     const entry = checkAgentName(raw);
+    // Entries are names, suffixes or key ids, never patterns: 'a*' would be stored and match no one.
+    if (/[*?[\]]/.test(entry)) {
+      throw new AbqError("E_USAGE", `'${entry.slice(0, 70)}' looks like a pattern; sender lists take names`, {
+        hint: "give an agent's identity, a unique suffix such as api/main, or a key id",
+      });
+    }
     if (KEYID_PATTERN.test(entry)) {
       if (!records.some((r) => r.keyid === entry))
         throw new AbqError("E_USAGE", `no key ${entry} on this bus`, { hint: "abq keys list shows the keys" });
