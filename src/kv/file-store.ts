@@ -16,9 +16,8 @@
  */
 import * as fs from "../fs-promised.ts";
 import { dirname, join } from "node:path";
-import { setTimeout as sleep } from "node:timers/promises";
 import { AbqError, errnoCode, ioError, isAbqError } from "../protocol/errors.ts";
-import { randomHex } from "../protocol/random.ts";
+import { randomHex, sleep } from "../protocol/random.ts";
 import {
   DIR_MODE,
   ensureDir,
@@ -193,7 +192,7 @@ export class FileStore implements RevStore {
           yield entry;
         }
       }
-      await sleep(WATCH_POLL_MS, undefined, { signal }).catch(() => undefined);
+      await sleep(WATCH_POLL_MS, signal);
     }
   }
 

@@ -9,12 +9,11 @@
  * is alive on this host is never taken from, expired or not. A dead holder's command (`lock run`) is
  * killed, by process group, before the lock changes hands.
  */
-import { setTimeout as sleep } from "node:timers/promises";
 import type { CommonOptions } from "../api/options.ts";
 import { callerAgent } from "../api/options.ts";
 import { MAX_SPAN_S } from "../protocol/constants.ts";
 import { AbqError } from "../protocol/errors.ts";
-import { randomHex } from "../protocol/random.ts";
+import { randomHex, sleep } from "../protocol/random.ts";
 import { HOST } from "../spool/lease.ts";
 import { keyName } from "../kv/names.ts";
 import { type RevStore, type StoredRecord, withStore } from "../kv/store.ts";

@@ -5,10 +5,10 @@
  * with the command's status. The hold is renewed every third of its TTL while the command runs; if it is
  * ever lost (it cannot be while we live, short of someone deleting the record), the command is stopped.
  */
-import { spawn } from "node:child_process";
 import { constants } from "node:os";
 import type { CommonOptions } from "../api/options.ts";
 import { AbqError, errnoCode } from "../protocol/errors.ts";
+import { nodeChildProcess } from "../protocol/random.ts";
 import { acquireLock, type LockHold, releaseLock, renewLock } from "./lock.ts";
 
 export interface RunLockedOptions extends CommonOptions {
@@ -39,7 +39,7 @@ export async function runLocked(opts: RunLockedOptions): Promise<RunLockedResult
   opts.onAcquired?.(hold);
   const common = { home: opts.home, url: opts.url, fsync: opts.fsync, cwd: opts.cwd };
   // Its own process group, so a takeover after our death can stop it and everything it started.
-  const child = spawn(file, args, { stdio: "inherit", detached: true });
+  const child = nodeChildProcess().spawn(file, args, { stdio: "inherit", detached: true });
   const forward = FORWARDED.map((sig) => {
     const fn = (): void => void (child.pid !== undefined && kill(-child.pid, sig));
     process.on(sig, fn);

@@ -5,12 +5,35 @@
  * node:crypto seeds from), read 256 bytes at a time; node:crypto is loaded when something really needs
  * it (hashes, signatures) or where /dev/urandom cannot be opened.
  */
+import type * as ChildProcess from "node:child_process";
 import type * as Crypto from "node:crypto";
 import { closeSync, openSync, readSync } from "node:fs";
 
 /** node:crypto, loaded on first use. */
 export function nodeCrypto(): typeof Crypto {
   return process.getBuiltinModule("node:crypto");
+}
+
+/**
+ * node:child_process, loaded on first use: at start-up it costs a few ms (with net and dgram) of every
+ * command, and only share, reserve and lock run spawn anything.
+ */
+export function nodeChildProcess(): typeof ChildProcess {
+  return process.getBuiltinModule("node:child_process");
+}
+
+/** A promise that resolves after `ms` (node:timers/promises, which loads more than this needs). */
+export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal?.aborted) return resolve();
+    const timer = setTimeout(done, ms);
+    function done(): void {
+      clearTimeout(timer);
+      signal?.removeEventListener("abort", done);
+      resolve();
+    }
+    signal?.addEventListener("abort", done, { once: true });
+  });
 }
 
 const pool = Buffer.alloc(256);

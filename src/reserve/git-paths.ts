@@ -2,12 +2,13 @@
  * Paths to check against reservations, as the repository names them (relative to its top folder): the
  * files staged for the next commit, or paths given relative to the current folder.
  */
-import { execFile } from "node:child_process";
 import { isAbsolute, join, normalize, relative } from "node:path";
 import { promisify } from "node:util";
 import { AbqError } from "../protocol/errors.ts";
+import { nodeChildProcess } from "../protocol/random.ts";
 
-const run = promisify(execFile);
+const run = (file: string, args: string[], opts: { cwd: string; maxBuffer: number }) =>
+  promisify(nodeChildProcess().execFile)(file, args, opts);
 
 async function git(cwd: string, args: string[]): Promise<string | undefined> {
   try {

@@ -3,7 +3,7 @@
  * Linux that supports ACLs (Debian's `acl` package). Everything here passes numeric ids, never names, so
  * a name service hiccup cannot grant the wrong principal.
  */
-import { execFile } from "node:child_process";
+import { nodeChildProcess } from "../protocol/random.ts";
 import { AbqError, errnoCode } from "../protocol/errors.ts";
 
 export type Tag = "user" | "group" | "mask" | "other";
@@ -29,18 +29,23 @@ const BATCH = 400;
 
 function run(tool: string, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
-    execFile(tool, args, { encoding: "utf8", maxBuffer: 256 * 1024 * 1024 }, (err, stdout, stderr) => {
-      if (err && errnoCode(err) === "ENOENT" && typeof (err as { code?: unknown }).code === "string") {
-        reject(
-          new AbqError("E_IO", `${tool} is not installed`, {
-            hint: "install the acl tools (Debian/Ubuntu: apt-get install acl; Fedora: dnf install acl)",
-          }),
-        );
-        return;
-      }
-      const code = err ? (typeof (err as { code?: unknown }).code === "number" ? Number(err.code) : 1) : 0;
-      resolve({ code, stdout, stderr });
-    });
+    nodeChildProcess().execFile(
+      tool,
+      args,
+      { encoding: "utf8", maxBuffer: 256 * 1024 * 1024 },
+      (err, stdout, stderr) => {
+        if (err && errnoCode(err) === "ENOENT" && typeof (err as { code?: unknown }).code === "string") {
+          reject(
+            new AbqError("E_IO", `${tool} is not installed`, {
+              hint: "install the acl tools (Debian/Ubuntu: apt-get install acl; Fedora: dnf install acl)",
+            }),
+          );
+          return;
+        }
+        const code = err ? (typeof (err as { code?: unknown }).code === "number" ? Number(err.code) : 1) : 0;
+        resolve({ code, stdout, stderr });
+      },
+    );
   });
 }
 

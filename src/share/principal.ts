@@ -2,7 +2,7 @@
  * Who a channel is shared with: `user:NAME` or `group:NAME`, resolved once to a numeric id through the
  * system's name service (`id`, `getent`), so LDAP and sssd users work as local ones do.
  */
-import { execFile } from "node:child_process";
+import { nodeChildProcess } from "../protocol/random.ts";
 import { AbqError } from "../protocol/errors.ts";
 import type { PathAcl } from "./acl.ts";
 
@@ -20,7 +20,9 @@ const NAME = /^[A-Za-z_][A-Za-z0-9_.-]{0,30}\$?$/;
 
 function query(tool: string, args: string[]): Promise<string | undefined> {
   return new Promise((resolve) => {
-    execFile(tool, args, { encoding: "utf8" }, (err, stdout) => resolve(err ? undefined : stdout.trim()));
+    nodeChildProcess().execFile(tool, args, { encoding: "utf8" }, (err, stdout) =>
+      resolve(err ? undefined : stdout.trim()),
+    );
   });
 }
 
