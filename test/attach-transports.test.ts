@@ -10,25 +10,11 @@ import { chmodSync, readFileSync, writeFileSync } from "node:fs";
 import { randomBytes } from "node:crypto";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from "vitest";
-import { type Bus, CLI, parseJson, startNode } from "./helpers.ts";
+import { CLI, parseJson, startNode } from "./helpers.ts";
 import { fsBusFactory, natsBusFactory } from "./nats/bus.ts";
 import { natsAvailable, type NatsServer, startServer } from "./nats/server.ts";
 import type { BusFactory } from "./nats/shared-cases.ts";
-
-interface Ref {
-  name: string;
-  sha256: string;
-  size: number;
-  media_type: string;
-  spilled?: string;
-  path?: string;
-}
-
-async function ok(bus: Bus, args: string[], input?: string): Promise<string> {
-  const r = await bus.abq(args, input !== undefined ? { input } : {});
-  expect(r.code, `abq ${args.join(" ")}: ${r.stderr}`).toBe(0);
-  return r.stdout;
-}
+import { ok, type Ref } from "./fixtures/attach.ts";
 
 /** CLI: send two files, claim and extract them elsewhere, answer with one, read it back. */
 async function cliRoundTrip(factory: BusFactory): Promise<void> {

@@ -20,21 +20,9 @@ import { createHash } from "node:crypto";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { type Bus, CLI, LIB, makeBus, parseJson, ROOT, runNode } from "./helpers.ts";
+import { ok, type Ref } from "./fixtures/attach.ts";
 
-interface Ref {
-  name: string;
-  sha256: string;
-  size: number;
-  media_type: string;
-  spilled?: string;
-}
 type Sent = { id: string; content: string; attachments?: Ref[] };
-
-async function ok(bus: Bus, args: string[], input?: string): Promise<string> {
-  const r = await bus.abq(args, input !== undefined ? { input } : {});
-  expect(r.code, `abq ${args.join(" ")}: ${r.stderr}`).toBe(0);
-  return r.stdout;
-}
 
 async function fails(bus: Bus, args: string[], code: number, message: RegExp, input?: string): Promise<void> {
   const r = await bus.abq(args, input !== undefined ? { input } : {});

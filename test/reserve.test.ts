@@ -8,7 +8,7 @@ import { execFileSync, spawnSync } from "node:child_process";
 import { copyFileSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type Bus, CLI, makeBus, makeRepo, parseJson, ROOT, tempDir } from "./helpers.ts";
+import { type Bus, CLI, GIT_ENV, makeBus, makeRepo, parseJson, ROOT, tempDir } from "./helpers.ts";
 import { natsAvailable, type NatsServer, startServer } from "./nats/server.ts";
 import { globMatches, globsOverlap } from "../src/reserve/glob.ts";
 
@@ -152,16 +152,7 @@ describe("abq reserve on the file spool", () => {
       spawnSync("git", args, {
         cwd: repo,
         encoding: "utf8",
-        env: {
-          ...env,
-          ABQ_AGENT: agent,
-          GIT_CONFIG_NOSYSTEM: "1",
-          GIT_CONFIG_GLOBAL: "/dev/null",
-          GIT_AUTHOR_NAME: "t",
-          GIT_AUTHOR_EMAIL: "t@example.com",
-          GIT_COMMITTER_NAME: "t",
-          GIT_COMMITTER_EMAIL: "t@example.com",
-        },
+        env: { ...env, ...GIT_ENV, ABQ_AGENT: agent },
       });
     expect((await b.abq(["reserve", "src/api/**", "--reason", "refactoring the API"], as("bob"))).code).toBe(0);
     git("alice", "add", "README.md", "src/api/users.ts");
