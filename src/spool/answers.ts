@@ -6,7 +6,7 @@
 import { join } from "node:path";
 import { AbqError, errnoCode, ioError } from "../protocol/errors.ts";
 import type { Request, Response } from "../protocol/schema.ts";
-import { pathExists, tryRename } from "./files.ts";
+import { existsNow, pathExists, tryRename } from "./files.ts";
 import { FolderSignal } from "./notify.ts";
 import type { Queue } from "./paths.ts";
 import { readNote, readResponse } from "./read.ts";
@@ -18,6 +18,7 @@ export type AnswerHook = (request: Request | undefined, response: Response, reco
 /** The final (success/error) answer to `id`, wherever it is, or undefined. */
 export async function readFinalAnswer(dir: string, id: string, maxBytes: number): Promise<Response | undefined> {
   for (const path of [join(dir, "responses", `${id}.json`), join(dir, "archive", `${id}_response.json`)]) {
+    if (!existsNow(path)) continue; // the usual case, asked of every claim: a stat, not an open
     try {
       const parsed = await readResponse(path, maxBytes);
       if (parsed.ok && parsed.value.status !== "pending") return parsed.value;

@@ -3,7 +3,7 @@
  * with a size cap. Kept in one place so every caller gets the same durability and permissions.
  */
 import { randomHex } from "../protocol/random.ts";
-import { constants } from "node:fs";
+import { closeSync, constants, lstatSync, openSync, statSync, writeSync } from "node:fs";
 import * as fs from "../fs-promised.ts";
 import { basename, dirname, join } from "node:path";
 import { AbqError, errnoCode, ioError } from "../protocol/errors.ts";
@@ -44,14 +44,25 @@ export function stagingPath(tmpDir: string, finalName: string): string {
   return join(tmpDir, `${finalName}.${process.pid}.${randomHex(6)}.tmp`);
 }
 
-/** Writes `data` to a new file (0600, exclusive create), fsynced when `sync`. */
+/** Largest file written with synchronous calls (see writeNewFile). */
+const SMALL_FILE = 64 * 1024;
+
+/**
+ * Writes `data` to a new file (0600, exclusive create), fsynced when `sync`. A small file (a message,
+ * lease or answer) is created, written and closed with synchronous calls: each takes microseconds into
+ * the page cache, while each round trip through libuv's thread pool costs several times that, three
+ * times per file. Only the fsync, which waits for the disk, goes through the pool.
+ */
 export async function writeNewFile(path: string, data: string, sync: boolean): Promise<void> {
-  const mode = await fileModeFor(dirname(path));
-  const fd = await fs.open(path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, mode);
+  const mode = fileModeNow(dirname(path));
+  const small = data.length <= SMALL_FILE;
+  const flags = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL;
+  const fd = small ? openSync(path, flags, mode) : await fs.open(path, flags, mode);
   try {
     // The umask may have narrowed a group channel's 0660; set it exactly.
     if (mode !== FILE_MODE) await fs.fchmod(fd, mode);
-    await fs.writeFile(fd, data, "utf8");
+    if (small) writeAllSync(fd, Buffer.from(data, "utf8"));
+    else await fs.writeFile(fd, data, "utf8");
     if (sync) await fs.fsync(fd);
   } catch (err) {
     // A torn file (a full disk, most often) must not stay behind: it would keep the disk full, and an
@@ -60,7 +71,13 @@ export async function writeNewFile(path: string, data: string, sync: boolean): P
     await fs.removeFile(path).catch(() => undefined);
     throw err;
   }
-  await fs.close(fd);
+  if (small) closeSync(fd);
+  else await fs.close(fd);
+}
+
+/** write(2) until all of `buf` is written (a regular file takes it in one call unless the disk is full). */
+export function writeAllSync(fd: number, buf: Buffer): void {
+  for (let off = 0; off < buf.length;) off += writeSync(fd, buf, off);
 }
 
 /**
@@ -75,8 +92,6 @@ export async function publishFile(
     sync: boolean;
     replace: boolean;
     crashAt?: CrashPoint;
-    /** Leave the folder fsync to the caller (a batch syncs each folder once at its end). */
-    deferDirSync?: boolean;
   },
 ): Promise<void> {
   const staged = stagingPath(tmpDir, basename(target));
@@ -99,7 +114,7 @@ export async function publishFile(
     // After a link the staged name is a spare; after a failed rename it is litter that holds disk space.
     if (!opts.replace || !published) await fs.removeFile(staged).catch(() => undefined);
   }
-  if (opts.sync && opts.deferDirSync !== true) await syncDir(dirname(target));
+  if (opts.sync) await syncDir(dirname(target));
 }
 
 /** Reads a whole file, refusing (without reading) one larger than `maxBytes`. */
@@ -117,13 +132,9 @@ export async function readBounded(path: string, maxBytes: number): Promise<strin
     // One positional read of the size fstat gave (readFile would fstat again). Message files are
     // published whole and never rewritten; if this one grew anyway, the spare byte shows it and
     // readFile takes the whole of it.
+    // A read of a regular file comes back short only at its end, so this one read is all of it.
     const buf = Buffer.allocUnsafe(size + 1);
-    let got = 0;
-    while (got < buf.length) {
-      const { bytesRead } = await fs.read(fd, buf, got, buf.length - got, got);
-      if (bytesRead === 0) break;
-      got += bytesRead;
-    }
+    const { bytesRead: got } = await fs.read(fd, buf, 0, size + 1, 0);
     if (got <= size) return buf.toString("utf8", 0, got);
     const whole = await fs.readFile(fd);
     if (whole.length > maxBytes) {
@@ -131,16 +142,37 @@ export async function readBounded(path: string, maxBytes: number): Promise<strin
     }
     return whole.toString("utf8");
   } finally {
-    await fs.close(fd);
+    closeNow(fd);
   }
 }
 
-export async function pathExists(path: string): Promise<boolean> {
+/**
+ * Closes a descriptor opened for reading, synchronously: closing a read-only file never writes back, so
+ * it returns at once, and a thread-pool round trip would cost more than the call (pathExists).
+ */
+export function closeNow(fd: number): void {
   try {
-    await fs.lstat(path);
-    return true;
+    closeSync(fd);
+  } catch {
+    // EBADF/EIO on a read-only descriptor: nothing was read wrong, and nothing is left to release
+  }
+}
+
+/**
+ * Whether anything is at `path` (a symbolic link counts). A synchronous lstat(2): it takes microseconds
+ * and never waits for the disk, while a round trip through libuv's thread pool costs several times that,
+ * and the send, claim and respond paths ask this of every message.
+ */
+export function pathExists(path: string): Promise<boolean> {
+  return new Promise((resolve) => resolve(existsNow(path))); // a throw becomes the rejection
+}
+
+/** pathExists, synchronously (see there for why that is cheap). */
+export function existsNow(path: string): boolean {
+  try {
+    return lstatSync(path, { throwIfNoEntry: false }) !== undefined;
   } catch (err) {
-    if (errnoCode(err) === "ENOENT" || errnoCode(err) === "ENOTDIR") return false;
+    if (errnoCode(err) === "ENOTDIR") return false;
     throw ioError(`cannot check ${path}`, err);
   }
 }
@@ -194,8 +226,6 @@ export async function ensureSubdir(dir: string): Promise<void> {
 /** Files and folders of a channel shared with a Unix group (`channel create --group`). */
 export const GROUP_FILE_MODE = 0o660;
 export const GROUP_DIR_MODE = 0o2770;
-/** Kept for callers that changed folder modes; modes are no longer cached (see fileModeFor). */
-export function forgetModes(): void {}
 
 /**
  * The mode for new files in `dir`: 0660 when the folder is setgid (a group channel, or one shared by
@@ -204,7 +234,15 @@ export function forgetModes(): void {}
  * using 0600 for a few seconds after `abq share` would make files the grantee cannot read, and one still
  * using 0660 after `unshare` would open files to the owner's group (one stat costs microseconds).
  */
-export async function fileModeFor(dir: string): Promise<number> {
-  const st = await fs.stat(dir).catch(() => undefined);
-  return st !== undefined && (st.mode & 0o2000) !== 0 ? GROUP_FILE_MODE : FILE_MODE;
+export function fileModeFor(dir: string): Promise<number> {
+  return Promise.resolve(fileModeNow(dir));
+}
+
+/** fileModeFor, synchronously: a stat(2) of a folder, cheaper than a thread-pool round trip (pathExists). */
+export function fileModeNow(dir: string): number {
+  try {
+    return ((statSync(dir, { throwIfNoEntry: false })?.mode ?? 0) & 0o2000) !== 0 ? GROUP_FILE_MODE : FILE_MODE;
+  } catch {
+    return FILE_MODE;
+  }
 }

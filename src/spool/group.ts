@@ -11,7 +11,7 @@
  */
 import * as fs from "../fs-promised.ts";
 import { join } from "node:path";
-import { DIR_MODE, FILE_MODE, forgetModes, GROUP_DIR_MODE, GROUP_FILE_MODE } from "./files.ts";
+import { DIR_MODE, FILE_MODE, GROUP_DIR_MODE, GROUP_FILE_MODE } from "./files.ts";
 
 export async function applyGroupMode(home: string, channelPath: string, shared: boolean): Promise<void> {
   await walk(channelPath, shared);
@@ -21,7 +21,6 @@ export async function applyGroupMode(home: string, channelPath: string, shared: 
       if ((st.mode & 0o050) !== 0o050) await fs.chmod(dir, (st.mode & 0o7777) | 0o750);
     }
   }
-  forgetModes();
 }
 
 async function walk(dir: string, shared: boolean): Promise<void> {
