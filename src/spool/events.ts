@@ -3,9 +3,11 @@
  * O_APPEND (a line under 4 KiB lands whole even with many writers). `abq trace <id>` reads it back. The
  * sweep rotates it to `events.1.jsonl` past 4 MiB, so at most two files (~8 MiB) are kept.
  */
+import { appendFileSync } from "node:fs";
 import * as fs from "../fs-promised.ts";
+
 import { join } from "node:path";
-import { fileModeFor } from "./files.ts";
+import { fileModeFor, fileModeNow } from "./files.ts";
 import type { Queue } from "./paths.ts";
 
 import type { EventKind, LifecycleEvent } from "../lifecycle/records.ts";
@@ -17,6 +19,29 @@ function logDir(q: Queue): string {
   return q.subscriber === undefined ? q.dir : join(q.dir, "..", "..");
 }
 
+/** What one event says, beside its time, pid and queue. */
+export interface EventEntry {
+  event: EventKind;
+  id: string;
+  actor: string;
+  attempt?: number | undefined;
+  detail?: string | undefined;
+}
+
+function eventLine(q: Queue, e: EventEntry, at: string): string {
+  const record: LifecycleEvent = {
+    at,
+    event: e.event,
+    id: e.id,
+    actor: e.actor,
+    pid: process.pid,
+    ...(q.subscriber !== undefined ? { subscriber: q.subscriber } : {}),
+    ...(e.attempt !== undefined ? { attempt: e.attempt } : {}),
+    ...(e.detail !== undefined ? { detail: e.detail.slice(0, 1000) } : {}),
+  };
+  return `${JSON.stringify(record)}\n`;
+}
+
 /** Appends one event. Logging never fails the operation it describes. */
 export async function logEvent(
   q: Queue,
@@ -25,19 +50,26 @@ export async function logEvent(
   actor: string,
   extra: { attempt?: number | undefined; detail?: string | undefined } = {},
 ): Promise<void> {
-  const record: LifecycleEvent = {
-    at: new Date().toISOString(),
-    event,
-    id,
-    actor,
-    pid: process.pid,
-    ...(q.subscriber !== undefined ? { subscriber: q.subscriber } : {}),
-    ...(extra.attempt !== undefined ? { attempt: extra.attempt } : {}),
-    ...(extra.detail !== undefined ? { detail: extra.detail.slice(0, 1000) } : {}),
-  };
+  const line = eventLine(q, { event, id, actor, ...extra }, new Date().toISOString());
   await fs
-    .appendFile(join(logDir(q), EVENTS_FILE), `${JSON.stringify(record)}\n`, { mode: await fileModeFor(logDir(q)) })
+    .appendFile(join(logDir(q), EVENTS_FILE), line, { mode: await fileModeFor(logDir(q)) })
     .catch(() => undefined);
+}
+
+/**
+ * Appends the events of one slice of a bulk operation in one write (synchronous: one append, not a
+ * thread-pool round trip per message). With O_APPEND the whole write lands at the end of the file in
+ * one piece, so other writers' lines never land inside it. Logging never fails the operation.
+ */
+export function logEventsSync(q: Queue, entries: readonly EventEntry[]): void {
+  if (entries.length === 0) return;
+  const at = new Date().toISOString();
+  const text = entries.map((e) => eventLine(q, e, at)).join("");
+  try {
+    appendFileSync(join(logDir(q), EVENTS_FILE), text, { mode: fileModeNow(logDir(q)) });
+  } catch {
+    // as logEvent: the log is a record of the work, never a reason to stop it
+  }
 }
 
 /** Every event about `id` in one channel, oldest first. */

@@ -11,17 +11,18 @@
  *
  * Every step is a rename or an idempotent delete, so sweeps may overlap each other and running watchers.
  */
+import { lstatSync, type Stats } from "node:fs";
 import * as fs from "../fs-promised.ts";
+import { BULK_SLICE, nextSlice, removeFileSync } from "./bulk-files.ts";
 import { join } from "node:path";
-import { logEvent, rotateEvents } from "./events.ts";
+import { rotateEvents } from "./events.ts";
 import { type Lease, leasePath, ownerAlive, readLease } from "./lease.ts";
 import { randomHex } from "../protocol/random.ts";
 import { listDir, pathExists, tryRename } from "./files.ts";
 import { removeStaleStaged } from "./staged-lease.ts";
 import type { Queue } from "./paths.ts";
 import { readPolicy } from "./policy.ts";
-import { expire } from "./transitions.ts";
-import { readRequest } from "./read.ts";
+import { expirePending } from "./bulk-expire.ts";
 import { requeueQueue } from "./requeue.ts";
 import type { SweepReport } from "../lifecycle/records.ts";
 import { promoteDue, restoreRetries } from "./retry.ts";
@@ -42,17 +43,7 @@ export async function sweepQueue(q: Queue, actor: string, sync: boolean, dryRun 
     pruned: 0,
   };
   const now = Date.now();
-  for (const name of (await listDir(join(q.dir, "requests"))).sort()) {
-    if (name.startsWith(".")) continue;
-    const path = join(q.dir, "requests", name);
-    const parsed = await readRequest(path, 64 * 1024 * 1024).catch(() => undefined);
-    if (parsed?.ok !== true || !isExpired(parsed.value, now)) continue;
-    const id = parsed.value.id;
-    if (!dryRun && (await expire(q, path, parsed.value, actor))) {
-      await logEvent(q, "expired", id, actor, { detail: `ttl ${parsed.value.ttl}s from ${parsed.value.timestamp}` });
-    }
-    report.expired.push(id);
-  }
+  report.expired = await expirePending(q, actor, { sync, dryRun, isExpired: (m) => isExpired(m, now) });
   report.staging_removed = await removeOlderThan(join(q.dir, "tmp"), now - STAGING_MAX_AGE_MS, dryRun);
   if (policy.retain_s > 0) {
     const cutoff = now - policy.retain_s * 1000;
@@ -71,7 +62,10 @@ export async function sweepQueue(q: Queue, actor: string, sync: boolean, dryRun 
   return report;
 }
 
-/** Deletes files in `dir` last modified before `cutoff` (ms); returns how many (would have been) removed. */
+/**
+ * Deletes files in `dir` last modified before `cutoff` (ms); returns how many (would have been) removed.
+ * Synchronous, a slice at a time (bulk-files.ts says why): a retained archive holds one file per message.
+ */
 async function removeOlderThan(
   dir: string,
   cutoff: number,
@@ -79,15 +73,25 @@ async function removeOlderThan(
   pick: (name: string) => boolean = () => true,
 ): Promise<number> {
   let removed = 0;
-  for (const name of await listDir(dir)) {
-    if (!pick(name)) continue;
-    const path = join(dir, name);
-    const st = await fs.lstat(path).catch(() => undefined);
-    if (!st || !st.isFile() || st.mtimeMs >= cutoff) continue;
-    if (!dryRun) await fs.removeFile(path);
-    removed++;
+  const names = (await listDir(dir)).filter(pick);
+  for (let i = 0; i < names.length; i += BULK_SLICE) {
+    if (i > 0) await nextSlice();
+    for (const name of names.slice(i, i + BULK_SLICE)) {
+      const st = lstatOrUndefined(join(dir, name));
+      if (!st || !st.isFile() || st.mtimeMs >= cutoff) continue;
+      if (!dryRun) removeFileSync(join(dir, name));
+      removed++;
+    }
   }
   return removed;
+}
+
+function lstatOrUndefined(path: string): Stats | undefined {
+  try {
+    return lstatSync(path);
+  } catch {
+    return undefined; // gone since the listing (or unreadable): not ours to remove
+  }
 }
 
 /**

@@ -6,6 +6,12 @@
  * the move, so a crash in between leaves the message moved without its reason, never lost.
  *
  * Callers own the claim before moving a claimed message (they hold its lease, or revoked it).
+ *
+ * Bulk operations (purge, requeue, the sweep's expiry, a claim meeting a run of expired messages) make
+ * the same moves through bulk-transitions.ts, synchronously and a slice at a time: each message still
+ * goes through these steps in this order, and only the folder fsyncs are shared by a slice (issued after
+ * its moves, before any of them is reported or logged). bulk-retry.ts spells out the requeue's sequence
+ * and what a crash at each step leaves; in every case each message is in exactly one state folder.
  */
 import * as fs from "../fs-promised.ts";
 import { join } from "node:path";
