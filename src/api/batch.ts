@@ -49,14 +49,24 @@ export async function sendBatch(opts: BatchOptions): Promise<{ sent: number }> {
       const ttls = new Map<string, number>();
       let sent = 0;
       let lineNo = 0;
-      const pendingReports: Request[] = [];
-      // Report a message as sent only once it is durable: after the folder fsync that covers it.
+      // Messages handed to the transport but not yet reported, with their line numbers.
+      const pending: { message: Request; line: number }[] = [];
+      // Report a message as sent only once it is durable: after the flush that writes and fsyncs it.
       const settle = async (): Promise<void> => {
-        await t.flush();
-        for (const m of pendingReports.splice(0)) opts.onSent?.(m);
+        const chunk = pending.splice(0);
+        let done = chunk.length;
+        let failure: unknown;
+        await t.flush().catch((err: unknown) => {
+          failure = err;
+          done = committedBefore(err);
+        });
+        for (const { message } of chunk.slice(0, done)) opts.onSent?.(message);
+        sent += done;
+        if (failure !== undefined) throw batchError(chunk[done]?.line ?? lineNo, sent, failure);
       };
       // Which line a failure belongs to: the one being sent, or (while reading) the next one.
       let reading = true;
+      let stopped: AbqError | undefined;
       try {
         for await (const raw of opts.lines) {
           reading = false;
@@ -69,10 +79,10 @@ export async function sendBatch(opts: BatchOptions): Promise<{ sent: number }> {
           try {
             json = JSON.parse(raw);
           } catch {
-            throw batchError(lineNo, sent, "not JSON");
+            throw batchError(lineNo, sent + pending.length, "not JSON");
           }
           const parsed = batchLine().safeParse(json);
-          if (!parsed.success) throw batchError(lineNo, sent, describeIssues(parsed.error));
+          if (!parsed.success) throw batchError(lineNo, sent + pending.length, describeIssues(parsed.error));
           const line = parsed.data;
           const channel =
             line.channel !== undefined ? channelName(await resolveAddress(line.channel, opts)) : defaultChannel;
@@ -95,21 +105,31 @@ export async function sendBatch(opts: BatchOptions): Promise<{ sent: number }> {
             ...(replyTo !== undefined ? { reply_to: replyTo } : {}),
           };
           if (sign) message = await sign(resolveHome(opts), message);
-          pendingReports.push(await t.send(message, { batch: true }));
-          sent++;
+          pending.push({ message: await t.send(message, { batch: true }), line: lineNo });
           reading = true;
-          if (sent % 256 === 0) await settle();
+          if (pending.length >= CHUNK) await settle();
         }
       } catch (err) {
         // Every failure names its line and what went before it, so a retry can skip what was sent.
-        throw err instanceof BatchLineError ? err : batchError(reading ? lineNo + 1 : lineNo, sent, err);
-      } finally {
-        await settle();
+        stopped =
+          err instanceof BatchLineError ? err : batchError(reading ? lineNo + 1 : lineNo, sent + pending.length, err);
       }
+      // What was accepted before a failure is still written and reported (a failure writing it wins).
+      await settle();
+      if (stopped !== undefined) throw stopped;
       return { sent };
     },
     agent,
   );
+}
+
+/** Messages a transport writes and fsyncs together: one folder fsync (and overlapping file fsyncs) each. */
+const CHUNK = 256;
+
+/** How many of the flushed messages were delivered before `err` (the spool says; otherwise none). */
+function committedBefore(err: unknown): number {
+  const n = (err as { committed?: unknown } | null)?.committed;
+  return typeof n === "number" && n >= 0 ? n : 0;
 }
 
 /** A batch failure: the line it stopped at, and how many messages before it were sent. */

@@ -12,30 +12,33 @@ import { requireQueue } from "./registry.ts";
 export interface DeliverOptions {
   sync: boolean;
   maxBytes: number;
-  /** The caller fsyncs `requests/` itself later (batch sends). */
-  deferDirSync?: boolean | undefined;
 }
 
 export function serialize(message: object): string {
   return `${JSON.stringify(message, null, 2)}\n`;
 }
 
-export async function deliver(q: Queue, message: Request, opts: DeliverOptions): Promise<Request> {
-  const dir = q.dir;
+/** The message file's text, refused (E_TOO_LARGE) over the cap before anything is written. */
+export function serializeRequest(message: Request, maxBytes: number): string {
   const data = serialize(message);
   const bytes = Buffer.byteLength(data);
-  if (bytes > opts.maxBytes) {
-    throw new AbqError("E_TOO_LARGE", `message is ${bytes} bytes, over the ${opts.maxBytes}-byte cap`, {
+  if (bytes > maxBytes) {
+    throw new AbqError("E_TOO_LARGE", `message is ${bytes} bytes, over the ${maxBytes}-byte cap`, {
       hint: "send a path to a file instead of the file, or raise ABQ_MAX_BYTES",
     });
   }
+  return data;
+}
+
+export async function deliver(q: Queue, message: Request, opts: DeliverOptions): Promise<Request> {
+  const dir = q.dir;
+  const data = serializeRequest(message, opts.maxBytes);
   const target = join(dir, "requests", `${message.id}.json`);
   try {
     await publishFile(join(dir, "tmp"), target, data, {
       sync: opts.sync,
       replace: true,
       crashAt: "send:staged",
-      deferDirSync: opts.deferDirSync === true,
     });
   } catch (err) {
     if (errnoCode(err) !== "ENOENT") throw ioError(`cannot deliver to ${message.to}`, err);

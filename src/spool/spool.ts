@@ -20,7 +20,6 @@ import { SpoolClaim } from "./claim-handle.ts";
 import { ClaimCursor } from "./claim.ts";
 import { deliver } from "./deliver.ts";
 import { logEvent } from "./events.ts";
-import { syncDir } from "./files.ts";
 import { readLease } from "./lease.ts";
 import { claimWork } from "./leased-work.ts";
 import { FolderSignal } from "./notify.ts";
@@ -29,6 +28,7 @@ import { readRequest } from "./read.ts";
 import { createChannel, readChannelInfo, requireQueue } from "./registry.ts";
 import { alreadyDelivered, replyMessage } from "./reply.ts";
 import { explainNotClaimed } from "./respond.ts";
+import { BatchDelivery } from "./send-batch.ts";
 import { SpoolViews } from "./spool-views.ts";
 import { finishFanouts, publish } from "./topic.ts";
 import { at } from "./transitions.ts";
@@ -42,8 +42,8 @@ export class FsTransport extends SpoolViews implements TransportCore {
   readonly capabilities = CAPABILITIES;
   /** Channel kinds seen by batch sends (a batch does not re-read channel.json per message). */
   private readonly kinds = new Map<string, { kind: "queue" | "topic"; at: number }>();
-  /** `requests/` folders written by batch sends and not yet fsynced. */
-  private readonly unsynced = new Set<string>();
+  /** Queue messages sent with `batch`, written at the next flush (send-batch.ts). */
+  private readonly batch = new BatchDelivery({ sync: this.sync, maxBytes: this.maxBytes });
 
   async send(message: Request, opts: { batch?: boolean | undefined } = {}): Promise<Request> {
     return this.sendTo(channelName(message.to), message, opts);
@@ -59,19 +59,20 @@ export class FsTransport extends SpoolViews implements TransportCore {
       kind = (await readChannelInfo(this.home, to)).kind;
       this.kinds.set(to, { kind, at: Date.now() });
     }
-    const batched = opts.batch === true && kind === "queue";
+    if (opts.batch === true) {
+      if (kind === "queue") return this.batch.add(q, message);
+    } else await this.flush(); // held batch messages go first (a batch's topic lines go to other folders)
     const sent =
       kind === "topic"
         ? await publish(this.home, q, message, this.sync)
-        : await deliver(q, message, { sync: this.sync, maxBytes: this.maxBytes, deferDirSync: batched });
-    if (batched) this.unsynced.add(join(q.dir, "requests"));
+        : await deliver(q, message, { sync: this.sync, maxBytes: this.maxBytes });
     await logEvent(q, "sent", message.id, message.from.agent);
     return sent;
   }
 
+  /** Writes the held batch messages (BatchCommitError says how many made it if it fails part way). */
   async flush(): Promise<void> {
-    for (const dir of this.unsynced) if (this.sync) await syncDir(dir);
-    this.unsynced.clear();
+    if (this.batch.pending > 0) await this.batch.commit();
   }
 
   async claim(channel: string, opts: ClaimOptions = {}): Promise<ClaimHandle | null> {
