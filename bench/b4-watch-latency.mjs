@@ -158,8 +158,8 @@ export async function latency({ poll }) {
         result(`B5 watch --poll ${poll} latency p50`, {
           value: p50,
           unit: "ms",
-          target: "p50 ≤ 60 ms",
-          pass: p50 <= 60 && got.size === n,
+          target: "p50 ≤ 55 ms",
+          pass: p50 <= 55 && got.size === n,
           display: `p50 ${p50.toFixed(1)} ms (p99 ${p99.toFixed(1)})`,
           details,
         }),
@@ -169,8 +169,8 @@ export async function latency({ poll }) {
       result("B4 watch latency p50 / p99", {
         value: p50,
         unit: "ms",
-        target: "≤ 10 / ≤ 50 ms",
-        pass: p50 <= 10 && p99 <= 50 && got.size === n,
+        target: "p50 ≤ 10 / p99 ≤ 15 ms",
+        pass: p50 <= 10 && p99 <= 15 && got.size === n,
         display: `p50 ${p50.toFixed(1)} / p99 ${p99.toFixed(1)} ms`,
         details,
       }),

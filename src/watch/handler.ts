@@ -33,6 +33,7 @@ import { delimiter, isAbsolute, join, resolve } from "node:path";
 import { AbqError } from "../protocol/errors.ts";
 import type { Claimed } from "../lifecycle/transport.ts";
 import { MAX_TIMER_MS } from "./lease-keeper.ts";
+import { startProcess } from "./spawn.ts";
 
 export const EX_TEMPFAIL = 75;
 /** Content up to this size is also passed in ABQ_MSG_CONTENT (the seed's contract); larger is stdin/$1 only. */
@@ -165,13 +166,9 @@ export async function runHandler(spec: HandlerSpec, claimed: Claimed, opts: RunO
     if ("failed" in got) return { ...got.failed, ms: Math.round(performance.now() - started) };
     ({ input, env } = got);
   }
-  const { execa } = await import("execa");
-  const child = execa(spec.file, [...spec.args, claimed.path], {
+  const child = startProcess(spec.file, [...spec.args, claimed.path], {
     input,
     env,
-    extendEnv: true,
-    reject: false,
-    detached: true, // own process group, so a timeout can end the handler's children too
     maxBuffer: 64 * 1024 * 1024,
   });
   if (child.pid !== undefined) opts.onStart?.(child.pid);
@@ -190,7 +187,7 @@ export async function runHandler(spec: HandlerSpec, claimed: Claimed, opts: RunO
   };
   let hardKill: NodeJS.Timeout | undefined;
   const timer =
-    opts.timeoutMs !== undefined
+    opts.timeoutMs !== undefined && child.pid !== undefined
       ? setTimeout(
           () => {
             timedOut = true;
@@ -204,34 +201,31 @@ export async function runHandler(spec: HandlerSpec, claimed: Claimed, opts: RunO
   // A handler that exits but leaves a background process holding its stdout would keep us waiting for
   // the pipe to close. Its exit status is what counts: stop reading shortly after it exits.
   let drained: NodeJS.Timeout | undefined;
-  child.once("exit", () => {
-    drained = setTimeout(() => {
-      child.stdout?.destroy();
-      child.stderr?.destroy();
-    }, PIPE_DRAIN_MS);
+  void child.exited.then(() => {
+    drained = setTimeout(child.cutPipes, PIPE_DRAIN_MS);
   });
-  const result = await child;
+  const result = await child.done;
   clearTimeout(drained);
   clearTimeout(timer);
   clearTimeout(hardKill);
   opts.signal?.removeEventListener("abort", onAbort);
   if (timedOut) killGroup("SIGKILL"); // children that ignored SIGTERM must not outlive a timed-out handler
 
-  const code = (result as { code?: string }).code;
+  const code = result.startCode;
   const notStarted =
     (result.exitCode === undefined && result.signal === undefined) ||
     code === "ENOENT" ||
     code === "EACCES" ||
     (spec.shell && (result.exitCode === 126 || result.exitCode === 127));
-  const stderr = typeof result.stderr === "string" ? result.stderr : "";
+  const { stderr, startMessage } = result;
   const byMessage = notStarted && !timedOut && code !== undefined && MESSAGE_SPAWN_ERRORS.has(code);
   let startError: string | undefined;
-  if (byMessage) startError = spawnReason(code ?? "", result.shortMessage ?? "");
-  else if (notStarted && !timedOut) startError = stderr.trim() || result.shortMessage || "cannot start handler";
+  if (byMessage) startError = spawnReason(code ?? "", startMessage ?? "");
+  else if (notStarted && !timedOut) startError = stderr.trim() || startMessage || "cannot start handler";
   return {
     exitCode: result.exitCode,
     signal: result.signal,
-    stdout: typeof result.stdout === "string" ? result.stdout : "",
+    stdout: result.stdout,
     stderrTail: stderr.length > STDERR_TAIL ? `…${stderr.slice(-STDERR_TAIL)}` : stderr,
     timedOut,
     startError,
@@ -240,7 +234,7 @@ export async function runHandler(spec: HandlerSpec, claimed: Claimed, opts: RunO
   };
 }
 
-/** One line for a dead letter's reason: execa's message repeats the command and may quote a huge value. */
+/** One line for a dead letter's reason: Node's message may quote a huge value. */
 function spawnReason(code: string, shortMessage: string): string {
   const detail = shortMessage.split("\n").at(-1)?.trim() ?? "";
   const line =

@@ -4,7 +4,7 @@
  * stopper waits for any renewal still in flight, so none can land after the answer or release and bring
  * back a lease that was dropped (or overwrite the next owner's). Also the watcher's small timing helpers.
  */
-import type { ClaimHandle } from "../lifecycle/transport.ts";
+import type { ClaimHandle, Transport } from "../lifecycle/transport.ts";
 
 /** Node's timers hold a signed 32-bit count of ms: anything larger fires after 1 ms instead (TimeoutOverflowWarning). */
 export const MAX_TIMER_MS = 2 ** 31 - 1;
@@ -53,4 +53,20 @@ export function sleep(ms: number, signal: AbortSignal): Promise<void> {
     const timer = setTimeout(done, Math.min(Math.max(0, ms), MAX_TIMER_MS));
     signal.addEventListener("abort", done, { once: true });
   });
+}
+
+const SPENT = AbortSignal.abort();
+
+/**
+ * Called as a claim round begins. A round that ends empty has listed the queue after it began, so
+ * wake-ups from before it are answered by that listing; among them is the folder event of our own last
+ * claim (its rename out of `requests/`), which cost every message a second, empty pass. A wait on an
+ * aborted signal returns at once and clears them (the first one also starts the folder watch, before
+ * the first listing). JetStream's claims publish nothing and its pokes can precede the stored message,
+ * so it keeps them.
+ */
+export async function dropStaleWakeUps(t: Transport, channel: string, as: string | undefined): Promise<void> {
+  if (t.scheme !== "file") return;
+  // An error here is the folder's: the wait after an empty round meets it again and reports it.
+  await t.waitForChange(channel, 0, SPENT, { as }).catch(() => undefined);
 }

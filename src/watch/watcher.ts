@@ -18,7 +18,7 @@ import { attemptsOf } from "../protocol/schema.ts";
 import { answerWithin, describeFailure } from "./failure.ts";
 import { EX_TEMPFAIL, handlerEnv, type HandlerRun, runHandler } from "./handler.ts";
 import { giveBack } from "./give-back.ts";
-import { keepLease, sleep } from "./lease-keeper.ts";
+import { dropStaleWakeUps, keepLease, sleep } from "./lease-keeper.ts";
 import { OUTAGE, OutageRider } from "./outage.ts";
 import type { WatchEvent, WatcherConfig, WatchSummary } from "./watch-types.ts";
 
@@ -94,6 +94,7 @@ export class Watcher {
     for (;;) {
       let empty = false;
       const signal = this.wakeSignal.signal;
+      if (this.cfg.pollMs === undefined) await dropStaleWakeUps(transport, channel, this.cfg.as);
       while (this.state === "running" && this.inflight.size < this.cfg.concurrency) {
         const claimed = await this.outage.ride(() => transport.claim(channel, claimOpts), signal);
         if (claimed === OUTAGE) break; // its backoff is over: look again
