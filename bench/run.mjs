@@ -24,6 +24,7 @@ const FIGURES = [
   ["B14", "./attach.mjs"],
   ["batch", "./batch.mjs"],
   ["bulk", "./bulk.mjs"],
+  ["MCP", "./mcp.mjs"],
   ["NATS", "./nats.mjs"],
 ];
 

@@ -1,6 +1,7 @@
 /**
  * `abq mcp` over the JetStream transport: the same tools, with ABQ_URL pointing at a real nats-server.
- * An agent on one "machine" asks through MCP; a watcher on another answers.
+ * An agent on one "machine" asks through MCP; a watcher on another answers. The session's shared
+ * connection (src/mcp/session.ts) survives a server restart.
  */
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
@@ -57,6 +58,63 @@ describe.skipIf(!natsAvailable())("abq mcp over NATS", () => {
       watcher.child.kill("SIGTERM");
       await watcher.done;
     }
+  });
+
+  it("a session's shared connection outlives a nats-server restart, and a call made while it is down", async () => {
+    const agent = natsBusFactory(() => server)({ ABQ_AGENT: "mcp/restart" });
+    const ch = fresh("mcprestart");
+    const transport = new StdioClientTransport({
+      command: process.execPath,
+      args: [CLI, "mcp"],
+      env: Object.fromEntries(Object.entries(agent.env).filter((e): e is [string, string] => e[1] !== undefined)),
+      cwd: agent.root,
+      stderr: "pipe",
+    });
+    const client = new Client({ name: "abq-test", version: "1.0.0" });
+    await client.connect(transport);
+    onTestFinished(() => client.close());
+    const call = async (name: string, args: Record<string, unknown>): Promise<{ isError: boolean; text: string }> => {
+      const r = await client.callTool({ name, arguments: args });
+      return { isError: r.isError === true, text: (r.content as { text: string }[])[0]?.text ?? "" };
+    };
+    const ok = async (name: string, args: Record<string, unknown>): Promise<Record<string, unknown>> => {
+      const r = await call(name, args);
+      expect(r.isError, r.text).toBe(false);
+      return parseJson(r.text);
+    };
+
+    await ok("abq_channel_create", { name: ch });
+    const sent = [(await ok("abq_send", { channel: ch, type: "signal", content: "before" }))["id"]];
+    await server.restart();
+    sent.push((await ok("abq_send", { channel: ch, type: "signal", content: "after" }))["id"]);
+
+    // A call while the server is down either waits for it (the connection reconnects) or fails with
+    // E_IO; either way the session works once the server is back.
+    const restarting = server.restart(1_500);
+    await new Promise((r) => setTimeout(r, 500));
+    const during = await call("abq_send", { channel: ch, type: "signal", content: "during" });
+    await restarting;
+    if (during.isError) expect(during.text).toMatch(/^E_IO: /);
+    else sent.push(parseJson(during.text)["id"]);
+    sent.push((await ok("abq_send", { channel: ch, type: "signal", content: "final" }))["id"]);
+
+    const got: unknown[] = [];
+    for (let i = 0; i < sent.length; i++) {
+      const r = await ok("abq_recv", { channel: ch });
+      expect(r["claimed"]).toBe(true);
+      got.push((r["message"] as { id: string }).id);
+    }
+    expect(got).toEqual(sent);
+    expect(await ok("abq_recv", { channel: ch })).toMatchObject({ claimed: false });
+
+    // A recv waiting across a restart keeps its connection, which reconnects: it gets what is sent after.
+    const waiting = call("abq_recv", { channel: ch, wait: true, timeout: 30 });
+    await new Promise((r) => setTimeout(r, 300));
+    await server.restart();
+    const late = parseJson<{ id: string }>((await agent.abq(["send", ch, "signal", "late", "--json"])).stdout);
+    const woke = await waiting;
+    expect(woke.isError, woke.text).toBe(false);
+    expect(parseJson(woke.text)).toMatchObject({ claimed: true, message: { id: late.id } });
   });
 });
 

@@ -1,7 +1,8 @@
 /**
  * `abq mcp`: the bus as MCP tools, over stdio, with the official SDK. No daemon: the client starts this
- * process, and every tool call is one library call on the shared files. The caller's identity is the git
- * context of the working directory the client starts us in (or ABQ_AGENT), as for the CLI.
+ * process, and every tool call is one library call on the shared files (the message tools share one open
+ * transport, src/mcp/session.ts). The caller's identity is the git context of the working directory the
+ * client starts us in (or ABQ_AGENT), as for the CLI.
  *
  * While it serves, the server announces its agent (a heartbeat on its inbox, src/liveness/presence.ts),
  * so other agents see it in `abq agents`, `check --alive` and abq_status while it waits in a tool call.
@@ -22,6 +23,7 @@ import { type Presence, startPresence } from "../liveness/presence.ts";
 import { resolveHome } from "../spool/paths.ts";
 import { registerTools } from "./tools.ts";
 import { createStdioTransport } from "./stdio.ts";
+import { Session } from "./session.ts";
 
 const INSTRUCTIONS = `abq is a message bus between agents on plain files. Channels are queues; a message has a type
 (signal, command, eval, status) and text content. abq_send delivers; abq_recv claims the oldest pending
@@ -29,9 +31,9 @@ message (exactly one claimer gets it) and abq_respond answers it; abq_ask sends 
 Your own inbox is the channel @self; another agent's inbox is its name (github.com/org/repo/branch) or a
 unique suffix of it (api/main). abq_status shows who you are, the agents the bus knows, and what is pending.`;
 
-export function createServer(common: CommonOptions, version: string): McpServer {
+export function createServer(common: CommonOptions, version: string, session = new Session(common)): McpServer {
   const server = new McpServer({ name: "abq", version }, { instructions: INSTRUCTIONS });
-  registerTools(server, common);
+  registerTools(server, common, session);
   return server;
 }
 
@@ -41,7 +43,10 @@ export function createServer(common: CommonOptions, version: string): McpServer 
  * and a send is never done without saying so.
  */
 export async function serveStdio(common: CommonOptions, version: string): Promise<void> {
-  const server = createServer(await withSigning(common), version);
+  const signed = await withSigning(common);
+  // The bus connection the message tools share (session.ts), closed when the session ends.
+  const session = new Session(signed);
+  const server = createServer(signed, version, session);
   const transport = createStdioTransport();
   let closedByTransport = false;
   const closed = new Promise<void>((resolve) => {
@@ -62,6 +67,7 @@ export async function serveStdio(common: CommonOptions, version: string): Promis
     await server.close();
   } finally {
     stopOnSignal();
+    await session.close();
     await presence?.stop();
   }
 }

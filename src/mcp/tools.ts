@@ -23,39 +23,44 @@ import { addInspectionTools } from "./tools-inspect.ts";
 import { addSearchTool } from "./tools-search.ts";
 import { addCoordTools } from "./tools-coord.ts";
 import { withLocalPaths } from "../attach/api.ts";
+import { Session } from "./session.ts";
 
 export { toolError } from "./registry.ts";
 
-/** Registers every tool on `server`; `common` carries `--home`. The caller's identity is `cwd`'s git context. */
-export function registerTools(server: McpServer, common: CommonOptions): string[] {
+/**
+ * Registers every tool on `server`; `common` carries `--home`. The caller's identity is `cwd`'s git context.
+ * The message tools (the ones an agent calls in a loop) share `session`'s open transport (session.ts).
+ */
+export function registerTools(server: McpServer, common: CommonOptions, session = new Session(common)): string[] {
   const tools = new ToolSet();
-  addMessageTools(tools, common);
+  addMessageTools(tools, session);
   addInspectionTools(tools, common);
   addSearchTool(tools, common);
   addCoordTools(tools, common);
   return tools.serve(server);
 }
 
-function addMessageTools(tools: ToolSet, common: CommonOptions): void {
+function addMessageTools(tools: ToolSet, session: Session): void {
   tools.add("abq_send", {
     description: "Send a message to a channel (like `abq send`). Returns the stored message; its id is the handle.",
     input: SendTool,
-    run: async (a) => {
-      const to = await target(common, a.channel);
-      const replyTo = await optionalTarget(common, a.reply_to);
-      await ensureInbox(common, replyTo);
-      const sent = await send({
-        ...common,
-        ...a,
-        channel: to.channel,
-        create: a.create || to.inbox,
-        replyTo: replyTo?.channel,
-      });
-      return withLocalPaths(sent, common);
-    },
+    run: (a) =>
+      session.use(async (common) => {
+        const to = await target(common, a.channel);
+        const replyTo = await optionalTarget(common, a.reply_to);
+        await ensureInbox(common, replyTo);
+        const sent = await send({
+          ...common,
+          ...a,
+          channel: to.channel,
+          create: a.create || to.inbox,
+          replyTo: replyTo?.channel,
+        });
+        return withLocalPaths(sent, common);
+      }),
   });
 
-  addAskTool(tools, common);
+  addAskTool(tools, session);
 
   tools.add("abq_recv", {
     description:
@@ -64,38 +69,39 @@ function addMessageTools(tools: ToolSet, common: CommonOptions): void {
       "path}, or {claimed: false} when the queue is empty (or nothing came within timeout); either way " +
       "skipped: {expired, rejected} lists what the claim set aside on its way (TTL ran out, invalid files, refused senders).",
     input: RecvTool,
-    run: async (a, extra) => {
-      const from = await target(common, a.channel);
-      await ensureInbox(common, from);
-      const skipped: Skipped = { expired: [], rejected: [] };
-      const onSkipped = (s: Skipped): void => {
-        skipped.expired.push(...s.expired);
-        skipped.rejected.push(...s.rejected);
-      };
-      const started = Date.now();
-      const stopHeartbeat = a.wait
-        ? extra.keepAlive(() => {
-            const waited = Math.round((Date.now() - started) / 1000);
-            return `still waiting for a message in ${from.channel} (${waited}s of ${a.timeout}s)`;
-          })
-        : (): void => undefined;
-      try {
-        const claim = await recv({ ...common, ...a, channel: from.channel, signal: extra.signal, onSkipped });
-        // The plain claim (its acts need an open transport; an agent finishes it by id with abq_respond…).
-        const plain = claim.toJSON();
-        return {
-          claimed: true,
-          ...plain,
-          message: await withLocalPaths(plain.message, common),
-          ...withSkipped(skipped),
+    run: (a, extra) =>
+      session.use(async (common) => {
+        const from = await target(common, a.channel);
+        await ensureInbox(common, from);
+        const skipped: Skipped = { expired: [], rejected: [] };
+        const onSkipped = (s: Skipped): void => {
+          skipped.expired.push(...s.expired);
+          skipped.rejected.push(...s.rejected);
         };
-      } catch (err) {
-        if (!isAbqError(err) || (err.code !== "E_EMPTY" && err.code !== "E_TIMEOUT")) throw err;
-        return { claimed: false, channel: from.channel, reason: err.message, ...withSkipped(skipped) };
-      } finally {
-        stopHeartbeat();
-      }
-    },
+        const started = Date.now();
+        const stopHeartbeat = a.wait
+          ? extra.keepAlive(() => {
+              const waited = Math.round((Date.now() - started) / 1000);
+              return `still waiting for a message in ${from.channel} (${waited}s of ${a.timeout}s)`;
+            })
+          : (): void => undefined;
+        try {
+          const claim = await recv({ ...common, ...a, channel: from.channel, signal: extra.signal, onSkipped });
+          // The plain claim (its acts need an open transport; an agent finishes it by id with abq_respond…).
+          const plain = claim.toJSON();
+          return {
+            claimed: true,
+            ...plain,
+            message: await withLocalPaths(plain.message, common),
+            ...withSkipped(skipped),
+          };
+        } catch (err) {
+          if (!isAbqError(err) || (err.code !== "E_EMPTY" && err.code !== "E_TIMEOUT")) throw err;
+          return { claimed: false, channel: from.channel, reason: err.message, ...withSkipped(skipped) };
+        } finally {
+          stopHeartbeat();
+        }
+      }),
   });
 
   tools.add("abq_respond", {
@@ -103,8 +109,10 @@ function addMessageTools(tools: ToolSet, common: CommonOptions): void {
       "Answer a message you claimed (like `abq respond`). status pending sends a progress note and keeps it claimed. " +
       "Returns the stored response.",
     input: RespondTool,
-    run: async (a) =>
-      withLocalPaths(await respond({ ...common, ...a, channel: (await target(common, a.channel)).channel }), common),
+    run: (a) =>
+      session.use(async (common) =>
+        withLocalPaths(await respond({ ...common, ...a, channel: (await target(common, a.channel)).channel }), common),
+      ),
   });
 
   tools.add("abq_ack", {
@@ -112,11 +120,12 @@ function addMessageTools(tools: ToolSet, common: CommonOptions): void {
       "Finish a message you claimed without an answer (like `abq ack`): archived as acknowledged; a sender " +
       "waiting with abq_ask is told so. Returns {channel, id, acknowledged: true}.",
     input: AckTool,
-    run: async (a) => {
-      const { channel } = await target(common, a.channel);
-      await ack({ ...common, ...a, channel });
-      return { channel, id: a.id, acknowledged: true };
-    },
+    run: (a) =>
+      session.use(async (common) => {
+        const { channel } = await target(common, a.channel);
+        await ack({ ...common, ...a, channel });
+        return { channel, id: a.id, acknowledged: true };
+      }),
   });
 
   tools.add("abq_release", {
@@ -124,11 +133,12 @@ function addMessageTools(tools: ToolSet, common: CommonOptions): void {
       "Give a message you claimed back to the queue (like `abq release`), at once or after delay seconds; it is " +
       "not counted as a failed attempt. Returns {channel, id, outcome: released|delayed, delay_s}.",
     input: ReleaseTool,
-    run: async (a) => {
-      const { channel } = await target(common, a.channel);
-      const outcome = await release({ ...common, ...a, channel });
-      return { channel, id: a.id, outcome, ...(a.delay !== undefined ? { delay_s: a.delay } : {}) };
-    },
+    run: (a) =>
+      session.use(async (common) => {
+        const { channel } = await target(common, a.channel);
+        const outcome = await release({ ...common, ...a, channel });
+        return { channel, id: a.id, outcome, ...(a.delay !== undefined ? { delay_s: a.delay } : {}) };
+      }),
   });
 }
 
