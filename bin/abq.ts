@@ -10,6 +10,15 @@ const word = process.argv.slice(2).find((a, i, all) => !a.startsWith("-") && !/^
 // require). No top-level await: chunks loaded later must never wait on this module to finish.
 (globalThis as Record<symbol, unknown>)[Symbol.for("abq.cli")] = true; // see src/protocol/zod.ts
 installCompileCache(join(__dirname, "chunks"), word !== undefined && /^[a-z]{1,20}$/.test(word) ? word : "abq");
-void import("../src/cli/main.ts").then(async ({ main }) => {
-  process.exitCode = await main(process.argv);
-});
+const runMain = (): Promise<void> =>
+  import("../src/cli/main.ts").then(async ({ main }) => {
+    process.exitCode = await main(process.argv);
+  });
+// `send` and `check` try the fast path first (src/cli/fast.ts): their everyday shapes skip commander.
+if ((word === "send" || word === "check") && process.env["ABQ_FAST_PATH"] !== "0") {
+  void import("../src/cli/fast.ts").then(async ({ runFast }) => {
+    const code = await runFast(process.argv.slice(2));
+    if (code === undefined) await runMain();
+    else process.exitCode = code;
+  });
+} else void runMain();

@@ -3,7 +3,7 @@
  * and never with NO_COLOR set (to anything but the empty string, https://no-color.org) or `--no-color`.
  * Message content is never coloured: it is escaped (output.ts) and printed as it is.
  */
-import { isatty } from "node:tty";
+import { isTerminal } from "./terminal.ts";
 import { styleText } from "node:util";
 
 type Style = "red" | "green" | "yellow" | "cyan" | "dim" | "bold";
@@ -14,7 +14,7 @@ const decided = new Map<number, boolean>();
 export function colorOn(fd: 1 | 2): boolean {
   let on = decided.get(fd);
   if (on === undefined) {
-    on = (process.env["NO_COLOR"] ?? "") === "" && !process.argv.includes("--no-color") && isatty(fd);
+    on = (process.env["NO_COLOR"] ?? "") === "" && !process.argv.includes("--no-color") && isTerminal(fd);
     decided.set(fd, on);
   }
   return on;

@@ -1,4 +1,5 @@
 /** Where a message's content comes from, for `send`, `ask` and `send --wait` alike. */
+import { isTerminal } from "./terminal.ts";
 import { AbqError } from "../protocol/errors.ts";
 import { readStdin } from "./stdin.ts";
 
@@ -8,7 +9,7 @@ import { readStdin } from "./stdin.ts";
  * nothing to diff, a command that failed before printing), not a message anyone meant to send.
  */
 export async function resolveContent(content: string | undefined, allowEmpty = false): Promise<string> {
-  if (content === undefined && process.stdin.isTTY) {
+  if (content === undefined && isTerminal(0)) {
     throw new AbqError("E_USAGE", "no content given", { hint: "pass it as an argument, or pipe it in with '-'" });
   }
   const text = content !== undefined && content !== "-" ? content : await readStdin();

@@ -5,7 +5,7 @@
  * Piped, or with `--json`, none of it is printed; `-q` silences it on a terminal too. What goes to stdout
  * is the same either way, except that a result line already shown on the terminal is not repeated there.
  */
-import { isatty } from "node:tty";
+import { isTerminal } from "./terminal.ts";
 import { paint } from "./color.ts";
 import { printText, writeOut } from "./output.ts";
 
@@ -29,7 +29,7 @@ export class Progress {
   private timer: NodeJS.Timeout | undefined;
 
   constructor(label: string, flags: ProgressFlags) {
-    this.on = isatty(2) && flags.json !== true && flags.quiet !== true;
+    this.on = isTerminal(2) && flags.json !== true && flags.quiet !== true;
     this.label = label;
     if (this.on) {
       // Redrawn by time as well: an operation the library reports no steps of still shows it is running.
@@ -96,7 +96,7 @@ export async function withProgress<T>(
     result,
     summary: (text, detail = "") => {
       if (progress.shown) writeOut(2, `${text}${detail} (${elapsed})\n`);
-      if (!progress.shown || !isatty(1)) printText(text);
+      if (!progress.shown || !isTerminal(1)) printText(text);
     },
   };
 }

@@ -1,4 +1,4 @@
-import { isatty } from "node:tty";
+import { isTerminal } from "../terminal.ts";
 import { type Command, Option } from "commander";
 import type { AskOptions } from "../../api/messages.ts";
 import { AbqError } from "../../protocol/errors.ts";
@@ -88,7 +88,7 @@ export async function askAndPrint(
   );
   if (opts.json) printJson(response);
   // The answer is data for `$(abq ask …)`, printed as sent; only a terminal gets it escaped.
-  else if (response.result !== "") printText(isatty(1) ? escapeControls(response.result) : response.result);
+  else if (response.result !== "") printText(isTerminal(1) ? escapeControls(response.result) : response.result);
   if (response.status === "error") {
     throw new AbqError("E_RESPONSE_ERROR", `answered with an error: ${response.error ?? "(no error text)"}`);
   }

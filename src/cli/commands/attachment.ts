@@ -1,3 +1,4 @@
+import { isTerminal } from "../terminal.ts";
 import { type Command, Option } from "commander";
 import type { AttachmentInput } from "../../attach/types.ts";
 import { AbqError } from "../../protocol/errors.ts";
@@ -44,7 +45,7 @@ export async function contentOrStream(
   allowEmpty: boolean | undefined,
   stdinTaken = false,
 ): Promise<{ text: string; source?: AsyncIterable<Uint8Array> | undefined }> {
-  const fromStdin = content === "-" || (content === undefined && !process.stdin.isTTY && !stdinTaken);
+  const fromStdin = content === "-" || (content === undefined && !isTerminal(0) && !stdinTaken);
   if (!fromStdin) {
     if (content === undefined && stdinTaken) throw new AbqError("E_USAGE", "no content given");
     return { text: await resolveContent(content, allowEmpty) };

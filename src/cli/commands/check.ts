@@ -12,9 +12,9 @@
 import { type Command, Option } from "commander";
 import { AbqError } from "../../protocol/errors.ts";
 import { paintState } from "../color.ts";
-import { reportError } from "../exit.ts";
+import { checkInboxAction, NO_MAIL } from "../actions/check-inbox.ts";
 import { withExamples } from "../help.ts";
-import { commonOptions, escapeControls, printJson, printText, writeOut } from "../output.ts";
+import { commonOptions, printJson, printText } from "../output.ts";
 import { parseCount } from "./parse.ts";
 
 interface CheckFlags {
@@ -29,9 +29,6 @@ interface CheckFlags {
   limit?: number;
   json?: boolean;
 }
-
-/** Exit code of `check --inbox` when nothing is pending (like grep finding nothing). */
-const NO_MAIL = 1;
 
 export function registerCheck(program: Command): void {
   const check = program
@@ -59,7 +56,7 @@ export function registerCheck(program: Command): void {
     .option("--fix", "doctor: repair what can be repaired safely")
     .option("--json", "print the result as JSON")
     .action(async (opts: CheckFlags, cmd: Command) => {
-      if (opts.inbox !== undefined) return checkInboxMode(opts.inbox, opts, cmd);
+      if (opts.inbox !== undefined) return checkInboxAction(commonOptions(cmd), opts.inbox, opts);
       if (opts.alive || opts.channel !== undefined) return checkAliveMode(opts, cmd);
       return doctorMode(opts, cmd);
     });
@@ -105,50 +102,4 @@ async function doctorMode(opts: CheckFlags, cmd: Command): Promise<void> {
     printText(lines.join("\n"));
   }
   if (report.problems > 0) process.exitCode = NO_MAIL;
-}
-
-async function checkInboxMode(channel: string, opts: CheckFlags, cmd: Command): Promise<void> {
-  const { checkInbox } = await import("../../index.ts");
-  const { reminderBlock, summaryLine } = await import("../../inbox/format.ts");
-  const query = { ...commonOptions(cmd), channel, as: opts.as, limit: opts.limit };
-  if (opts.format !== undefined) return hookMode(opts.format, query, opts);
-  if (opts.inject) {
-    // A hook must never get in the agent's way (Claude Code blocks the prompt on exit 2): errors go to
-    // stderr, and the exit code stays 0.
-    try {
-      const summary = await checkInbox(query);
-      if (opts.json) printJson(summary);
-      else writeOut(1, escapeControls(reminderBlock(summary)));
-    } catch (err) {
-      reportError(err, opts.json ?? false);
-    }
-    return;
-  }
-  const summary = await checkInbox(query);
-  if (opts.json) printJson(summary);
-  else printText(escapeControls(summaryLine(summary)));
-  if (summary.pending === 0) process.exitCode = NO_MAIL;
-}
-
-/**
- * `--format claude-code`: exactly the JSON the runtime's hook event expects (nothing when there is no
- * mail), read against the hook's own stdin (Stop's stop_hook_active). Like --inject, a hook never fails:
- * errors go to stderr and the exit code stays 0.
- */
-async function hookMode(
-  format: string,
-  query: { channel: string; as?: string | undefined; limit?: number | undefined },
-  opts: CheckFlags,
-): Promise<void> {
-  const { inboxHook } = await import("../../index.ts");
-  const { readStdin } = await import("../stdin.ts");
-  try {
-    const stdin = process.stdin.isTTY ? "" : await readStdin();
-    const out = await inboxHook({ ...query, format, event: opts.event, stdin });
-    if (out.stdout !== "") writeOut(1, out.stdout.endsWith("\n") ? out.stdout : `${out.stdout}\n`);
-    process.exitCode = out.exitCode;
-  } catch (err) {
-    reportError(err, opts.json ?? false);
-    process.exitCode = 0;
-  }
 }

@@ -1,4 +1,4 @@
-import { isatty } from "node:tty";
+import { isTerminal } from "../terminal.ts";
 import { type Command, InvalidArgumentError, Option } from "commander";
 import { withExamples } from "../help.ts";
 import {
@@ -33,7 +33,7 @@ function revision(value: string): number {
 
 /** A value for a terminal: control characters escaped; raw into a pipe or file. */
 function shown(value: string): string {
-  return isatty(1) ? escapeControls(value) : value;
+  return isTerminal(1) ? escapeControls(value) : value;
 }
 
 export function registerKv(program: Command): void {

@@ -1,3 +1,4 @@
+import { isTerminal } from "../terminal.ts";
 import type { Command } from "commander";
 import { AbqError } from "../../protocol/errors.ts";
 import { withExamples } from "../help.ts";
@@ -40,7 +41,7 @@ export function registerPurge(program: Command): void {
 
 /** Asks on the terminal; without one (scripts, CI) there is nobody to ask, so the answer is no. */
 async function confirm(question: string): Promise<boolean> {
-  if (!process.stdin.isTTY) return false;
+  if (!isTerminal(0)) return false;
   const { createInterface } = await import("node:readline/promises");
   const rl = createInterface({ input: process.stdin, output: process.stderr });
   try {

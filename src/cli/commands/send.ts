@@ -6,7 +6,8 @@ import { addAttachOptions, type AttachFlags, attachmentsFrom, contentOrStream } 
 import { withExamples } from "../help.ts";
 import { withProgress } from "../progress.ts";
 import { stdinLines } from "../stdin.ts";
-import { commonOptions, printJson, printText, writeOut } from "../output.ts";
+import { commonOptions, writeOut } from "../output.ts";
+import { sendOne } from "../actions/send-one.ts";
 import { suggestChoice } from "../suggest.ts";
 import { parseSeconds, parseTimeout } from "./parse.ts";
 
@@ -67,9 +68,7 @@ export function registerSend(program: Command): void {
       }
       const attachments = attachmentsFrom(opts, content === "-");
       const body = await contentOrStream(content, opts.allowEmpty, opts.attach?.includes("-"));
-      const { send } = await import("../../index.ts");
-      const message = await send({
-        ...commonOptions(cmd),
+      await sendOne(commonOptions(cmd), {
         channel,
         type: type as (typeof MESSAGE_TYPES)[number],
         content: body.text,
@@ -80,9 +79,8 @@ export function registerSend(program: Command): void {
         create: opts.create ?? false,
         sign: opts.sign ?? false,
         thread: opts.thread,
+        json: opts.json ?? false,
       });
-      if (opts.json) printJson(message);
-      else printText(`Sent: ${message.id} -> ${message.to}`);
     },
   );
   withExamples(

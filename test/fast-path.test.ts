@@ -1,0 +1,137 @@
+/**
+ * The fast path (src/cli/fast.ts) must be invisible: every shape it takes prints, stores and exits exactly
+ * as the full command line does (ABQ_FAST_PATH=0), errors included, and it must really be taken (the
+ * command line's chunk, commander, is never loaded for those shapes). Shapes it does not take fall through
+ * to the full command line, whose own usage errors then appear.
+ */
+import { chmodSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { beforeEach, describe, expect, it } from "vitest";
+import { createChannel, inboxName, init, send } from "../src/index.ts";
+import { type Bus, CLI, makeBus, runNode } from "./helpers.ts";
+
+/** Ids, times, pids and cwd differ from run to run; everything else must be equal. */
+function normalise(text: string): string {
+  return text
+    .replace(/req_[0-9a-f]{32}/g, "req_ID")
+    .replace(/\d{4}-\d\d-\d\dT[\d:.]+(Z|[+-]\d\d:\d\d)/g, "TIME")
+    .replace(/"pid":\d+/g, '"pid":0')
+    .replace(/\b\d+(s|m|h|d) ago\b/g, "AGO");
+}
+
+/** Runs `args` both ways on two identical buses; returns the two results, normalised. */
+async function bothWays(setup: (bus: Bus) => Promise<void>, args: string[], input?: string) {
+  const out = [];
+  for (const fast of [true, false]) {
+    const bus = makeBus({ ABQ_FAST_PATH: fast ? "1" : "0" });
+    await setup(bus);
+    const r = await bus.abq(
+      args.map((a) => a.replace("HOME", bus.home)),
+      input !== undefined ? { input } : {},
+    );
+    out.push({
+      code: r.code,
+      stdout: normalise(r.stdout.replaceAll(bus.root, "ROOT")),
+      stderr: normalise(r.stderr.replaceAll(bus.root, "ROOT")),
+      files: readdirSync(join(bus.home, "channels", "q", "requests")).length,
+    });
+  }
+  return { fast: out[0]!, full: out[1]! };
+}
+
+// Buses are set up through the library (fewer processes); what is compared is the CLI's.
+const withQueue = async (bus: Bus): Promise<void> => {
+  await init({ home: bus.home });
+  await createChannel({ home: bus.home, name: "q" });
+};
+const withMail = async (bus: Bus): Promise<void> => {
+  await withQueue(bus);
+  await createChannel({ home: bus.home, name: inboxName("test/agent") });
+  await send({ home: bus.home, channel: inboxName("test/agent"), type: "command", content: "review PR 7\u001b[31m" });
+  await send({ home: bus.home, channel: "q", type: "signal", content: "tests passed" });
+};
+
+describe("the fast path prints, stores and exits as the full command line", () => {
+  const cases: [string, (bus: Bus) => Promise<void>, string[], string?][] = [
+    ["send", withQueue, ["send", "q", "signal", "hello"]],
+    ["send --json, flag first", withQueue, ["send", "--json", "q", "command", "run the tests"]],
+    ["send with --home before the command", withQueue, ["--home", "HOME", "send", "q", "eval", "1+1"]],
+    ["send with --home=", withQueue, ["send", "q", "status", "ok", "--home=HOME", "--no-color"]],
+    ["send to a missing channel", withQueue, ["send", "nope", "signal", "x"]],
+    ["send to a missing channel, --json", withQueue, ["send", "nope", "signal", "x", "--json"]],
+    ["send --create", withQueue, ["send", "fresh", "signal", "x", "--create"]],
+    ["send to a bad name", withQueue, ["send", "bad name!", "signal", "x"]],
+    ["send to @self", withQueue, ["send", "@self", "signal", "x"]],
+    ["send with a mistyped type (not taken)", withQueue, ["send", "q", "sigal", "x"]],
+    ["send of empty content (not taken)", withQueue, ["send", "q", "signal", ""]],
+    ["send with an unknown flag (not taken)", withQueue, ["send", "q", "signal", "x", "--bogus"]],
+    ["send with too many arguments (not taken)", withQueue, ["send", "q", "signal", "x", "y"]],
+    ["send with a short flag (not taken)", withQueue, ["send", "q", "signal", "x", "-q"]],
+    ["check --inbox, no mail", withQueue, ["check", "--inbox", "@self"]],
+    ["check --inbox --inject, no mail", withQueue, ["check", "--inbox", "@self", "--inject"]],
+    ["check --inbox, mail", withMail, ["check", "--inbox", "@self"]],
+    ["check --inbox --inject, mail", withMail, ["check", "--inbox", "@self", "--inject"]],
+    ["check --inbox --json", withMail, ["check", "--json", "--inbox", "q"]],
+    ["check --inbox of a missing channel, --inject", withQueue, ["check", "--inbox", "nope", "--inject"]],
+    ["check --inbox of a missing channel", withQueue, ["check", "--inbox", "nope"]],
+    [
+      "check --inbox --format claude-code (UserPromptSubmit)",
+      withMail,
+      ["check", "--inbox", "@self", "--format", "claude-code", "--event", "UserPromptSubmit"],
+      "{}",
+    ],
+    [
+      "check --inbox --format claude-code (Stop, from stdin)",
+      withMail,
+      ["check", "--inbox", "@self", "--format", "claude-code"],
+      '{"hook_event_name":"Stop","stop_hook_active":false}',
+    ],
+    ["check --inbox with -n (not taken)", withMail, ["check", "--inbox", "q", "-n", "1"]],
+    ["check --inbox without a value (not taken)", withQueue, ["check", "--inbox"]],
+  ];
+  it.each(cases)("%s", async (_name, setup, args, input) => {
+    const { fast, full } = await bothWays(setup, args, input);
+    expect(fast).toEqual(full);
+  });
+
+  it("refuses an unsafe bus as the full command line does (exit 9)", async () => {
+    const unsafe = async (bus: Bus): Promise<void> => {
+      await withQueue(bus);
+      chmodSync(join(bus.home, "channels"), 0o777);
+    };
+    const send = await bothWays(unsafe, ["send", "q", "signal", "x"]);
+    expect(send.fast.code).toBe(9);
+    expect(send.fast).toEqual(send.full);
+    const check = await bothWays(unsafe, ["check", "--inbox", "q", "--inject"]);
+    expect(check.fast).toEqual(check.full);
+  });
+});
+
+describe("the fast path is taken", () => {
+  let bus: Bus;
+  beforeEach(async () => {
+    bus = makeBus();
+    await withQueue(bus);
+  });
+
+  it("send and check --inbox never load the command line's chunk (commander), other shapes do", async () => {
+    const preload = join(bus.root, "chunks.cjs");
+    writeFileSync(
+      preload,
+      `process.on("exit", () => require("fs").writeFileSync(process.env.CHUNKS_OUT,
+         Object.keys(require.cache).map((f) => require("path").basename(f)).join("\\n")));`,
+    );
+    const loaded = async (args: string[]): Promise<string[]> => {
+      const out = join(bus.root, "chunks.txt");
+      const r = await runNode(["-r", preload, CLI, ...args], { env: { ...bus.env, CHUNKS_OUT: out }, cwd: bus.root });
+      expect(r.code, r.stderr).toBeLessThan(2);
+      return readFileSync(out, "utf8").split("\n");
+    };
+    const cli = (chunks: string[]): boolean => chunks.some((c) => /^cli-.*\.js$/.test(c));
+    expect(cli(await loaded(["send", "q", "signal", "x"]))).toBe(false);
+    expect(cli(await loaded(["check", "--inbox", "q", "--inject"]))).toBe(false);
+    expect(cli(await loaded(["check", "--inbox", "@self", "--format", "claude-code", "--event", "Stop"]))).toBe(false);
+    expect(cli(await loaded(["send", "q", "signal", "x", "--ttl", "1h"]))).toBe(true);
+    expect(cli(await loaded(["status"]))).toBe(true);
+  });
+});
