@@ -22,11 +22,15 @@ export async function loadLib() {
 /**
  * Environment for child processes: no inherited ABQ_* (identity and fsync are what the product defaults
  * to), and ABQ_HOME pointing at a path that does not exist unless the caller gives one, so nothing a bench
- * spawns can ever touch ~/.abq.
+ * spawns can ever touch ~/.abq. NODE_EXTRA_CA_CERTS is dropped too: with it every Node start parses the
+ * whole certificate bundle (+40–50 ms on this VM, for `node -e 0` and abq alike), a cost of the machine,
+ * not of abq, that would dilute every start-up ratio towards 1 (docs/performance.md).
  */
 export function cleanEnv(extra = {}) {
   const env = {};
-  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith("ABQ_")) env[k] = v;
+  for (const [k, v] of Object.entries(process.env)) {
+    if (!k.startsWith("ABQ_") && k !== "NODE_EXTRA_CA_CERTS") env[k] = v;
+  }
   return { ...env, ABQ_HOME: join(tmpdir(), "abq-bench-no-home"), ...extra };
 }
 

@@ -2,8 +2,9 @@
 // one cycle = send a request, claim it, answer it. abq's cycle is the library's transport (Nats-Msg-Id,
 // pull, fenced answer in the KV state record, ack); the raw one is publish (Nats-Msg-Id) →
 // consumer.next() → ack(). A third line also reads `Claimed.path`, which materialises the message file a
-// handler gets as $1 (one file create on the local disk per message).
-// Target from issue 6: abq ≥ 0.5× the raw client's cycles/s.
+// handler gets as $1 (one file create on the local disk per message). A fourth, for reference only, is the
+// raw client doing what abq's respond does beyond an ack: its answer stored (a KV create) before the ack.
+// Target (issue 18; issue 6 asked for 0.5×): abq ≥ 0.75× the raw client's cycles/s.
 //
 //   npm run build && node bench/nats-throughput.mjs [cycles]        (ABQ_URL=nats://… to use your server)
 import { spawn } from "node:child_process";
@@ -13,6 +14,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { connect } from "@nats-io/transport-node";
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";
+import { Kvm } from "@nats-io/kv";
 
 const root = join(import.meta.dirname, "..");
 const { NatsTransport } = await import(join(root, "dist", "src", "nats", "transport.js"));
@@ -89,7 +91,7 @@ async function abqRun(url, n, withFile = false) {
   return (n * 1000) / ms;
 }
 
-async function rawRun(url, n) {
+async function rawRun(url, n, withAnswer = false) {
   const nc = await connect({ servers: url });
   const jsm = await jetstreamManager(nc);
   const js = jetstream(nc);
@@ -97,16 +99,19 @@ async function rawRun(url, n) {
   await jsm.streams.add({ name: stream, subjects: [`raw.${stream}.>`], retention: "workqueue", storage: "file" });
   await jsm.consumers.add(stream, { durable_name: "work", ack_policy: "explicit" });
   const consumer = await js.consumers.get(stream, "work");
+  const kv = withAnswer ? await new Kvm(js).create(`RAWKV_${stream}`, { history: 1 }) : undefined;
   const start = performance.now();
   for (let i = 0; i < n; i++) {
     const body = request(stream, i);
     await js.publish(`raw.${stream}.${body.id}`, JSON.stringify(body, null, 2), { msgID: body.id });
     const m = await consumer.next({ expires: 5000 });
     if (!m) throw new Error("raw: fetched nothing");
+    if (kv) await kv.create(body.id, JSON.stringify({ id: body.id, status: "success", result: "ok" }));
     m.ack();
   }
   const ms = performance.now() - start;
   await jsm.streams.delete(stream);
+  if (kv) await jsm.streams.delete(`KV_RAWKV_${stream}`);
   await nc.drain();
   return (n * 1000) / ms;
 }
@@ -119,10 +124,12 @@ try {
   const abq = [];
   const raw = [];
   const file = [];
+  const answered = [];
   for (let r = 0; r < rounds; r++) {
     raw.push(await rawRun(server.url, cycles)); // interleaved, so drift hits all alike
     abq.push(await abqRun(server.url, cycles));
     file.push(await abqRun(server.url, cycles, true));
+    answered.push(await rawRun(server.url, cycles, true));
   }
   const ratio = median(abq) / median(raw);
   console.log(`send→claim→respond, ${cycles} cycles × ${rounds} rounds on ${server.url}`);
@@ -136,9 +143,12 @@ try {
     `  abq + $1 file       : ${median(file).toFixed(0)} cycles/s  (${file.map((x) => x.toFixed(0)).join(", ")})  [as abq watch: the claimed message written to disk]`,
   );
   console.log(
-    `  ratio abq/raw       : ${ratio.toFixed(2)}×  (target ≥ 0.5×: ${ratio >= 0.5 ? "PASS" : "FAIL"}); with the file ${(median(file) / median(raw)).toFixed(2)}×`,
+    `  raw + stored answer : ${median(answered).toFixed(0)} cycles/s  (${answered.map((x) => x.toFixed(0)).join(", ")})  [reference: a KV create before the ack, as abq's respond; abq/this ${(median(abq) / median(answered)).toFixed(2)}×]`,
   );
-  process.exitCode = ratio >= 0.5 ? 0 : 1;
+  console.log(
+    `  ratio abq/raw       : ${ratio.toFixed(2)}×  (target ≥ 0.75×: ${ratio >= 0.75 ? "PASS" : "FAIL"}); with the file ${(median(file) / median(raw)).toFixed(2)}×`,
+  );
+  process.exitCode = ratio >= 0.75 ? 0 : 1;
 } finally {
   server.stop();
   rmSync(tmp, { recursive: true, force: true });
