@@ -23,6 +23,7 @@ const BACKLOG = 5000;
 export async function run() {
   const lib = await loadLib();
   const home = tmpHome("b2");
+  const hookHome = tmpHome("b2-hook");
   try {
     await lib.init({ home }); // makes `broadcast`: with q and c1…c8 that is 10 channels
     const rounds = pick(30, 10);
@@ -33,16 +34,18 @@ export async function run() {
       seedPending(lib, home, `c${i}`, 5);
     }
     const channels = (await lib.listChannels({ home })).length;
-    // The hook's inboxes, made after counting so `status` still shows 10 channels.
-    await lib.createChannel({ home, name: "empty" });
-    await lib.createChannel({ home, name: "full" });
-    seedPending(lib, home, "full", BACKLOG);
+    // The hook's inboxes live on a bus of their own, so `status` above still shows 10 small channels.
+    await lib.init({ home: hookHome });
+    await lib.createChannel({ home: hookHome, name: "empty" });
+    await lib.createChannel({ home: hookHome, name: "full" });
+    seedPending(lib, hookHome, "full", BACKLOG);
     const env = cleanEnv({ ABQ_HOME: home });
+    const hookEnv = cleanEnv({ ABQ_HOME: hookHome });
     const bad = [];
     const timed =
-      (args, ok = [0]) =>
+      (args, ok = [0], onBus = env) =>
       async () => {
-        const r = await abq(args, { env });
+        const r = await abq(args, { env: onBus });
         if (!ok.includes(r.code)) bad.push(`${args.join(" ")}: exit ${r.code} ${r.stderr.trim()}`);
         return r.ms;
       };
@@ -52,8 +55,8 @@ export async function run() {
         recv: timed(["recv", "q"]),
         status: timed(["status"]),
         help: timed(["--help"]),
-        check_none: timed(["check", "--inbox", "empty", "--inject"]),
-        check_full: timed(["check", "--inbox", "full", "--inject"]),
+        check_none: timed(["check", "--inbox", "empty", "--inject"], [0], hookEnv),
+        check_full: timed(["check", "--inbox", "full", "--inject"], [0], hookEnv),
       },
       rounds,
     );
@@ -79,6 +82,7 @@ export async function run() {
     });
   } finally {
     cleanup(home);
+    cleanup(hookHome);
   }
 }
 
