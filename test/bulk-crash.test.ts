@@ -77,6 +77,24 @@ async function killMidway(bus: Bus, args: string[], progressed: () => boolean): 
 
 const target = (): number => Math.floor(Math.random() * N * 0.9);
 
+/**
+ * Runs `args` four times, each killed part way (at a random number of pending messages left), checking
+ * after each kill that every message is in exactly one state; at least one kill must land mid-run.
+ */
+async function killRepeatedly(bus: Bus, ids: string[], args: string[]): Promise<void> {
+  const left: number[] = [];
+  for (let round = 0; round < 4; round++) {
+    const goal = target();
+    await killMidway(bus, args, () => ls(bus, "requests").length <= goal);
+    census(bus, ids);
+    left.push(ls(bus, "requests").length);
+  }
+  expect(
+    left.some((n) => n > 0 && n < N),
+    `pending after each kill: ${left.join(", ")}`,
+  ).toBe(true);
+}
+
 describe("bulk operations killed at random moments", () => {
   it(
     "requeue --dead-owners: each claim once, counted at most once; a rerun and the sweep finish",
@@ -135,17 +153,7 @@ describe("bulk operations killed at random moments", () => {
   it("purge: each message pending or archived, once; a rerun archives the rest", { timeout: 120_000 }, async () => {
     const bus = makeBus();
     const ids = await sendMany(bus);
-    const left: number[] = [];
-    for (let round = 0; round < 4; round++) {
-      const goal = target();
-      await killMidway(bus, ["purge", "q", "--yes"], () => ls(bus, "requests").length <= goal);
-      census(bus, ids);
-      left.push(ls(bus, "requests").length);
-    }
-    expect(
-      left.some((n) => n > 0 && n < N),
-      `pending after each kill: ${left.join(", ")}`,
-    ).toBe(true);
+    await killRepeatedly(bus, ids, ["purge", "q", "--yes"]);
     const r = await bus.abq(["purge", "q", "--yes"]);
     expect(r.code, r.stderr).toBe(0);
     for (const { state } of census(bus, ids).values()) expect(state).toBe("archive");
@@ -158,17 +166,7 @@ describe("bulk operations killed at random moments", () => {
       const bus = makeBus();
       const ids = await sendMany(bus, { ttl: 1 });
       await new Promise((r) => setTimeout(r, 2100));
-      const left: number[] = [];
-      for (let round = 0; round < 4; round++) {
-        const goal = target();
-        await killMidway(bus, ["sweep", "q"], () => ls(bus, "requests").length <= goal);
-        census(bus, ids);
-        left.push(ls(bus, "requests").length);
-      }
-      expect(
-        left.some((n) => n > 0 && n < N),
-        `pending after each kill: ${left.join(", ")}`,
-      ).toBe(true);
+      await killRepeatedly(bus, ids, ["sweep", "q"]);
       const r = await bus.abq(["sweep", "q", "--json"]);
       expect(r.code, r.stderr).toBe(0);
       for (const { state } of census(bus, ids).values()) expect(state).toBe("expired");

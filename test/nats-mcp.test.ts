@@ -11,6 +11,21 @@ import { natsBusFactory } from "./nats/bus.ts";
 import { natsAvailable, type NatsServer, startServer } from "./nats/server.ts";
 import { fresh } from "./nats/shared-cases.ts";
 
+/** An MCP client connected to `abq mcp` run as `bus`'s agent, closed when the test ends. */
+async function mcpClient(bus: { env: NodeJS.ProcessEnv; root: string }): Promise<Client> {
+  const transport = new StdioClientTransport({
+    command: process.execPath,
+    args: [CLI, "mcp"],
+    env: Object.fromEntries(Object.entries(bus.env).filter((e): e is [string, string] => e[1] !== undefined)),
+    cwd: bus.root,
+    stderr: "pipe",
+  });
+  const client = new Client({ name: "abq-test", version: "1.0.0" });
+  await client.connect(transport);
+  onTestFinished(() => client.close());
+  return client;
+}
+
 describe.skipIf(!natsAvailable())("abq mcp over NATS", () => {
   let server: NatsServer;
   beforeAll(async () => {
@@ -24,16 +39,7 @@ describe.skipIf(!natsAvailable())("abq mcp over NATS", () => {
     const agent = natsBusFactory(() => server)({ ABQ_AGENT: "mcp/agent" });
     const worker = natsBusFactory(() => server)({ ABQ_AGENT: "remote/worker" });
     const ch = fresh("mcpnats");
-    const transport = new StdioClientTransport({
-      command: process.execPath,
-      args: [CLI, "mcp"],
-      env: Object.fromEntries(Object.entries(agent.env).filter((e): e is [string, string] => e[1] !== undefined)),
-      cwd: agent.root,
-      stderr: "pipe",
-    });
-    const client = new Client({ name: "abq-test", version: "1.0.0" });
-    await client.connect(transport);
-    onTestFinished(() => client.close());
+    const client = await mcpClient(agent);
     const call = async (name: string, args: Record<string, unknown>): Promise<Record<string, unknown>> => {
       const r = await client.callTool({ name, arguments: args });
       const text = (r.content as { text: string }[])[0]?.text ?? "";
@@ -63,16 +69,7 @@ describe.skipIf(!natsAvailable())("abq mcp over NATS", () => {
   it("a session's shared connection outlives a nats-server restart, and a call made while it is down", async () => {
     const agent = natsBusFactory(() => server)({ ABQ_AGENT: "mcp/restart" });
     const ch = fresh("mcprestart");
-    const transport = new StdioClientTransport({
-      command: process.execPath,
-      args: [CLI, "mcp"],
-      env: Object.fromEntries(Object.entries(agent.env).filter((e): e is [string, string] => e[1] !== undefined)),
-      cwd: agent.root,
-      stderr: "pipe",
-    });
-    const client = new Client({ name: "abq-test", version: "1.0.0" });
-    await client.connect(transport);
-    onTestFinished(() => client.close());
+    const client = await mcpClient(agent);
     const call = async (name: string, args: Record<string, unknown>): Promise<{ isError: boolean; text: string }> => {
       const r = await client.callTool({ name, arguments: args });
       return { isError: r.isError === true, text: (r.content as { text: string }[])[0]?.text ?? "" };

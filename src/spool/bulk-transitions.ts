@@ -11,7 +11,7 @@ import { formatTimestamp, type Request } from "../protocol/schema.ts";
 import { removeFileSync, tryRenameSync, writeNewFileSync } from "./bulk-files.ts";
 import { crashPoint } from "./faults.ts";
 import type { Queue } from "./paths.ts";
-import { type ArchiveNote, at } from "./transitions.ts";
+import { type ArchiveNote, at, expiryNote } from "./transitions.ts";
 
 /** archive() with a note: into `archive/`, then `archive/<id>_reason.json`; `mode` from fileModeNow (files.ts). */
 export function archiveSync(q: Queue, from: string, id: string, note: ArchiveNote, mode: number): boolean {
@@ -31,15 +31,7 @@ export function archiveSync(q: Queue, from: string, id: string, note: ArchiveNot
 /** expire(): into `expired/` (which the caller made), then its reason; `mode` from fileModeNow (files.ts). */
 export function expireSync(q: Queue, from: string, message: Request, by: string, mode: number): boolean {
   if (!tryRenameSync(from, at.expired(q, message.id))) return false;
-  const note = {
-    id: message.id,
-    reason: "expired",
-    ttl: message.ttl,
-    sent: message.timestamp,
-    expired_at: formatTimestamp(),
-    by,
-  };
-  replaceNoteSync(at.expiredReason(q, message.id), note, mode);
+  replaceNoteSync(at.expiredReason(q, message.id), expiryNote(message, by), mode);
   return true;
 }
 

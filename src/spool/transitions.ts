@@ -62,11 +62,9 @@ async function writeArchiveNote(q: Queue, id: string, note: ArchiveNote): Promis
   );
 }
 
-/** Sets aside a request whose TTL ran out (from pending, or from a claim that found it expired). */
-export async function expire(q: Queue, from: string, message: Request, by: string): Promise<boolean> {
-  await ensureSubdir(join(q.dir, "expired"));
-  if (!(await tryRename(from, at.expired(q, message.id)))) return false;
-  const note = {
+/** The reason file of an expired message (expire, and expireSync in bulk-transitions.ts). */
+export function expiryNote(message: Request, by: string): Record<string, unknown> {
+  return {
     id: message.id,
     reason: "expired",
     ttl: message.ttl,
@@ -74,7 +72,13 @@ export async function expire(q: Queue, from: string, message: Request, by: strin
     expired_at: formatTimestamp(),
     by,
   };
-  await replaceNote(at.expiredReason(q, message.id), note);
+}
+
+/** Sets aside a request whose TTL ran out (from pending, or from a claim that found it expired). */
+export async function expire(q: Queue, from: string, message: Request, by: string): Promise<boolean> {
+  await ensureSubdir(join(q.dir, "expired"));
+  if (!(await tryRename(from, at.expired(q, message.id)))) return false;
+  await replaceNote(at.expiredReason(q, message.id), expiryNote(message, by));
   return true;
 }
 
