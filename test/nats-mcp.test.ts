@@ -3,28 +3,12 @@
  * An agent on one "machine" asks through MCP; a watcher on another answers. The session's shared
  * connection (src/mcp/session.ts) survives a server restart.
  */
-import { Client } from "@modelcontextprotocol/sdk/client/index.js";
-import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
-import { afterAll, beforeAll, describe, expect, it, onTestFinished } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CLI, parseJson, startNode, until } from "./helpers.ts";
+import { mcpClient } from "./fixtures/mcp-client.ts";
 import { natsBusFactory } from "./nats/bus.ts";
 import { natsAvailable, type NatsServer, startServer } from "./nats/server.ts";
 import { fresh } from "./nats/shared-cases.ts";
-
-/** An MCP client connected to `abq mcp` run as `bus`'s agent, closed when the test ends. */
-async function mcpClient(bus: { env: NodeJS.ProcessEnv; root: string }): Promise<Client> {
-  const transport = new StdioClientTransport({
-    command: process.execPath,
-    args: [CLI, "mcp"],
-    env: Object.fromEntries(Object.entries(bus.env).filter((e): e is [string, string] => e[1] !== undefined)),
-    cwd: bus.root,
-    stderr: "pipe",
-  });
-  const client = new Client({ name: "abq-test", version: "1.0.0" });
-  await client.connect(transport);
-  onTestFinished(() => client.close());
-  return client;
-}
 
 describe.skipIf(!natsAvailable())("abq mcp over NATS", () => {
   let server: NatsServer;

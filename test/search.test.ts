@@ -2,13 +2,12 @@
  * `abq search` (issue 13): filters by sender, channel, time, text and thread, alone and combined, across
  * channels and states (pending, claimed, done with its answer), newest first; and the abq_search MCP tool.
  */
-import { Client } from "@modelcontextprotocol/sdk/client/index.js";
-import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
 import { existsSync, mkdtempSync, realpathSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type Bus, CLI, makeBus, parseJson, runCli } from "./helpers.ts";
+import { type Bus, makeBus, parseJson, runCli } from "./helpers.ts";
+import { mcpClient } from "./fixtures/mcp-client.ts";
 
 interface Match {
   channel: string;
@@ -130,33 +129,21 @@ describe("abq search", () => {
   });
 
   it("is the abq_search MCP tool", async () => {
-    const transport = new StdioClientTransport({
-      command: process.execPath,
-      args: [CLI, "mcp"],
-      env: Object.fromEntries(Object.entries(bus.env).filter((e): e is [string, string] => e[1] !== undefined)),
-      cwd: bus.root,
-      stderr: "pipe",
-    });
-    const client = new Client({ name: "abq-test", version: "1.0.0" });
-    await client.connect(transport);
-    try {
-      const call = async (args: Record<string, unknown>): Promise<{ isError: boolean; text: string }> => {
-        const r = await client.callTool({ name: "abq_search", arguments: args });
-        return { isError: r.isError === true, text: (r.content as Array<{ text: string }>)[0]?.text ?? "" };
-      };
-      const matches = (r: { text: string }): Match[] => parseJson<{ matches: Match[] }>(r.text).matches;
-      const gamma = matches(await call({ text: "gamma" }));
-      expect(gamma.map((m) => m.request.id)).toEqual([ids["m1"]]);
-      expect(gamma[0]?.response?.result).toBe("finished GAMMA ok");
-      expect(matches(await call({ channel: "@self" })).map((m) => m.request.id)).toEqual([ids["m5"]]);
-      const recent = matches(await call({ since: "1h", from: "api/main", limit: 1 }));
-      expect(recent.map((m) => m.request.id)).toEqual([ids["m3"]]);
-      const none = await call({});
-      expect(none.isError).toBe(true);
-      expect(none.text).toMatch(/^E_USAGE: .*at least one filter/);
-    } finally {
-      await client.close();
-    }
+    const client = await mcpClient(bus);
+    const call = async (args: Record<string, unknown>): Promise<{ isError: boolean; text: string }> => {
+      const r = await client.callTool({ name: "abq_search", arguments: args });
+      return { isError: r.isError === true, text: (r.content as Array<{ text: string }>)[0]?.text ?? "" };
+    };
+    const matches = (r: { text: string }): Match[] => parseJson<{ matches: Match[] }>(r.text).matches;
+    const gamma = matches(await call({ text: "gamma" }));
+    expect(gamma.map((m) => m.request.id)).toEqual([ids["m1"]]);
+    expect(gamma[0]?.response?.result).toBe("finished GAMMA ok");
+    expect(matches(await call({ channel: "@self" })).map((m) => m.request.id)).toEqual([ids["m5"]]);
+    const recent = matches(await call({ since: "1h", from: "api/main", limit: 1 }));
+    expect(recent.map((m) => m.request.id)).toEqual([ids["m3"]]);
+    const none = await call({});
+    expect(none.isError).toBe(true);
+    expect(none.text).toMatch(/^E_USAGE: .*at least one filter/);
   });
 });
 
