@@ -65,7 +65,18 @@ export function makePendingSync(q: Queue, from: string, id: string): boolean {
   return tryRenameSync(from, at.pending(q, id));
 }
 
+/**
+ * The reason file, replacing an older one. Created first and removed only if one is there: a message is
+ * nearly always set aside for the first time, and an unlink of a missing file costs a system call and a
+ * thrown error per message (a tenth of a 10 k sweep's CPU).
+ */
 function replaceNoteSync(path: string, note: Record<string, unknown>, mode: number): void {
-  removeFileSync(path);
-  writeNewFileSync(path, `${JSON.stringify(note, null, 2)}\n`, mode);
+  const text = `${JSON.stringify(note, null, 2)}\n`;
+  try {
+    writeNewFileSync(path, text, mode);
+  } catch (err) {
+    if (errnoCode(err) !== "EEXIST") throw err;
+    removeFileSync(path);
+    writeNewFileSync(path, text, mode);
+  }
 }
