@@ -22,10 +22,10 @@ const ls = (bus: Bus, sub: string): string[] => {
   }
 };
 
-/** Sends N messages (`m0`…) in one batch; returns their ids. */
-async function sendMany(bus: Bus, extra: Record<string, unknown> = {}): Promise<string[]> {
+/** Sends `n` messages (`m0`…) in one batch; returns their ids. */
+async function sendMany(bus: Bus, extra: Record<string, unknown> = {}, n = N): Promise<string[]> {
   await bus.abq(["channel", "create", "q"]);
-  const input = Array.from({ length: N }, (_, i) => JSON.stringify({ type: "signal", content: `m${i}`, ...extra }));
+  const input = Array.from({ length: n }, (_, i) => JSON.stringify({ type: "signal", content: `m${i}`, ...extra }));
   const r = await bus.abq(["send", "q", "--batch", "--json"], { input: input.join("\n") });
   expect(r.code, r.stderr).toBe(0);
   return r.stdout
@@ -75,7 +75,13 @@ async function killMidway(bus: Bus, args: string[], progressed: () => boolean): 
   await run.done;
 }
 
-const target = (): number => Math.floor(Math.random() * N * 0.9);
+const target = (n: number): number => Math.floor(Math.random() * n * 0.9);
+
+/**
+ * Messages for requeue, purge and the sweep: they move a slice of 256 at once, so with only N a run is
+ * one or two slices and over before a kill can land inside it; 2000 make eight.
+ */
+const SLICED_N = 2000;
 
 /**
  * Runs `args` four times, each killed part way (at a random number of pending messages left), checking
@@ -84,13 +90,13 @@ const target = (): number => Math.floor(Math.random() * N * 0.9);
 async function killRepeatedly(bus: Bus, ids: string[], args: string[]): Promise<void> {
   const left: number[] = [];
   for (let round = 0; round < 4; round++) {
-    const goal = target();
+    const goal = target(ids.length);
     await killMidway(bus, args, () => ls(bus, "requests").length <= goal);
     census(bus, ids);
     left.push(ls(bus, "requests").length);
   }
   expect(
-    left.some((n) => n > 0 && n < N),
+    left.some((n) => n > 0 && n < ids.length),
     `pending after each kill: ${left.join(", ")}`,
   ).toBe(true);
 }
@@ -101,18 +107,18 @@ describe("bulk operations killed at random moments", () => {
     { timeout: 180_000 },
     async () => {
       const bus = makeBus();
-      const ids = await sendMany(bus);
+      const ids = await sendMany(bus, {}, SLICED_N);
       deadClaims(bus, ids);
       const left: number[] = [];
       for (let round = 0; round < 4; round++) {
-        const goal = target();
+        const goal = target(ids.length);
         const claims = (): number => ls(bus, "processing").filter((n) => !n.startsWith(".")).length;
         await killMidway(bus, ["requeue", "q", "--dead-owners"], () => claims() <= goal);
         for (const { attempts } of census(bus, ids).values()) expect(attempts).toBeLessThanOrEqual(1);
         left.push(claims());
       }
       expect(
-        left.some((n) => n > 0 && n < N),
+        left.some((n) => n > 0 && n < ids.length),
         `claims left after each kill: ${left.join(", ")}`,
       ).toBe(true);
       // The rerun takes what still has a lease; a claim whose lease was revoked just before the kill is taken
@@ -127,7 +133,9 @@ describe("bulk operations killed at random moments", () => {
         expect(["requests", "delayed"], id).toContain(state);
         expect(attempts).toBeLessThanOrEqual(1);
       }
-      expect([...final.values()].some((w) => w.attempts === 1)).toBe(true);
+      // Not asserted: that some message ended counted. When every kill lands between a slice's take and
+      // its renames (likely on a loaded machine), all claims are restored uncounted, which is correct; the
+      // next test shows the count being made.
       expect(ls(bus, "leases").filter((n) => !n.startsWith(".revoked-"))).toEqual([]);
     },
   );
@@ -152,7 +160,7 @@ describe("bulk operations killed at random moments", () => {
 
   it("purge: each message pending or archived, once; a rerun archives the rest", { timeout: 120_000 }, async () => {
     const bus = makeBus();
-    const ids = await sendMany(bus);
+    const ids = await sendMany(bus, {}, SLICED_N);
     await killRepeatedly(bus, ids, ["purge", "q", "--yes"]);
     const r = await bus.abq(["purge", "q", "--yes"]);
     expect(r.code, r.stderr).toBe(0);
@@ -164,14 +172,14 @@ describe("bulk operations killed at random moments", () => {
     { timeout: 120_000 },
     async () => {
       const bus = makeBus();
-      const ids = await sendMany(bus, { ttl: 1 });
+      const ids = await sendMany(bus, { ttl: 1 }, SLICED_N);
       await new Promise((r) => setTimeout(r, 2100));
       await killRepeatedly(bus, ids, ["sweep", "q"]);
       const r = await bus.abq(["sweep", "q", "--json"]);
       expect(r.code, r.stderr).toBe(0);
       for (const { state } of census(bus, ids).values()) expect(state).toBe("expired");
       const reasons = ls(bus, "expired").filter((n) => n.endsWith(".reason.json"));
-      expect(reasons.length).toBeGreaterThan(N - 5); // at most one per killed run may lack its reason
+      expect(reasons.length).toBeGreaterThan(ids.length - 5); // at most one per killed run may lack its reason
     },
   );
 });
