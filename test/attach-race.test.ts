@@ -5,12 +5,13 @@
  * tight loop. Every send must find its blob whole (src/attach/retention.ts explains the sequence that
  * guarantees it), and the sweepers must really have removed blobs meanwhile, or the race was not run.
  */
-import { existsSync, readdirSync } from "node:fs";
+import { existsSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { LIB, makeBus, parseJson, runNode, startNode } from "./helpers.ts";
 
 const ITERATIONS = 400;
+const READS = 1500;
 
 const SENDER = `
   import * as abq from ${JSON.stringify(LIB)};
@@ -30,6 +31,44 @@ const SENDER = `
     }
     // Gone: its blob is unreferenced again, for the sweepers to race the next send of the same bytes.
     rmSync(join(home, "channels", "c", "requests", sent.id + ".json"));
+  }
+  writeFileSync("stop", "");
+  console.log(JSON.stringify({ failures, errors: errors.slice(0, 3) }));
+`;
+
+// What a sweep does to a blob it judged unreferenced and then found referenced (retention.ts steps b and
+// the restore), in a tight loop: the blob is out of place for a moment, then back.
+const TRASHER = `
+  import { linkSync, renameSync, unlinkSync, existsSync } from "node:fs";
+  import { join } from "node:path";
+  const [blob, trash] = [process.env.BLOB, process.env.TRASH];
+  let moves = 0;
+  while (!existsSync("stop")) {
+    const name = join(trash, process.env.SHA + "." + process.pid + "." + moves);
+    renameSync(blob, name);
+    for (let i = 0; i < 50000; i++); // a sweep's rescan takes a while; keep the window open a little
+    linkSync(name, blob);
+    unlinkSync(name);
+    moves++;
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 1); // in place most of the time, as in a real sweep
+  }
+  console.log(JSON.stringify({ moves }));
+`;
+
+const READER = `
+  import * as abq from ${JSON.stringify(LIB)};
+  import { mkdirSync, writeFileSync } from "node:fs";
+  mkdirSync("out");
+  let failures = 0;
+  const errors = [];
+  for (let i = 0; i < ${READS}; i++) {
+    try {
+      // Alternately checked in place and copied out (-o), the two ways a blob is read.
+      await abq.attachments({ id: process.env.ID, channel: "c", ...(i % 2 ? { output: "out" } : {}) });
+    } catch (err) {
+      failures++;
+      errors.push(String(err.message));
+    }
   }
   writeFileSync("stop", "");
   console.log(JSON.stringify({ failures, errors: errors.slice(0, 3) }));
@@ -80,5 +119,32 @@ describe("retention racing sends", () => {
     const left = readdirSync(join(blobs, "sha256")).flatMap((d) => readdirSync(join(blobs, "sha256", d)));
     expect(existsSync(join(bus.root, "stop"))).toBe(true);
     expect(left).toEqual([]);
+  }, 300_000);
+
+  it(`${READS} reads and copies of a referenced blob while a sweep moves it to trash and back: every one finds it whole`, async () => {
+    const bus = makeBus({ ABQ_FSYNC: "0" });
+    expect((await bus.abq(["channel", "create", "c"])).code).toBe(0);
+    writeFileSync(join(bus.root, "f.txt"), "payload\n".repeat(5000));
+    const sent = await bus.abq(["send", "c", "command", "x", "--attach", "f.txt", "--json"], { cwd: bus.root });
+    expect(sent.code, sent.stderr).toBe(0);
+    const { id, attachments } = parseJson<{ id: string; attachments: { sha256: string }[] }>(sent.stdout);
+    const sha = attachments[0]!.sha256;
+    const blobs = join(bus.home, "blobs");
+    const env = {
+      ...bus.env,
+      ID: id,
+      SHA: sha,
+      BLOB: join(blobs, "sha256", sha.slice(0, 2), sha),
+      TRASH: join(blobs, "trash"),
+    };
+    const opts = { env, cwd: bus.root, timeoutMs: 240_000 };
+    const trasher = startNode(["--input-type=module", "-e", TRASHER], opts);
+    const reader = await runNode(["--input-type=module", "-e", READER], opts);
+    const moved = await trasher.done;
+    expect(reader.code, reader.stderr).toBe(0);
+    expect(moved.code, moved.stderr).toBe(0);
+    expect(parseJson(reader.stdout)).toEqual({ failures: 0, errors: [] });
+    // The race really ran: the blob left its place many times during the reads.
+    expect(parseJson<{ moves: number }>(moved.stdout).moves).toBeGreaterThan(READS);
   }, 300_000);
 });

@@ -35,7 +35,7 @@ export async function attachments(opts: AttachmentOptions): Promise<LocalAttachm
   return withCapable(opts, "inspect", async (t) => {
     const found = await t.find(opts.id, channel);
     const { storeFor } = await import("./store.ts");
-    const { localAttachments, writeCopy } = await import("./read.ts");
+    const { localAttachments, usingBlob, writeCopy } = await import("./read.ts");
     const store = await storeFor(t, opts);
     const every = [...refsOf(found.request ?? {}), ...refsOf(found.response ?? {})];
     const all = every.filter((r) => opts.name === undefined || r.name === opts.name);
@@ -61,10 +61,10 @@ export async function attachments(opts: AttachmentOptions): Promise<LocalAttachm
         continue;
       }
       // One pass: the copy is hashed as it is written (the local copy's own check would read it twice).
-      const source = (await store.local.has(ref.sha256))
-        ? store.local.blobPath(ref.sha256)
-        : await store.localPath(ref, opts.id);
-      out.push({ ...ref, path: await writeCopy(source, ref, opts.output, opts.id) });
+      const output = opts.output;
+      const quick = (await store.local.has(ref.sha256)) ? store.local.blobPath(ref.sha256) : undefined;
+      const path = await usingBlob(store, ref, opts.id, (source) => writeCopy(source, ref, output, opts.id), quick);
+      out.push({ ...ref, path });
     }
     return out;
   });

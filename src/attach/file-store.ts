@@ -156,24 +156,36 @@ export class FileBlobStore {
   async verifiedPath(ref: AttachmentRef, id?: string): Promise<string> {
     await this.ready();
     const path = this.blobPath(ref.sha256);
-    if (!(await this.has(ref.sha256)) && !(await this.afterSweep(ref.sha256))) throw missingBlob(ref, id, this.root);
-    const actual = await hashFile(path);
-    if (actual !== ref.sha256) throw corruptBlob(ref, id, path);
-    return path;
+    // A sweep can move the blob to trash/ between the look and the open (then put it back): look again.
+    for (let attempt = 0; ; attempt++) {
+      if (!(await this.has(ref.sha256)) && !(await this.afterSweep(ref.sha256))) throw missingBlob(ref, id, this.root);
+      const actual = await hashFile(path).catch((err: unknown) => {
+        if (errnoCode(err) !== "ENOENT") throw err;
+        if (attempt < 10) return undefined;
+        throw missingBlob(ref, id, this.root);
+      });
+      if (actual === undefined) continue;
+      if (actual !== ref.sha256) throw corruptBlob(ref, id, path);
+      return path;
+    }
   }
 
   /**
    * A sweep moves a blob it judged unreferenced to `trash/` for a moment, then puts it back if a message
    * or a send in progress turned out to use it (retention.ts). A reader that finds the blob gone while
-   * it is in `trash/` waits for that sweep to finish (up to 10 s) and looks again.
+   * it is in `trash/` waits for that sweep to finish (up to 10 s) and looks again. The blob is always in
+   * place or in trash (restore links it back before dropping the trash name), but a look at each can
+   * straddle a restore, so only several rounds absent from both in a row mean it is really gone.
    */
   private async afterSweep(sha256: string): Promise<boolean> {
     const trash = join(this.root, "trash");
     const deadline = Date.now() + 10_000;
-    while ((await fs.readdir(trash).catch(() => [] as string[])).some((n) => n.startsWith(`${sha256}.`))) {
+    for (let absent = 0; Date.now() <= deadline;) {
       if (await this.has(sha256)) return true;
-      if (Date.now() > deadline) break;
-      await new Promise((r) => setTimeout(r, 10));
+      const trashed = (await fs.readdir(trash).catch(() => [] as string[])).some((n) => n.startsWith(`${sha256}.`));
+      absent = trashed ? 0 : absent + 1;
+      if (absent >= 3) return false;
+      await new Promise((r) => setTimeout(r, trashed ? 10 : 1));
     }
     return this.has(sha256);
   }

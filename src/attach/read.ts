@@ -34,8 +34,30 @@ export async function hydrate<M extends object>(
 ): Promise<M> {
   const ref = refsOf(message as Record<string, unknown>).find((r) => r.spilled === field);
   if (ref === undefined || ref.size > HYDRATE_MAX) return message;
-  const path = await store.localPath(ref, id);
-  return { ...message, [field]: await fs.readFile(path, "utf8") };
+  const text = await usingBlob(store, ref, id, (path) => fs.readFile(path, "utf8"));
+  return { ...message, [field]: text };
+}
+
+/**
+ * `use` run on the blob's path (`first`, else the checked path). A sweep may move the blob to trash/ for
+ * a moment between the check and the use (retention.ts): on ENOENT the checked path is taken again,
+ * which waits for the sweep to put it back.
+ */
+export async function usingBlob<T>(
+  store: BlobStore,
+  ref: AttachmentRef,
+  id: string | undefined,
+  use: (path: string) => Promise<T>,
+  first?: string,
+): Promise<T> {
+  for (let attempt = 0, path = first ?? (await store.localPath(ref, id)); ; attempt++) {
+    try {
+      return await use(path);
+    } catch (err) {
+      if (errnoCode(err) !== "ENOENT" || attempt >= 10) throw err;
+      path = await store.localPath(ref, id);
+    }
+  }
 }
 
 /** Whether anything in `message` was spilled (cheap: no attachment code needed to call it). */
@@ -62,11 +84,16 @@ export async function writeCopy(source: string, ref: AttachmentRef, target: stri
   const dest = st?.isDirectory() === true ? join(target, ref.name) : target;
   const staged = stagingPath(dirname(dest), ".abq-attachment");
   const hash = nodeCrypto().createHash("sha256");
+  // Opened first, its error as is: ENOENT lets the caller look again (a sweep's trash window, retention.ts).
+  const input = await fs.open(source, constants.O_RDONLY | constants.O_NOFOLLOW).catch((err: unknown) => {
+    throw errnoCode(err) === "ENOENT" ? err : ioError(`cannot read ${source}`, err);
+  });
+  let streaming = false; // the stream closes `input` from then on
   try {
     await fs.mkdir(dirname(dest), { recursive: true, mode: DIR_MODE });
     const out = await fs.open(staged, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, FILE_MODE);
     try {
-      const input = await fs.open(source, constants.O_RDONLY | constants.O_NOFOLLOW);
+      streaming = true;
       for await (const chunk of createReadStream("", { fd: input, highWaterMark: 1024 * 1024 })) {
         const buf = chunk as Buffer;
         hash.update(buf);
@@ -76,6 +103,7 @@ export async function writeCopy(source: string, ref: AttachmentRef, target: stri
       await fs.close(out);
     }
   } catch (err) {
+    if (!streaming) await fs.close(input).catch(() => undefined);
     await fs.removeFile(staged).catch(() => undefined);
     if (errnoCode(err) === "EISDIR") throw new AbqError("E_USAGE", `${dest} is a folder`);
     throw ioError(`cannot write ${dest}`, err);
