@@ -26,8 +26,21 @@ const CLI = /\/src\/cli\/|\/node_modules\/commander\//;
 // errors, the actions of `send` and `check --inbox`) get a small chunk of their own: the fast path and
 // the library load it without commander. The library's errors and constants live here too, so loading
 // the core never loads the command line's chunk.
-const FAST =
-  /\/src\/(cli\/(fast|terminal|output|exit|color|signals|stdin)\.ts|cli\/actions\/|protocol\/(errors|constants)\.ts)/;
+// A plain send (src/spool/send-plain.ts) and a check that finds no mail (src/inbox/no-mail.ts) run from
+// this chunk alone: it holds the few spool, identity and protocol modules they need (and ulid), which the
+// core then imports from here.
+const FAST = new RegExp(
+  [
+    "/src/cli/(fast|terminal|output|exit|color|signals|stdin)\\.ts",
+    "/src/cli/actions/",
+    "/src/protocol/(errors|constants|names|ids|random|timestamp)\\.ts",
+    "/src/spool/(send-plain|deliver|events|files|faults|paths|safety|registry)\\.ts",
+    "/src/identity/(index|git|remote)\\.ts",
+    "/src/inbox/(no-mail|format)\\.ts",
+    "/src/(fs-promised|attach/lazy)\\.ts",
+    "/node_modules/ulid/",
+  ].join("|"),
+);
 // The dashboard (src/ui) gets a chunk of its own, loaded by `abq ui` only; its barrel (a lazy wrapper)
 // stays in the core.
 const CORE = /\/src\/(?!cli\/|nats\/|mcp\/|ui\/(?!index\.ts))|\/node_modules\/(zod|ulid)\//;
@@ -98,7 +111,6 @@ await bundle.write({
     groups: [
       { name: "fast", test: FAST, priority: 3 },
       { name: "zod", test: /node_modules\/zod\//, priority: 4 },
-      { name: "identity", test: /src\/identity\//, priority: 4 },
       { name: "cli", test: CLI, priority: 2 },
       { name: "core", test: CORE, priority: 1 },
     ],

@@ -4,10 +4,10 @@
  * command line's chunk, commander, is never loaded for those shapes). Shapes it does not take fall through
  * to the full command line, whose own usage errors then appear.
  */
-import { chmodSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { beforeEach, describe, expect, it } from "vitest";
-import { createChannel, inboxName, init, send } from "../src/index.ts";
+import { configureChannel, createChannel, inboxName, init, send, subscribe } from "../src/index.ts";
 import { type Bus, CLI, makeBus, runNode } from "./helpers.ts";
 
 /** Ids, times, pids and cwd differ from run to run; everything else must be equal. */
@@ -15,7 +15,7 @@ function normalise(text: string): string {
   return text
     .replace(/req_[0-9a-f]{32}/g, "req_ID")
     .replace(/\d{4}-\d\d-\d\dT[\d:.]+(Z|[+-]\d\d:\d\d)/g, "TIME")
-    .replace(/"pid":\d+/g, '"pid":0')
+    .replace(/"pid": ?\d+/g, '"pid":0')
     .replace(/\b\d+(s|m|h|d) ago\b/g, "AGO");
 }
 
@@ -34,9 +34,29 @@ async function bothWays(setup: (bus: Bus) => Promise<void>, args: string[], inpu
       stdout: normalise(r.stdout.replaceAll(bus.root, "ROOT")),
       stderr: normalise(r.stderr.replaceAll(bus.root, "ROOT")),
       files: readdirSync(join(bus.home, "channels", "q", "requests")).length,
+      // What was stored and logged, byte for byte but for ids, times and pids.
+      stored: stored(bus, "q"),
+      events: normalise(readIfThere(join(bus.home, "channels", "q", "events.jsonl"))),
     });
   }
   return { fast: out[0]!, full: out[1]! };
+}
+
+function readIfThere(path: string): string {
+  return existsSync(path) ? readFileSync(path, "utf8") : "";
+}
+
+/** Every message file of `channel` (any state) with its mode, normalised, in name order. */
+function stored(bus: Bus, channel: string): string[] {
+  const dir = join(bus.home, "channels", channel);
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir, { recursive: true, encoding: "utf8" })
+    .filter((f) => /req_[0-9a-f]+(_\w+)?\.json$/.test(f))
+    .sort()
+    .map(
+      (f) =>
+        `${normalise(f)} ${(statSync(join(dir, f)).mode & 0o777).toString(8)} ${normalise(readFileSync(join(dir, f), "utf8").replaceAll(bus.root, "ROOT"))}`,
+    );
 }
 
 // Buses are set up through the library (fewer processes); what is compared is the CLI's.
@@ -49,6 +69,33 @@ const withMail = async (bus: Bus): Promise<void> => {
   await createChannel({ home: bus.home, name: inboxName("test/agent") });
   await send({ home: bus.home, channel: inboxName("test/agent"), type: "command", content: "review PR 7\u001b[31m" });
   await send({ home: bus.home, channel: "q", type: "signal", content: "tests passed" });
+};
+
+/** Names a listing skips (a hidden file in requests/, a staged file in tmp/): still no mail. */
+const withDotFiles = async (bus: Bus): Promise<void> => {
+  await withQueue(bus);
+  writeFileSync(join(bus.home, "channels", "q", "requests", ".hidden"), "");
+  writeFileSync(join(bus.home, "channels", "q", "tmp", "req_1.json.1.tmp"), "{}");
+};
+const withPolicy = async (bus: Bus): Promise<void> => {
+  await withQueue(bus);
+  await configureChannel({ home: bus.home, name: "q", policy: { ttl_s: 3600 } });
+};
+const withTopic = async (bus: Bus): Promise<void> => {
+  await init({ home: bus.home });
+  await createChannel({ home: bus.home, name: "q", topic: true });
+  await subscribe({ home: bus.home, topic: "q", name: "sub" });
+};
+/** A channel made by hand (or by the seed): its folders, no channel.json. */
+const withBareQueue = async (bus: Bus): Promise<void> => {
+  await init({ home: bus.home });
+  for (const d of ["requests", "processing", "responses", "archive", "tmp"]) {
+    mkdirSync(join(bus.home, "channels", "q", d), { recursive: true, mode: 0o700 });
+  }
+};
+const withGroupQueue = async (bus: Bus): Promise<void> => {
+  await withQueue(bus);
+  chmodSync(join(bus.home, "channels", "q", "requests"), 0o770);
 };
 
 describe("the fast path prints, stores and exits as the full command line", () => {
@@ -67,7 +114,18 @@ describe("the fast path prints, stores and exits as the full command line", () =
     ["send with an unknown flag (not taken)", withQueue, ["send", "q", "signal", "x", "--bogus"]],
     ["send with too many arguments (not taken)", withQueue, ["send", "q", "signal", "x", "y"]],
     ["send with a short flag (not taken)", withQueue, ["send", "q", "signal", "x", "-q"]],
+    ["send to a queue with a policy (its ttl)", withPolicy, ["send", "q", "signal", "x"]],
+    ["send to a topic", withTopic, ["send", "q", "signal", "x", "--json"]],
+    ["send to a channel without channel.json", withBareQueue, ["send", "q", "signal", "x", "--json"]],
+    ["send to a queue whose requests/ is group-writable", withGroupQueue, ["send", "q", "signal", "x"]],
+    ["send with control characters and quotes", withQueue, ["send", "q", "command", 'a\u001b[31m"b"\\c\u2028d']],
+    ["send with ABQ_URL pointing elsewhere", withQueue, ["--url", "bogus", "send", "q", "signal", "x"]],
     ["check --inbox, no mail", withQueue, ["check", "--inbox", "@self"]],
+    ["check --inbox of a named queue, no mail", withQueue, ["check", "--inbox", "q"]],
+    ["check --inbox of a named queue, no mail, --json", withQueue, ["check", "--inbox", "q", "--json"]],
+    ["check --inbox of a topic, no mail", withTopic, ["check", "--inbox", "q", "--inject"]],
+    ["check --inbox @parent outside a repository", withQueue, ["check", "--inbox", "@parent"]],
+    ["check --inbox, only a staging file and a dot-file", withDotFiles, ["check", "--inbox", "q", "--json"]],
     ["check --inbox --inject, no mail", withQueue, ["check", "--inbox", "@self", "--inject"]],
     ["check --inbox, mail", withMail, ["check", "--inbox", "@self"]],
     ["check --inbox --inject, mail", withMail, ["check", "--inbox", "@self", "--inject"]],
@@ -114,7 +172,7 @@ describe("the fast path is taken", () => {
     await withQueue(bus);
   });
 
-  it("send and check --inbox never load the command line's chunk (commander), other shapes do", async () => {
+  it("send and check --inbox never load the command line's chunk (commander), other shapes do; plain ones skip the core", async () => {
     const preload = join(bus.root, "chunks.cjs");
     writeFileSync(
       preload,
@@ -128,6 +186,14 @@ describe("the fast path is taken", () => {
       return readFileSync(out, "utf8").split("\n");
     };
     const cli = (chunks: string[]): boolean => chunks.some((c) => /^cli-.*\.js$/.test(c));
+    // The plain cases load neither the core nor zod (src/spool/send-plain.ts, src/inbox/no-mail.ts).
+    const core = (chunks: string[]): boolean => chunks.some((c) => /^(core|zod)-.*\.js$/.test(c));
+    expect(core(await loaded(["check", "--inbox", "q", "--inject"]))).toBe(false);
+    expect(core(await loaded(["check", "--inbox", "@self"]))).toBe(false);
+    expect(core(await loaded(["send", "q", "signal", "x"]))).toBe(false);
+    expect(core(await loaded(["check", "--inbox", "q", "--inject"]))).toBe(true); // mail: the full path reads it
+    await configureChannel({ home: bus.home, name: "q", policy: { ttl_s: 60 } });
+    expect(core(await loaded(["send", "q", "signal", "x"]))).toBe(true); // a policy: the full path applies it
     expect(cli(await loaded(["send", "q", "signal", "x"]))).toBe(false);
     expect(cli(await loaded(["check", "--inbox", "q", "--inject"]))).toBe(false);
     expect(cli(await loaded(["check", "--inbox", "@self", "--format", "claude-code", "--event", "Stop"]))).toBe(false);

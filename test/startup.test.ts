@@ -42,13 +42,17 @@ describe("compile cache", () => {
     expect(cachesOf(chunks, "send")).toEqual([]);
     const first = await abq(["send", "c", "signal", "one"]);
     expect(first.code, first.stderr).toBe(0);
+    // A plain send runs from the fast path's chunk alone (src/spool/send-plain.ts)…
+    expect(cachesOf(chunks, "send").some((f) => f.startsWith("fast-"))).toBe(true);
+    expect(cachesOf(chunks, "send").some((f) => f.startsWith("core-"))).toBe(false);
+    // …and one with a flag the fast path does not take loads the library chunk, cached under the same word.
+    const full = await abq(["send", "c", "signal", "zero", "--ttl", "1h"]);
+    expect(full.code, full.stderr).toBe(0);
     const written = cachesOf(chunks, "send");
-    // The fast path's chunk, the library chunk and the libraries split out of it (bundle.mjs)
-    expect(written.some((f) => f.startsWith("fast-"))).toBe(true);
     expect(written.some((f) => f.startsWith("core-"))).toBe(true);
 
     for (const f of written) writeFileSync(join(chunks, f), "not a V8 code cache");
-    const second = await abq(["send", "c", "signal", "two"]);
+    const second = await abq(["send", "c", "signal", "two", "--ttl", "1h"]); // loads both chunks
     expect(second.code, second.stderr).toBe(0);
     expect(second.stderr).toBe("");
     for (const f of written) expect(statSync(join(chunks, f)).size).toBeGreaterThan(1000);
@@ -56,7 +60,7 @@ describe("compile cache", () => {
     const third = await abq(["send", "c", "signal", "three"]);
     expect(third.code, third.stderr).toBe(0);
     const ls = await abq(["ls", "c", "--json"]);
-    expect(ls.stdout.trim().split("\n")).toHaveLength(3);
+    expect(ls.stdout.trim().split("\n")).toHaveLength(4);
   });
 
   it("ABQ_COMPILE_CACHE=0 neither reads nor writes caches", async () => {

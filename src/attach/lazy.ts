@@ -12,7 +12,7 @@ import { resolveMaxBytes } from "../spool/files.ts";
  * 6 bytes, and no inline cap is taken to be above 256 KiB here (NATS's is half its max_payload), so
  * anything longer gets the exact check (src/attach/prepare.ts).
  */
-function surelyInline(text: string): boolean {
+export function surelyInline(text: string): boolean {
   return text.length * 6 + 16 * 1024 <= Math.min(resolveMaxBytes(), 256 * 1024);
 }
 

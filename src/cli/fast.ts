@@ -46,7 +46,13 @@ export async function runFast(argv: readonly string[]): Promise<number | undefin
     const [channel = "", type = "", content = ""] = send.args;
     if (!(MESSAGE_TYPES as readonly string[]).includes(type) || content === "" || content === "-") return undefined;
     return run(send, async (common, json) => {
-      const { sendOne } = await import("./actions/send-one.ts");
+      const { printSent, sendOne } = await import("./actions/send-one.ts");
+      // The plain case (a created queue on the local spool, no policy) skips the core (send-plain.ts).
+      if (!send.flags.has("--create")) {
+        const { sendPlain } = await import("../spool/send-plain.ts");
+        const sent = await sendPlain({ ...common, channel, type: type as MessageType, content });
+        if (sent !== undefined) return printSent(sent, json);
+      }
       await sendOne(common, {
         channel,
         type: type as MessageType,
@@ -66,13 +72,15 @@ export async function runFast(argv: readonly string[]): Promise<number | undefin
       const v = check.flags.get(flag);
       return typeof v === "string" ? v : undefined;
     };
-    await checkInboxAction(common, inbox, {
-      inject: check.flags.has("--inject"),
-      format: text("--format"),
-      event: text("--event"),
-      as: text("--as"),
-      json,
-    });
+    // No mail, the everyday answer, is found without the core (src/inbox/no-mail.ts).
+    const plain = text("--format") === undefined && text("--as") === undefined;
+    const known = plain ? await (await import("../inbox/no-mail.ts")).noMail({ ...common, channel: inbox }) : undefined;
+    await checkInboxAction(
+      common,
+      inbox,
+      { inject: check.flags.has("--inject"), format: text("--format"), event: text("--event"), as: text("--as"), json },
+      known,
+    );
   });
 }
 

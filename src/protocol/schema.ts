@@ -137,13 +137,8 @@ export const responseSchema = lazy(() =>
 export type Request = z.infer<ReturnType<typeof requestSchema>>;
 export type Response = z.infer<ReturnType<typeof responseSchema>>;
 
-/**
- * The seed's timestamp form: UTC with microseconds and `+00:00` (Python's isoformat), which both Python's
- * `fromisoformat` (any version) and JavaScript's `Date.parse` read.
- */
-export function formatTimestamp(ms: number = Date.now()): string {
-  return new Date(ms).toISOString().replace(/\.(\d{3})Z$/, ".$1000+00:00");
-}
+// In a module of its own, without zod, for the paths that must start fast (src/spool/send-plain.ts).
+export { formatTimestamp } from "./timestamp.ts";
 
 /** One-line summary of why a value failed a schema, e.g. `type: expected one of signal|command|…`. */
 export function describeIssues(error: {

@@ -8,7 +8,8 @@
 import * as fs from "../fs-promised.ts";
 import { dirname, join } from "node:path";
 import { AbqError, errnoCode, ioError } from "../protocol/errors.ts";
-import { formatTimestamp, PROTOCOL_VERSION } from "../protocol/schema.ts";
+import { PROTOCOL_VERSION } from "../protocol/constants.ts";
+import { formatTimestamp } from "../protocol/timestamp.ts";
 import type { ChannelInfo } from "../lifecycle/transport.ts";
 import { DIR_MODE, ensureDir, FILE_MODE, listDir, pathExists, publishFile } from "./files.ts";
 import {

@@ -4,6 +4,7 @@
  * print the same thing. Nothing here loads commander.
  */
 import type { CommonOptions } from "../../api/options.ts";
+import type { InboxSummary } from "../../inbox/check.ts";
 import { reportError } from "../exit.ts";
 import { escapeControls, printJson, printText, writeOut } from "../output.ts";
 import { isTerminal } from "../terminal.ts";
@@ -20,11 +21,18 @@ export interface InboxFlags {
 /** Exit code of `check --inbox` when nothing is pending (like grep finding nothing). */
 export const NO_MAIL = 1;
 
-export async function checkInboxAction(common: CommonOptions, channel: string, opts: InboxFlags): Promise<void> {
-  const { checkInbox } = await import("../../index.ts");
+/** `known`: the summary already found without the core (src/inbox/no-mail.ts), used as the library's. */
+export async function checkInboxAction(
+  common: CommonOptions,
+  channel: string,
+  opts: InboxFlags,
+  known?: InboxSummary,
+): Promise<void> {
   const { reminderBlock, summaryLine } = await import("../../inbox/format.ts");
   const query = { ...common, channel, as: opts.as, limit: opts.limit };
   if (opts.format !== undefined) return hookMode(opts.format, query, opts);
+  const checkInbox = async (q: typeof query): Promise<InboxSummary> =>
+    known ?? (await import("../../index.ts")).checkInbox(q);
   if (opts.inject) {
     // A hook must never get in the agent's way (Claude Code blocks the prompt on exit 2): errors go to
     // stderr, and the exit code stays 0.

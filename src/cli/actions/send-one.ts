@@ -6,6 +6,7 @@
 import type { AttachmentInput } from "../../attach/types.ts";
 import type { CommonOptions } from "../../api/options.ts";
 import type { MESSAGE_TYPES } from "../../protocol/constants.ts";
+import type { Request } from "../../protocol/schema.ts";
 import { printJson, printText } from "../output.ts";
 
 export interface SendOne {
@@ -37,6 +38,11 @@ export async function sendOne(common: CommonOptions, a: SendOne): Promise<void> 
     sign: a.sign,
     thread: a.thread,
   });
-  if (a.json) printJson(message);
+  printSent(message, a.json);
+}
+
+/** What `abq send` prints for a message it delivered. */
+export function printSent(message: Request, json: boolean): void {
+  if (json) printJson(message);
   else printText(`Sent: ${message.id} -> ${message.to}`);
 }
