@@ -128,7 +128,12 @@ export async function run() {
         target: "≥ 5000 msg/s",
         pass: rate(purgeMs) >= 5000,
         display: `${rate(purgeMs).toFixed(0)} msg/s (${(purgeMs / 1000).toFixed(1)} s); floor ${rate(purgeFloorMs).toFixed(0)} msg/s`,
-        details: { messages: n, ms: round(purgeMs), floor_ms: round(purgeFloorMs), floor_msg_s: round(rate(purgeFloorMs), 0) },
+        details: {
+          messages: n,
+          ms: round(purgeMs),
+          floor_ms: round(purgeFloorMs),
+          floor_msg_s: round(rate(purgeFloorMs), 0),
+        },
         note: "floor: the same renames, reason files and folder fsyncs in plain Node (bench/floor-bulk.cjs)",
       }),
       result(`sweep-expire of ${n / 1000}k pending past their TTL`, {
@@ -137,7 +142,12 @@ export async function run() {
         target: "≥ 5000 msg/s",
         pass: rate(sweepMs) >= 5000,
         display: `${rate(sweepMs).toFixed(0)} msg/s (${(sweepMs / 1000).toFixed(1)} s); floor ${rate(sweepFloorMs).toFixed(0)} msg/s`,
-        details: { messages: n, ms: round(sweepMs), floor_ms: round(sweepFloorMs), floor_msg_s: round(rate(sweepFloorMs), 0) },
+        details: {
+          messages: n,
+          ms: round(sweepMs),
+          floor_ms: round(sweepFloorMs),
+          floor_msg_s: round(rate(sweepFloorMs), 0),
+        },
         note: "floor: the same reads, renames, reason files and folder fsyncs in plain Node (bench/floor-bulk.cjs)",
       }),
       result(`recv through ${n / 1000}k expired to a live one`, {

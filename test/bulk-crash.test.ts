@@ -182,4 +182,42 @@ describe("bulk operations killed at random moments", () => {
       expect(reasons.length).toBeGreaterThan(ids.length - 5); // at most one per killed run may lack its reason
     },
   );
+
+  it(
+    "recv through a run of expired messages: they go in bulk, each pending or expired once, even when killed",
+    { timeout: 120_000 },
+    async () => {
+      const bus = makeBus();
+      const ids = await sendMany(bus, { ttl: 1 }, SLICED_N);
+      const live = await bus.abq(["send", "q", "command", "the live one", "--json"]);
+      expect(live.code, live.stderr).toBe(0);
+      await new Promise((r) => setTimeout(r, 2100));
+      await killRepeatedly(bus, ids, ["recv", "q"]);
+      // A rerun finishes the run and hands out the live one (unless a run before the kill already did).
+      const r = await bus.abq(["recv", "q", "--json"]);
+      expect([0, 4], r.stderr).toContain(r.code);
+      for (const { state } of census(bus, ids).values()) expect(state).toBe("expired");
+      const liveId = parseJson<{ id: string }>(live.stdout).id;
+      expect(ls(bus, "processing")).toContain(`${liveId}.json`);
+    },
+  );
+
+  it("recv through a run of expired messages, not killed: says how many, with a reason and an event each", async () => {
+    const bus = makeBus();
+    const ids = await sendMany(bus, { ttl: 1 }, 600);
+    expect((await bus.abq(["send", "q", "command", "the live one"])).code).toBe(0);
+    await new Promise((r) => setTimeout(r, 2100));
+    const r = await bus.abq(["recv", "q"]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain("the live one");
+    expect(r.stderr).toContain("expired 600 message(s)");
+    for (const { state } of census(bus, ids).values()) expect(state).toBe("expired");
+    expect(ls(bus, "expired").filter((n) => n.endsWith(".reason.json"))).toHaveLength(600);
+    const events = readFileSync(join(dir(bus, "."), "events.jsonl"), "utf8")
+      .trim()
+      .split("\n")
+      .map((l) => parseJson<{ event: string; id: string }>(l));
+    const expired = events.filter((e) => e.event === "expired").map((e) => e.id);
+    expect(expired.sort()).toEqual([...ids].sort());
+  });
 });

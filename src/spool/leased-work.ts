@@ -12,6 +12,7 @@ import { attemptsOf, type Request, type Response } from "../protocol/schema.ts";
 import type { Claimed, ReleaseOptions, ReleaseOutcome } from "../lifecycle/transport.ts";
 import type { FailureInfo, Skipped } from "../lifecycle/records.ts";
 import type { AnswerHook } from "./answers.ts";
+import { expireHead } from "./bulk-expire.ts";
 import { type ClaimCursor, claimNext } from "./claim.ts";
 import { logEvent } from "./events.ts";
 import { ensureSubdir, writeNewFile } from "./files.ts";
@@ -75,6 +76,13 @@ export async function claimWork(
         if (await expire(q, claimed.path, m, ctx.agent)) {
           skipped.expired.push(m.id);
           await logEvent(q, "expired", m.id, ctx.agent, { detail: `ttl ${m.ttl}s from ${m.timestamp}` });
+        }
+        // Often the first of a run (a queue nobody read for a while): the rest of the run goes in bulk,
+        // a slice at a time, instead of a claim, a lease and a move each (bulk-expire.ts).
+        const run = await expireHead(q, ctx.agent, { sync: ctx.sync, isExpired: (x) => isExpired(x) });
+        if (run.length > 0) {
+          skipped.expired.push(...run);
+          cursor.reset(); // its listing still names what just moved
         }
         continue;
       }

@@ -4,7 +4,8 @@
  * gets a message or the purge does, never both.
  *
  * In bulk (bulk-transitions.ts): each message is moved and given its reason at once, synchronously, a
- * slice at a time; `archive/` is fsynced once at the end, before anything is reported. A crash anywhere
+ * slice at a time; `archive/` is fsynced once per slice, before its events are logged or anything is
+ * reported. A crash anywhere
  * leaves every message either still pending or archived (perhaps without its reason: `archive:moved`).
  */
 import { join } from "node:path";
@@ -18,9 +19,9 @@ import { requireQueue } from "./registry.ts";
 
 /**
  * Archives every pending message of `q` as withdrawn, with `reason`; returns the ids moved, in order.
- * With `log`, each slice's `purged` events are appended in one write once the slice is durable.
+ * Each slice's `purged` events are appended in one write once the slice is durable.
  */
-export async function purgeQueue(q: Queue, reason: string, by: string, sync: boolean, log = false): Promise<string[]> {
+export async function purgeQueue(q: Queue, reason: string, by: string, sync: boolean): Promise<string[]> {
   await requireQueue(q);
   const names = (await listDir(join(q.dir, "requests"))).filter((name) => !name.startsWith(".")).sort();
   const moved: string[] = [];
@@ -35,14 +36,13 @@ export async function purgeQueue(q: Queue, reason: string, by: string, sync: boo
       const note = { state: "withdrawn" as const, reason, by };
       if (archiveSync(q, join(q.dir, "requests", name), base, note, mode)) moved.push(base);
     }
-    if (!log || moved.length === first) continue;
-    // Logged only once durable: one fsync of archive/ per slice.
+    if (moved.length === first) continue;
+    // Logged only once durable: one fsync of archive/ per slice, and one append for the slice's events.
     if (sync) await syncDir(join(q.dir, "archive"));
     logEventsSync(
       q,
       moved.slice(first).map((id) => ({ event: "purged" as const, id, actor: by, detail: reason })),
     );
   }
-  if (!log && sync && moved.length > 0) await syncDir(join(q.dir, "archive"));
   return moved;
 }

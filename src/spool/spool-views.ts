@@ -158,9 +158,7 @@ export abstract class SpoolViews extends SpoolBase implements ChannelAdmin, Insp
 
   async purge(channel: string, reason: string, opts: QueueOptions = {}) {
     const q = await this.queue(channel, opts);
-    const ids = await purgeQueue(q, reason, this.agent, this.sync);
-    for (const id of ids) await logEvent(q, "purged", id, this.agent, { detail: reason });
-    return ids;
+    return purgeQueue(q, reason, this.agent, this.sync); // logs each slice's events itself
   }
 }
 

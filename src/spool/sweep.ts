@@ -4,7 +4,7 @@
  * 1. claims whose lease expired, or whose owner on this host is gone → requeued (requeue.ts);
  * 2. retries whose backoff is over → back to `requests/`;
  * 3. unfinished topic fan-outs → completed;
- * 4. pending messages past their TTL → `archive/` with reason `expired`;
+ * 4. pending messages past their TTL → `expired/`, each with its reason (bulk-expire.ts);
  * 5. staging leftovers in `tmp/` older than an hour (crashed writers) → removed;
  * 6. answered, archived and dead files older than the channel's `retain_s` → removed;
  * 7. the event log → rotated past its cap; empty helper folders and half-removed channels → tidied.
