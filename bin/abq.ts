@@ -6,11 +6,13 @@ import { installCompileCache } from "./compile-cache.ts";
 // finds it too, for commander; this copy exists because nothing of the CLI may load before the cache.)
 const word = process.argv.slice(2).find((a, i, all) => !a.startsWith("-") && !/^--(home|url)$/.test(all[i - 1] ?? ""));
 
-// `send --batch` fsyncs a chunk's staged files all at once (src/spool/send-batch.ts), and the disk covers
-// concurrent fsyncs with fewer journal commits; libuv's pool runs only 4 at a time unless told before its
-// first use, which is now. 32: side by side on a 2-core VM, 5 000 lines ran at 1 844–2 879 msg/s with 4
-// threads, 3 896–4 175 with 16, 5 034–5 368 with 32 (docs/performance.md). A value the user set is kept.
-if (word === "send" && process.argv.includes("--batch")) process.env["UV_THREADPOOL_SIZE"] ??= "32";
+// `send --batch`, `requeue` and `sweep` fsync a slice's files all at once (src/spool/send-batch.ts,
+// bulk-files.ts fsyncAll), and the disk covers concurrent fsyncs with fewer journal commits; libuv's pool
+// runs only 4 at a time unless told before its first use, which is now. 32, side by side on a 2-core VM:
+// 5 000 batch lines ran at 1 844–2 879 msg/s with 4 threads and 5 034–5 368 with 32; requeue of 5 000
+// dead-owner claims at 693–874 and 1 334–1 521 msg/s (docs/performance.md). A value the user set is kept.
+const bulkFsyncs = (word === "send" && process.argv.includes("--batch")) || word === "requeue" || word === "sweep";
+if (bulkFsyncs) process.env["UV_THREADPOOL_SIZE"] ??= "32";
 
 // The rest of the CLI is loaded after the cache is in place (the bundle turns this import into a
 // require). No top-level await: chunks loaded later must never wait on this module to finish.
