@@ -5,8 +5,9 @@
 import { isAddress, resolveAddress } from "../identity/address.ts";
 import { resolveHome } from "../spool/paths.ts";
 import { AbqError } from "../protocol/errors.ts";
-import { isId, newId } from "../protocol/ids.ts";
-import { DEFAULT_TTL, formatTimestamp, PROTOCOL_VERSION } from "../protocol/schema.ts";
+import { isId } from "../protocol/ids.ts";
+import { newRequest } from "../protocol/new-request.ts";
+import { formatTimestamp, PROTOCOL_VERSION } from "../protocol/schema.ts";
 import type { MessageType, Request, Response, ResponseStatus } from "../protocol/schema.ts";
 import { capable, type ClaimHandle } from "../lifecycle/transport.ts";
 import type { Skipped } from "../lifecycle/records.ts";
@@ -59,18 +60,16 @@ export async function send(opts: SendOptions): Promise<Request> {
   if (thread !== undefined && !isId(thread))
     throw new AbqError("E_USAGE", `thread '${thread.slice(0, 70)}' is not a message id (expected req_<hex>)`);
   const agent = await callerAgent(opts);
-  const message: Request = {
-    id: newId(),
-    version: PROTOCOL_VERSION,
+  const message = newRequest({
     type: input.type,
-    from: { agent, pid: process.pid, pwd: opts.cwd ?? process.cwd() },
+    agent,
+    cwd: opts.cwd,
     to: input.channel,
     content: input.content,
-    timestamp: formatTimestamp(),
-    ttl: input.ttl ?? DEFAULT_TTL,
-    ...(input.replyTo !== undefined ? { reply_to: input.replyTo } : {}),
-    ...(thread !== undefined ? { thread } : {}),
-  };
+    ttl: input.ttl,
+    replyTo: input.replyTo,
+    thread,
+  });
   return withTransport(
     opts,
     async (t) => {

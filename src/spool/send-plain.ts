@@ -14,11 +14,10 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { surelyInline } from "../attach/lazy.ts";
 import { resolveIdentity } from "../identity/index.ts";
-import { DEFAULT_TTL, type MessageType, PROTOCOL_VERSION } from "../protocol/constants.ts";
-import { newId } from "../protocol/ids.ts";
+import type { MessageType } from "../protocol/constants.ts";
 import { isChannelName } from "../protocol/names.ts";
+import { newRequest } from "../protocol/new-request.ts";
 import type { Request } from "../protocol/schema.ts";
-import { formatTimestamp } from "../protocol/timestamp.ts";
 import { deliver } from "./deliver.ts";
 import { logEvent } from "./events.ts";
 import { resolveFsync, resolveMaxBytes } from "./files.ts";
@@ -39,16 +38,8 @@ export async function sendPlain(a: PlainSend): Promise<Request | undefined> {
   const q = await plainQueue(a);
   if (q === undefined) return undefined;
   const agent = (await resolveIdentity({ cwd: a.cwd })).agent;
-  const message: Request = {
-    id: newId(),
-    version: PROTOCOL_VERSION,
-    type: a.type,
-    from: { agent, pid: process.pid, pwd: a.cwd ?? process.cwd() },
-    to: q.channel,
-    content: a.content,
-    timestamp: formatTimestamp(),
-    ttl: DEFAULT_TTL, // no policy, so the channel's default
-  };
+  // No policy, so the default ttl, as the full path's defaultTtl() gives.
+  const message = newRequest({ type: a.type, agent, cwd: a.cwd, to: q.channel, content: a.content });
   await deliver(q, message, { sync: resolveFsync({}), maxBytes: resolveMaxBytes() });
   await logEvent(q, "sent", message.id, agent);
   return message;
