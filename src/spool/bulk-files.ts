@@ -13,6 +13,7 @@
  */
 import { closeSync, constants, fchmodSync, openSync, renameSync, unlinkSync } from "node:fs";
 import { setImmediate } from "node:timers";
+import { crashPoint } from "./faults.ts";
 import * as fs from "../fs-promised.ts";
 import { errnoCode, ioError } from "../protocol/errors.ts";
 import { FILE_MODE, syncDir, writeAllSync } from "./files.ts";
@@ -26,6 +27,7 @@ const FSYNC_PARALLEL = 32;
 
 /** Lets timers and I/O callbacks run (a progress line, a server's requests) between two slices. */
 export function nextSlice(): Promise<void> {
+  crashPoint("bulk:slice");
   return new Promise((resolve) => setImmediate(resolve));
 }
 
