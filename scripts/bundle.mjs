@@ -34,7 +34,7 @@ const FAST = new RegExp(
     "/src/cli/(fast|terminal|output|exit|color|signals|stdin)\\.ts",
     "/src/cli/actions/",
     "/src/protocol/(errors|constants|names|ids|random|timestamp|new-request)\\.ts",
-    "/src/spool/(send-plain|deliver|events|files|faults|paths|safety|registry)\\.ts",
+    "/src/spool/(send-plain|local-queue|deliver|events|files|faults|paths|safety|registry)\\.ts",
     "/src/identity/(index|git|remote)\\.ts",
     "/src/inbox/(no-mail|format)\\.ts",
     "/src/(fs-promised|attach/lazy)\\.ts",

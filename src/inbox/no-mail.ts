@@ -12,10 +12,8 @@
 import { readdirSync } from "node:fs";
 import { join } from "node:path";
 import { inboxName, resolveIdentity } from "../identity/index.ts";
-import { isChannelName } from "../protocol/names.ts";
 import { errnoCode } from "../protocol/errors.ts";
-import { queueOf, resolveHome } from "../spool/paths.ts";
-import { assertSafeHome, assertSafeQueue } from "../spool/safety.ts";
+import { checkedLocalQueue } from "../spool/local-queue.ts";
 import type { InboxSummary } from "./check.ts";
 
 export interface NoMailQuery {
@@ -28,25 +26,22 @@ export interface NoMailQuery {
 
 /** The empty summary when the queue surely has no pending message; undefined when the full path must look. */
 export async function noMail(query: NoMailQuery): Promise<InboxSummary | undefined> {
-  if ((query.url ?? process.env["ABQ_URL"] ?? "") !== "") return undefined;
+  if ((query.url ?? process.env["ABQ_URL"] ?? "") !== "") return undefined; // before identity is read
   try {
     const address = query.channel;
     const own = address === "@self" || address === "@parent";
     const channel = own ? await ownInbox(address, query.cwd) : address;
-    if (channel === undefined || !isChannelName(channel)) return undefined;
-    const home = resolveHome(query);
-    const q = queueOf(home, channel);
-    await assertSafeHome(home);
-    await assertSafeQueue(q.dir, home);
+    const q = channel === undefined ? undefined : await checkedLocalQueue(query, channel);
+    if (q === undefined) return undefined;
     let names: string[];
     try {
       names = readdirSync(join(q.dir, "requests"));
     } catch (err) {
       // An inbox never used counts as empty (checkInbox); any other missing channel is the full path's error.
-      if (own && errnoCode(err) === "ENOENT") return { channel, pending: 0, messages: [] };
+      if (own && errnoCode(err) === "ENOENT") return { channel: q.channel, pending: 0, messages: [] };
       return undefined;
     }
-    return names.some((n) => !n.startsWith(".")) ? undefined : { channel, pending: 0, messages: [] };
+    return names.some((n) => !n.startsWith(".")) ? undefined : { channel: q.channel, pending: 0, messages: [] };
   } catch {
     return undefined;
   }

@@ -15,14 +15,13 @@ import { join } from "node:path";
 import { surelyInline } from "../attach/lazy.ts";
 import { resolveIdentity } from "../identity/index.ts";
 import type { MessageType } from "../protocol/constants.ts";
-import { isChannelName } from "../protocol/names.ts";
 import { newRequest } from "../protocol/new-request.ts";
 import type { Request } from "../protocol/schema.ts";
 import { deliver } from "./deliver.ts";
 import { logEvent } from "./events.ts";
 import { resolveFsync, resolveMaxBytes } from "./files.ts";
-import { type Queue, queueOf, resolveHome } from "./paths.ts";
-import { assertSafeHome, assertSafeQueue } from "./safety.ts";
+import { checkedLocalQueue } from "./local-queue.ts";
+import type { Queue } from "./paths.ts";
 
 export interface PlainSend {
   home?: string | undefined;
@@ -47,13 +46,10 @@ export async function sendPlain(a: PlainSend): Promise<Request | undefined> {
 
 /** The checked queue `a` goes to when it is the plain case; undefined for anything the full path must judge. */
 async function plainQueue(a: PlainSend): Promise<Queue | undefined> {
-  if ((a.url ?? process.env["ABQ_URL"] ?? "") !== "") return undefined;
-  if (!isChannelName(a.channel) || !surelyInline(a.content)) return undefined;
+  if (!surelyInline(a.content)) return undefined;
   try {
-    const home = resolveHome(a);
-    const q = queueOf(home, a.channel);
-    await assertSafeHome(home);
-    await assertSafeQueue(q.dir, home);
+    const q = await checkedLocalQueue(a, a.channel);
+    if (q === undefined) return undefined;
     const config = JSON.parse(readFileSync(join(q.dir, "channel.json"), "utf8")) as unknown;
     if (typeof config !== "object" || config === null || Array.isArray(config)) return undefined;
     const { kind, policy } = config as { kind?: unknown; policy?: unknown };
