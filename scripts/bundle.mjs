@@ -17,6 +17,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { readFile } from "node:fs/promises";
 import { rolldown } from "rolldown";
+import { writeHelpTexts } from "./help-texts.mjs";
 
 const BUNDLED = new Set(["commander", "ulid", "zod"]);
 // errors and constants are what the command line itself needs (exit codes, --help text), so they go
@@ -160,3 +161,4 @@ chmodSync(`${root}dist/bin/abq.js`, 0o755);
 writeFileSync(`${root}dist/bin/package.json`, `${JSON.stringify({ type: "commonjs" })}\n`);
 
 warmCompileCache();
+writeHelpTexts(root);
