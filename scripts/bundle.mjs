@@ -27,15 +27,17 @@ const CLI = /\/src\/cli\/|\/node_modules\/commander\//;
 // errors, the actions of `send` and `check --inbox`) get a small chunk of their own: the fast path and
 // the library load it without commander. The library's errors and constants live here too, so loading
 // the core never loads the command line's chunk.
-// A plain send (src/spool/send-plain.ts) and a check that finds no mail (src/inbox/no-mail.ts) run from
+// A plain send (src/spool/send-plain.ts), a check that finds no mail (src/inbox/no-mail.ts) and the
+// counts of `status` (src/spool/status-plain.ts) run from
 // this chunk alone: it holds the few spool, identity and protocol modules they need (and ulid), which the
 // core then imports from here.
 const FAST = new RegExp(
   [
-    "/src/cli/(fast|terminal|output|exit|color|signals|stdin)\\.ts",
+    "/src/cli/(fast|terminal|output|exit|color|signals|stdin|views)\\.ts",
     "/src/cli/actions/",
     "/src/protocol/(errors|constants|names|ids|random|timestamp|new-request)\\.ts",
-    "/src/spool/(send-plain|local-queue|deliver|events|files|faults|paths|safety|registry)\\.ts",
+    "/src/spool/(send-plain|local-queue|status-plain|counts|deliver|events|files|faults|paths|safety|registry)\\.ts",
+    "/src/lifecycle/states\\.ts",
     "/src/identity/(index|git|remote)\\.ts",
     "/src/inbox/(no-mail|format)\\.ts",
     "/src/(fs-promised|attach/lazy)\\.ts",

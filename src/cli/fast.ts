@@ -1,6 +1,6 @@
 /**
- * The fast path for the two commands agents run all the time: `abq send <channel> <type> <content>` and
- * the inbox hook, `abq check --inbox <channel> …`, which runs on every prompt of every agent. Building the
+ * The fast path for the commands agents run all the time: `abq send <channel> <type> <content>`, the
+ * inbox hook, `abq check --inbox <channel> …`, which runs on every prompt of every agent, and `abq status`. Building the
  * commander program loads the command line's whole chunk (commander and every command module), about
  * half of what such a call costs above a bare `node` start (docs/performance.md). Here the arguments of
  * those exact shapes are read directly and handed to the same action the commander command runs
@@ -27,6 +27,7 @@ const GLOBAL_SWITCHES = ["--no-color"];
 const GLOBAL_VALUES = ["--home", "--url"];
 
 const SEND: Shape = { word: "send", arguments: 3, switches: ["--json", "--create"], values: [] };
+const STATUS: Shape = { word: "status", arguments: 0, switches: ["--json"], values: [] };
 const CHECK: Shape = {
   word: "check",
   arguments: 0,
@@ -63,6 +64,14 @@ export async function runFast(argv: readonly string[]): Promise<number | undefin
       });
     });
   }
+  const status = parse(argv, STATUS);
+  if (status !== undefined)
+    return run(status, async (common, json) => {
+      // The counts on the local spool come without the core (src/spool/status-plain.ts).
+      const { statusPlain } = await import("../spool/status-plain.ts");
+      const { statusAction } = await import("./actions/status.ts");
+      await statusAction(common, json, await statusPlain(common));
+    });
   const check = parse(argv, CHECK);
   const inbox = check?.flags.get("--inbox");
   if (check === undefined || typeof inbox !== "string") return undefined;

@@ -13,7 +13,7 @@ import { crashPoint } from "./faults.ts";
 import { ensureSubdir, fileModeNow } from "./files.ts";
 import { HOST, type Lease, leasePath } from "./lease.ts";
 import type { Queue } from "./paths.ts";
-import { RETRY_PREFIX } from "./retry.ts";
+import { RETRY_PREFIX } from "./paths.ts";
 import { at } from "./transitions.ts";
 
 /** readLease, synchronously: undefined when there is none or it is not JSON. */

@@ -1,6 +1,6 @@
 /**
- * Listing one state of a queue (`abq ls`), and the rules both listings and counts share: which folder
- * holds a state, which of its entries are messages, and where a state keeps its reasons.
+ * Listing one state of a queue (`abq ls`). Which folder holds a state and which of its entries are
+ * messages are counts.ts's rules, shared with `status`.
  */
 import { basename, join, sep } from "node:path";
 import type { ListEntry, ListState } from "../lifecycle/transport.ts";
@@ -8,37 +8,9 @@ import { listDir } from "./files.ts";
 import type { Queue } from "./paths.ts";
 import { parseRequest, parseResponse, readNote } from "./read.ts";
 import { requireQueue } from "./registry.ts";
-import { RETRY_PREFIX } from "./retry.ts";
+import { countable, FOLDER, REASON_SUFFIX } from "./counts.ts";
+import { RETRY_PREFIX } from "./paths.ts";
 import { scanFile, sliceCounter } from "./scan.ts";
-
-const REASON_SUFFIX = ".reason.json";
-
-/** The folder each listable state lives in (`expired` and `dead` have their own since 2026). */
-export const FOLDER: Record<ListState, string> = {
-  requests: "requests",
-  delayed: "delayed",
-  processing: "processing",
-  responses: "responses",
-  archive: "archive",
-  dead: "dead",
-  expired: "expired",
-  rejected: "rejected",
-  late: "late",
-};
-
-/**
- * Entries of a state folder that are messages (or message-like files), not our side files. A claim
- * being released, retried or terminated (lifecycle step 6, a dot-name) is still claimed until it moves on.
- */
-export function countable(state: ListState, names: string[]): string[] {
-  // Hot on deep backlogs (status with 100 000 pending): one test per name where the state needs none.
-  if (state === "processing") return names.filter((n) => n.startsWith(RETRY_PREFIX) || !n.startsWith("."));
-  if (state === "archive") return names.filter((n) => !n.startsWith(".") && n.endsWith("_request.json"));
-  if (state === "dead" || state === "expired" || state === "rejected") {
-    return names.filter((n) => !n.startsWith(".") && !n.endsWith(REASON_SUFFIX));
-  }
-  return names.filter((n) => !n.startsWith("."));
-}
 
 export async function countState(q: Queue, state: ListState): Promise<number> {
   await requireQueue(q);

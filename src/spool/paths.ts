@@ -59,3 +59,6 @@ export function queueOf(home: string, channel: ChannelName, subscriber?: Subscri
   if (subscriber === undefined) return { channel, dir: base };
   return { channel, subscriber, dir: join(base, "subscribers", subscriber) };
 }
+
+/** How a claim being released, retried or terminated is named in `processing/` while it moves on (retry.ts). */
+export const RETRY_PREFIX = ".retry-";

@@ -17,7 +17,7 @@ import { listDir, pathExists, tryRename } from "./files.ts";
 import { at, deadLetter, delay, makePending, setAttempts } from "./transitions.ts";
 import { crashPoint } from "./faults.ts";
 import { dropLease } from "./lease.ts";
-import type { Queue } from "./paths.ts";
+import { type Queue, RETRY_PREFIX } from "./paths.ts";
 import { backoffMs, type Policy } from "../protocol/policy.ts";
 
 export type RetryOutcome = "requeued" | "delayed" | "dead" | "gone";
@@ -105,8 +105,6 @@ export async function terminate(q: Queue, id: string, failure: FailureInfo, by: 
   await deadLetter(q, mine, id, { ...failure, attempts: attempts + 1, terminated: true, by });
   return true;
 }
-
-export const RETRY_PREFIX = ".retry-";
 
 /** Puts back retries that a crash left half done (older than `minAgeMs`) into `requests/`. */
 export async function restoreRetries(q: Queue, minAgeMs: number): Promise<number> {

@@ -18,7 +18,8 @@ import type {
 import { logEvent } from "./events.ts";
 import { followQueue } from "./follow.ts";
 import { applyGroupMode } from "./group.ts";
-import { findMessage, queueStatus, statusAll } from "./inspect.ts";
+import { queueStatus, statusAll } from "./counts.ts";
+import { findMessage } from "./inspect.ts";
 import { countState, listState } from "./listing.ts";
 import { queuesOf, requeueAll, sweepAll, traceAll } from "./maintenance.ts";
 import { queueOf } from "./paths.ts";

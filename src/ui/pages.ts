@@ -8,7 +8,7 @@ import { show } from "../api/channels.ts";
 import type { CommonOptions } from "../api/options.ts";
 import type { FoundMessage, ListState } from "../lifecycle/transport.ts";
 import { isAbqError } from "../protocol/errors.ts";
-import { RETRY_PREFIX } from "../spool/retry.ts";
+import { RETRY_PREFIX } from "../spool/paths.ts";
 import type { SpoolIndex } from "./spool-index.ts";
 
 /** The states whose file names hold just the message id (late answers and rejected files do not). */

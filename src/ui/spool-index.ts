@@ -10,10 +10,9 @@ import type { ChannelStatus, CountedState, ListState } from "../lifecycle/transp
 import { COUNTED_STATES } from "../lifecycle/states.ts";
 import { idTime } from "../protocol/ids.ts";
 import type { ChannelName, SubscriberName } from "../protocol/names.ts";
-import { countable, FOLDER } from "../spool/listing.ts";
+import { COUNTED_FOLDER, countable, FOLDER } from "../spool/counts.ts";
 import { queueOf } from "../spool/paths.ts";
 import { FolderIndex } from "./folder-index.ts";
-import { COUNTED_FOLDER } from "../spool/inspect.ts";
 
 export interface QueueRef {
   name: string;
