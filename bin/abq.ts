@@ -27,8 +27,10 @@ function start(): void {
     import("../src/cli/main.ts").then(async ({ main }) => {
       process.exitCode = await main(process.argv);
     });
-  // `send`, `check` and `status` try the fast path first (src/cli/fast.ts): their everyday shapes skip commander.
-  if ((word === "send" || word === "check" || word === "status") && process.env["ABQ_FAST_PATH"] !== "0") {
+  // `send`, `check`, `recv` and `status` try the fast path first (src/cli/fast.ts): their everyday shapes
+  // skip commander.
+  const fast = word === "send" || word === "check" || word === "recv" || word === "status";
+  if (fast && process.env["ABQ_FAST_PATH"] !== "0") {
     void import("../src/cli/fast.ts").then(async ({ runFast }) => {
       const code = await runFast(process.argv.slice(2));
       if (code === undefined) await runMain();

@@ -1,8 +1,9 @@
 /**
  * The fast path for the commands agents run all the time: `abq send <channel> <type> <content>`, the
- * inbox hook, `abq check --inbox <channel> …`, which runs on every prompt of every agent, and `abq status`. Building the
- * commander program loads the command line's whole chunk (commander and every command module), about
- * half of what such a call costs above a bare `node` start (docs/performance.md). Here the arguments of
+ * inbox hook `abq check --inbox <channel> …` (on every prompt of every agent), `abq recv <channel>` and
+ * `abq status`. Building the commander program loads the command line's whole chunk (commander and every
+ * command module), about half of what such a call costs above a bare `node` start (docs/performance.md).
+ * Here the arguments of
  * those exact shapes are read directly and handed to the same action the commander command runs
  * (src/cli/actions/), so the output, the errors and the exit codes are the command's own.
  *
@@ -27,6 +28,7 @@ const GLOBAL_SWITCHES = ["--no-color"];
 const GLOBAL_VALUES = ["--home", "--url"];
 
 const SEND: Shape = { word: "send", arguments: 3, switches: ["--json", "--create"], values: [] };
+const RECV: Shape = { word: "recv", arguments: 1, switches: ["--json"], values: ["--as"] };
 const STATUS: Shape = { word: "status", arguments: 0, switches: ["--json"], values: [] };
 const CHECK: Shape = {
   word: "check",
@@ -64,6 +66,13 @@ export async function runFast(argv: readonly string[]): Promise<number | undefin
       });
     });
   }
+  const recv = parse(argv, RECV);
+  if (recv !== undefined)
+    return run(recv, async (common, json) => {
+      const { recvAction } = await import("./actions/recv.ts");
+      const as = recv.flags.get("--as");
+      await recvAction(common, recv.args[0] ?? "", { json, as: typeof as === "string" ? as : undefined });
+    });
   const status = parse(argv, STATUS);
   if (status !== undefined)
     return run(status, async (common, json) => {

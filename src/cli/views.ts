@@ -4,6 +4,7 @@
  * the top (it would load with `abq --help`, see scripts/bundle.mjs), so each action hands over what it
  * loaded with `await import(…)`.
  */
+import type { AttachmentRef } from "../attach/types.ts";
 import type { ChannelStatus, Lease } from "../lifecycle/transport.ts";
 import type { CountedState, StateInfo, StateName } from "../lifecycle/states.ts";
 import { escapeControls, oneLine } from "./output.ts";
@@ -120,4 +121,16 @@ export function leaseLine(lease: Lease): string {
 
 function scalar(value: unknown): string | undefined {
   return typeof value === "string" || typeof value === "number" ? String(value) : undefined;
+}
+
+/** One line per attachment of the message and of its answer, and how to get them. */
+export function attachmentLines(id: string, ...messages: ({ attachments?: unknown } | undefined)[]): string[] {
+  const refs = messages.flatMap((m) => (Array.isArray(m?.attachments) ? (m.attachments as AttachmentRef[]) : []));
+  if (refs.length === 0) return [];
+  return [
+    ...refs.map(
+      (r) => `Attachment: ${escapeControls(String(r.name))} (${r.size} bytes, ${escapeControls(String(r.media_type))})`,
+    ),
+    `Attachments: abq attachment ${id} [name] [-o path]`,
+  ];
 }

@@ -27,7 +27,7 @@ export interface ClaimOptions {
   sync: boolean;
   maxBytes: number;
   onAnswered?: AnswerHook | undefined;
-  onRejected?: ((name: string, reason: string) => Promise<void>) | undefined;
+  onRejected?: ((name: string, reason: string) => void) | undefined;
   /** Stage this owner's lease before each claim rename (see staged-lease.ts). */
   lease?: { owner: LeaseOwner; leaseS: number } | undefined;
 }
@@ -174,13 +174,13 @@ async function inspectClaimed(
   if (!isId(id)) {
     const reason = `file name '${name}' is not <id>.json with an id like req_<hex>`;
     await rejectFile(dir, path, reason, "requests");
-    await onRejected?.(name, reason);
+    onRejected?.(name, reason);
     return null;
   }
   const parsed = await readRequest(path, maxBytes, id);
   if (!parsed.ok) {
     await rejectFile(dir, path, parsed.problem, "requests");
-    await onRejected?.(name, parsed.problem);
+    onRejected?.(name, parsed.problem);
     return null;
   }
   const answer = await readFinalAnswer(dir, id, maxBytes);

@@ -7,7 +7,7 @@ import { appendFileSync } from "node:fs";
 import * as fs from "../fs-promised.ts";
 
 import { join } from "node:path";
-import { fileModeFor, fileModeNow } from "./files.ts";
+import { fileModeNow } from "./files.ts";
 import type { Queue } from "./paths.ts";
 
 import type { EventKind, LifecycleEvent } from "../lifecycle/records.ts";
@@ -42,18 +42,21 @@ function eventLine(q: Queue, e: EventEntry, at: string): string {
   return `${JSON.stringify(record)}\n`;
 }
 
-/** Appends one event. Logging never fails the operation it describes. */
-export async function logEvent(
+/**
+ * Appends one event. Logging never fails the operation it describes. Synchronous, like the staging of a
+ * message file (files.ts): an append of one short line is microseconds in the page cache, where the
+ * asynchronous form cost four thread-pool round trips (a stat for the mode, open, write, close), and a
+ * send → claim → respond cycle logs three events (docs/performance.md, B3). Never fsynced: the log
+ * describes transitions, it is not one of them.
+ */
+export function logEvent(
   q: Queue,
   event: EventKind,
   id: string,
   actor: string,
   extra: { attempt?: number | undefined; detail?: string | undefined } = {},
-): Promise<void> {
-  const line = eventLine(q, { event, id, actor, ...extra }, new Date().toISOString());
-  await fs
-    .appendFile(join(logDir(q), EVENTS_FILE), line, { mode: await fileModeFor(logDir(q)) })
-    .catch(() => undefined);
+): void {
+  logEventsSync(q, [{ event, id, actor, ...extra }]);
 }
 
 /**

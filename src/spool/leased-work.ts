@@ -53,9 +53,9 @@ export async function claimWork(
   if (cursor.exhausted && (await promoteDue(q)) > 0) cursor.reset();
   const policy = await readPolicy(q, { strict: true });
   const skipped: Skipped = { expired: [], rejected: [] };
-  const rejected = async (id: string, reason: string): Promise<void> => {
+  const rejected = (id: string, reason: string): void => {
     skipped.rejected.push(id);
-    await logEvent(q, "rejected", id, ctx.agent, { detail: reason });
+    logEvent(q, "rejected", id, ctx.agent, { detail: reason });
   };
   const owner = { agent: ctx.agent, pid: ctx.ownerPid, host: HOST };
   try {
@@ -75,7 +75,7 @@ export async function claimWork(
         // Expired on the way: set aside with its TTL instead of handing it out.
         if (await expire(q, claimed.path, m, ctx.agent)) {
           skipped.expired.push(m.id);
-          await logEvent(q, "expired", m.id, ctx.agent, { detail: `ttl ${m.ttl}s from ${m.timestamp}` });
+          logEvent(q, "expired", m.id, ctx.agent, { detail: `ttl ${m.ttl}s from ${m.timestamp}` });
         }
         // Often the first of a run (a queue nobody read for a while): the rest of the run goes in bulk,
         // a slice at a time, instead of a claim, a lease and a move each (bulk-expire.ts).
@@ -98,14 +98,14 @@ export async function claimWork(
         if (!verdict.ok) {
           await discardStagedLease(staged);
           await rejectFile(q.dir, claimed.path, verdict.problem, "requests");
-          await rejected(m.id, verdict.problem);
+          rejected(m.id, verdict.problem);
           continue;
         }
       }
       const attempt = attemptsOf(m) + 1;
       const lease = await commitLease(q, staged ?? (await stageLease(q, m.id, owner, policy.lease_s)), attempt);
       const st = await fs.stat(claimed.path).catch(() => undefined);
-      await logEvent(q, "claimed", m.id, ctx.agent, { attempt });
+      logEvent(q, "claimed", m.id, ctx.agent, { attempt });
       return { ...claimed, lease, ...(st ? { from_uid: st.uid } : {}) };
     }
   } finally {
@@ -122,7 +122,7 @@ export async function renewWork(
 ): Promise<Lease> {
   const lease = await renewLease(q, id, token, extra);
   if (!lease) throw leaseLost(id);
-  await logEvent(q, "renewed", id, ctx.agent, { attempt: lease.attempt });
+  logEvent(q, "renewed", id, ctx.agent, { attempt: lease.attempt });
   return lease;
 }
 
@@ -149,14 +149,14 @@ export async function respondWork(
     await ensureSubdir(join(q.dir, "late"));
     const late = join(q.dir, "late", `${response.id}.${token}.json`);
     await writeNewFile(late, `${JSON.stringify(response, null, 2)}\n`, false).catch(() => undefined);
-    await logEvent(q, "late", response.id, ctx.agent, { detail: `kept in ${late}` });
+    logEvent(q, "late", response.id, ctx.agent, { detail: `kept in ${late}` });
     throw leaseLost(response.id, late);
   }
   const opts = { sync: ctx.sync, maxBytes: ctx.maxBytes, onAnswered: ctx.replies };
   const result = await respondTo(q, response, opts, request);
   if (response.status !== "pending") {
     await dropLease(q, response.id);
-    await logEvent(q, "answered", response.id, ctx.agent, { detail: response.status });
+    logEvent(q, "answered", response.id, ctx.agent, { detail: response.status });
   }
   return result;
 }
@@ -167,7 +167,7 @@ export async function ackWork(ctx: WorkContext, q: Queue, id: string, token: str
   const note = { state: "acknowledged" as const, reason: `acknowledged by ${ctx.agent}`, by: ctx.agent };
   if (!(await archive(q, at.claimed(q, id), id, note))) throw await notClaimedError(q, id);
   await dropLease(q, id);
-  await logEvent(q, "acked", id, ctx.agent);
+  logEvent(q, "acked", id, ctx.agent);
 }
 
 /** Gives a claimed message back: now, after a delay, or as a failed attempt (backoff, then dead letter). */
@@ -182,7 +182,7 @@ export async function releaseWork(
   if (opts.failure === undefined) {
     const outcome = await giveBack(q, id, opts.delayMs ?? 0, ctx.sync);
     if (outcome === "gone") throw await notClaimedError(q, id);
-    await logEvent(q, outcome === "delayed" ? "delayed" : "released", id, ctx.agent, {
+    logEvent(q, outcome === "delayed" ? "delayed" : "released", id, ctx.agent, {
       ...(opts.delayMs ? { detail: `for ${opts.delayMs} ms` } : {}),
     });
     return outcome === "delayed" ? "delayed" : "released";
@@ -190,7 +190,7 @@ export async function releaseWork(
   const policy = await readPolicy(q);
   const { outcome, attempts } = await retryOrDead(q, id, policy, opts.failure, ctx.agent, ctx.sync, opts.delayMs);
   if (outcome === "gone") throw await notClaimedError(q, id);
-  await logEvent(q, outcome, id, ctx.agent, { attempt: attempts, detail: opts.failure.reason });
+  logEvent(q, outcome, id, ctx.agent, { attempt: attempts, detail: opts.failure.reason });
   return outcome;
 }
 
@@ -204,7 +204,7 @@ export async function termWork(
 ): Promise<void> {
   if (!(await holdsLease(q, id, token))) throw leaseLost(id);
   if (!(await terminate(q, id, failure, ctx.agent))) throw await notClaimedError(q, id);
-  await logEvent(q, "terminated", id, ctx.agent, { detail: failure.reason });
+  logEvent(q, "terminated", id, ctx.agent, { detail: failure.reason });
 }
 
 function leaseLost(id: string, kept?: string): AbqError {

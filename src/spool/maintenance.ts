@@ -47,7 +47,7 @@ export async function requeueAll(
     const revived = opts.dryRun ? (await listDead(q)).map((d) => d.id) : await reviveDead(q, opts.ids, ctx.sync);
     for (const id of revived) {
       if (opts.ids !== undefined && !opts.ids.includes(id)) continue;
-      if (!opts.dryRun) await logEvent(q, "revived", id, ctx.agent);
+      if (!opts.dryRun) logEvent(q, "revived", id, ctx.agent);
       const action = opts.dryRun ? "would-requeue" : "requeued";
       results.push({ channel: q.channel, subscriber: q.subscriber, id, action, reason: "from dead letters" });
     }

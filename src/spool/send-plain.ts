@@ -40,7 +40,7 @@ export async function sendPlain(a: PlainSend): Promise<Request | undefined> {
   // No policy, so the default ttl, as the full path's defaultTtl() gives.
   const message = newRequest({ type: a.type, agent, cwd: a.cwd, to: q.channel, content: a.content });
   await deliver(q, message, { sync: resolveFsync({}), maxBytes: resolveMaxBytes() });
-  await logEvent(q, "sent", message.id, agent);
+  logEvent(q, "sent", message.id, agent);
   return message;
 }
 

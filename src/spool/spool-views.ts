@@ -97,7 +97,7 @@ export abstract class SpoolViews extends SpoolBase implements ChannelAdmin, Insp
     await requireQueue(q);
     const note = { state: "withdrawn" as const, reason: `cancelled by ${this.agent}`, by: this.agent };
     if (await archive(q, at.pending(q, id), id, note)) {
-      await logEvent(q, "cancelled", id, this.agent);
+      logEvent(q, "cancelled", id, this.agent);
       return;
     }
     const found = await findMessage(this.home, id, q.channel, this.maxBytes, (x) => this.safe(x)).catch(

@@ -66,7 +66,7 @@ export class FsTransport extends SpoolViews implements TransportCore {
       kind === "topic"
         ? await publish(this.home, q, message, this.sync)
         : await deliver(q, message, { sync: this.sync, maxBytes: this.maxBytes });
-    await logEvent(q, "sent", message.id, message.from.agent);
+    logEvent(q, "sent", message.id, message.from.agent);
     return sent;
   }
 

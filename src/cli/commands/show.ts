@@ -2,20 +2,7 @@ import type { Command } from "commander";
 import { withExamples } from "../help.ts";
 import { commonOptions, escapeControls, printJson, printText } from "../output.ts";
 import { paintState } from "../color.ts";
-import { leaseLine, reasonLines } from "../views.ts";
-import type { AttachmentRef } from "../../attach/types.ts";
-
-/** One line per attachment of the message and of its answer, and how to get them. */
-export function attachmentLines(id: string, ...messages: ({ attachments?: unknown } | undefined)[]): string[] {
-  const refs = messages.flatMap((m) => (Array.isArray(m?.attachments) ? (m.attachments as AttachmentRef[]) : []));
-  if (refs.length === 0) return [];
-  return [
-    ...refs.map(
-      (r) => `Attachment: ${escapeControls(String(r.name))} (${r.size} bytes, ${escapeControls(String(r.media_type))})`,
-    ),
-    `Attachments: abq attachment ${id} [name] [-o path]`,
-  ];
-}
+import { attachmentLines, leaseLine, reasonLines } from "../views.ts";
 
 export function registerShow(program: Command): void {
   const show = program
