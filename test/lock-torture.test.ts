@@ -28,14 +28,18 @@ const [lib, home, dir, id, quota] = process.argv.slice(2);
 const { acquireLock, releaseLock } = await import(pathToFileURL(lib).href);
 const marker = join(dir, "inside");
 const mine = join(dir, "marker." + process.pid);
-writeFileSync(mine, String(process.pid));
-const alive = (pid) => { try { process.kill(pid, 0); return true; } catch { return false; } };
+// A marker names its process by pid and start time (/proc/<pid>/stat field 22): the suite starts so many
+// processes and threads that a dead holder's pid can be reused by another within the run (pid_max is
+// often 32768), and a pid alone would then read as a second live holder. The lock compares start times too.
+const startOf = (pid) => { try { const s = readFileSync("/proc/" + pid + "/stat", "utf8"); return s.slice(s.lastIndexOf(")") + 2).split(" ")[19]; } catch { return undefined; } };
+const alive = (pid, start) => { try { process.kill(pid, 0); } catch { return false; } return startOf(pid) === start; };
+writeFileSync(mine, process.pid + " " + startOf(process.pid));
 for (let n = 0; n < Number(quota); n++) {
   const hold = await acquireLock({ home, name: "torture", wait: 120, ttl: 30, fsync: false });
   for (;;) {
     try { linkSync(mine, marker); break; } catch (err) { if (err.code !== "EEXIST") throw err; }
-    const other = Number(readFileSync(marker, "utf8"));
-    if (alive(other)) {
+    const [other, otherStart] = readFileSync(marker, "utf8").split(" ");
+    if (alive(Number(other), otherStart)) {
       appendFileSync(join(dir, "log"), "VIOLATION " + process.pid + " found " + other + " inside\\n");
       process.exit(99);
     }

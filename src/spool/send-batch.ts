@@ -27,7 +27,7 @@ import type { LifecycleEvent } from "../lifecycle/records.ts";
 import { serializeRequest } from "./deliver.ts";
 import { EVENTS_FILE } from "./events.ts";
 import { crashPoint } from "./faults.ts";
-import { ensureSubdir, FILE_MODE, fileModeFor, pathExists, stagingPath, syncDir, writeAllSync } from "./files.ts";
+import { ensureSubdir, FILE_MODE, fileModeNow, pathExists, stagingPath, syncDir, writeAllSync } from "./files.ts";
 import type { Queue } from "./paths.ts";
 import { requireQueue } from "./registry.ts";
 
@@ -124,7 +124,7 @@ export class BatchDelivery {
 async function stage(held: Held, modes: Map<string, number>, sync: boolean): Promise<Staged> {
   const tmp = join(held.q.dir, "tmp");
   let mode = modes.get(tmp);
-  if (mode === undefined) modes.set(tmp, (mode = await fileModeFor(tmp)));
+  if (mode === undefined) modes.set(tmp, (mode = fileModeNow(tmp)));
   const path = stagingPath(tmp, `${held.message.id}.json`);
   let fd: number;
   try {
@@ -184,7 +184,7 @@ async function logSent(chunk: Held[]): Promise<void> {
     byDir.set(q.dir, lines);
   }
   for (const [dir, lines] of byDir) {
-    const mode = await fileModeFor(dir);
+    const mode = fileModeNow(dir);
     await fs.appendFile(join(dir, EVENTS_FILE), lines.join(""), { mode }).catch(() => undefined);
   }
 }

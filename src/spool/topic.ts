@@ -29,7 +29,7 @@ import type { Request } from "../protocol/schema.ts";
 import { serialize } from "./deliver.ts";
 import { crashPoint } from "./faults.ts";
 import { copyNoReplace } from "./copy.ts";
-import { ensureSubdir, fileModeFor, listDir, pathExists, stagingPath, syncDir, writeNewFile } from "./files.ts";
+import { ensureSubdir, fileModeNow, listDir, pathExists, stagingPath, syncDir, writeNewFile } from "./files.ts";
 import { EXTRA_DIRS, type Queue, queueOf, STATE_DIRS } from "./paths.ts";
 import { listSubscribers, requireQueue } from "./registry.ts";
 import { eachInPool } from "./pool.ts";
@@ -79,7 +79,7 @@ export async function publish(home: string, topic: Queue, message: Request, sync
   const tmp = join(topic.dir, "tmp");
   const staged = stagingPath(tmp, `${message.id}.json`);
   await writeNewFile(staged, serialize(message), sync);
-  const mode = readOnly(await fileModeFor(tmp));
+  const mode = readOnly(fileModeNow(tmp));
   await fs.chmod(staged, mode);
   const committed = join(fanout, `${message.id}.json`);
   await fs.rename(staged, committed);
@@ -146,7 +146,7 @@ async function fanOut(
 async function copyTo(sub: Queue, committed: string, file: string, srcMode: number, sync: boolean): Promise<void> {
   const tmp = join(sub.dir, "tmp");
   const target = join(sub.dir, "requests", file);
-  const opts = { mode: readOnly(await fileModeFor(tmp)), srcMode, sync };
+  const opts = { mode: readOnly(fileModeNow(tmp)), srcMode, sync };
   let placed: boolean;
   try {
     placed = await copyNoReplace(committed, tmp, target, opts);
