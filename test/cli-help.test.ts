@@ -169,6 +169,16 @@ describe("help, version and usage", () => {
     await Promise.all(workers);
   });
 
+  it("abq help <not a command> prints the help to stderr, exit 2, and nothing else", async () => {
+    for (const word of ["help", "nosuch"]) {
+      const r = await runCli(["help", word]);
+      expect(r.code, word).toBe(2);
+      expect(r.stdout).toBe("");
+      expect(r.stderr).toMatch(/^Usage: abq \[options\] \[command\]\n/);
+      expect(r.stderr).not.toContain("outputHelp");
+    }
+  });
+
   it("abq --help lists the commands under headings, check under agents (--inbox) and admin", async () => {
     const r = await runCli(["--help"]);
     expect(r.code).toBe(0);

@@ -125,6 +125,8 @@ export async function main(argv: string[]): Promise<number> {
   } catch (err) {
     if (err instanceof CommanderError) {
       if (err.exitCode === 0) return EXIT.OK; // --help, --version
+      // `abq help <not a command>`: commander printed the help to stderr as the error; nothing to add.
+      if (err.code === "commander.help") return EXIT.USAGE;
       // One line: commander's "(Did you mean …?)" suggestion goes on the same line.
       const message = err.message.replace(/^error:\s*/, "").replace(/\s*\n\s*/g, " ");
       return reportError(new AbqError("E_USAGE", message, { hint: "see abq --help" }), json);
