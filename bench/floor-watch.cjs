@@ -23,7 +23,10 @@ function syncDir(folder) {
 
 function pass() {
   if (busy) return; // the handler's exit looks again
-  const names = fs.readdirSync(requests).filter((n) => !n.startsWith(".")).sort();
+  const names = fs
+    .readdirSync(requests)
+    .filter((n) => !n.startsWith("."))
+    .sort();
   if (names.length === 0) return;
   busy = true;
   const name = names[0];
