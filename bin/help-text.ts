@@ -46,6 +46,7 @@ export function printStoredHelp(folder: string, argv: readonly string[]): boolea
   return true;
 }
 
+/** src/cli/terminal.ts asks the same; importing it here would load the `fast` chunk for every --help. */
 function characterDevice(fd: number): boolean {
   try {
     return fstatSync(fd).isCharacterDevice();

@@ -5,7 +5,7 @@
  * a terminal, forced colour, or a build without the texts must get commander's own help.
  */
 import { execFileSync } from "node:child_process";
-import { cpSync, existsSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { cpSync, existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { CLI, makeBus, ROOT, runNode, tempDir } from "./helpers.ts";
@@ -51,6 +51,30 @@ describe("stored help", () => {
         }),
       );
     }
+  });
+
+  it("is what answers: --help and <command> --help load none of the bundle's chunks", async () => {
+    const bus = makeBus();
+    const preload = join(bus.root, "modules.cjs");
+    writeFileSync(
+      preload,
+      `process.on("exit", () => require("fs").writeFileSync(process.env.MODULES_OUT,
+         Object.keys(require.cache).map((f) => require("path").basename(f)).join("\\n")));`,
+    );
+    const loaded = async (args: string[], env: NodeJS.ProcessEnv = {}): Promise<string[]> => {
+      const out = join(bus.root, "modules.txt");
+      const r = await runNode(["-r", preload, CLI, ...args], { env: { ...bus.env, ...env, MODULES_OUT: out } });
+      expect(r.code, r.stderr).toBe(0);
+      return readFileSync(out, "utf8").split("\n");
+    };
+    // The entry's own runtime helper aside, no chunk: not the command line, the fast path, the core or zod.
+    const chunks = (names: string[]): string[] => names.filter((n) => /^(cli|fast|core|zod)-.*\.js$/.test(n));
+    expect(chunks(await loaded(["--help"]))).toEqual([]);
+    expect(chunks(await loaded(["send", "--help"]))).toEqual([]);
+    // The full command line, for comparison, loads the command line's chunk.
+    expect(chunks(await loaded(["send", "--help"], { ABQ_FAST_PATH: "0" })).some((n) => n.startsWith("cli-"))).toBe(
+      true,
+    );
   });
 
   it("leaves unknown words, longer shapes and forced colour to commander", async () => {

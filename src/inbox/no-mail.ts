@@ -13,7 +13,7 @@ import { readdirSync } from "node:fs";
 import { join } from "node:path";
 import { inboxName, resolveIdentity } from "../identity/index.ts";
 import { errnoCode } from "../protocol/errors.ts";
-import { checkedLocalQueue } from "../spool/local-queue.ts";
+import { checkedLocalQueue, onLocalSpool } from "../spool/local-queue.ts";
 import type { InboxSummary } from "./check.ts";
 
 export interface NoMailQuery {
@@ -26,7 +26,7 @@ export interface NoMailQuery {
 
 /** The empty summary when the queue surely has no pending message; undefined when the full path must look. */
 export async function noMail(query: NoMailQuery): Promise<InboxSummary | undefined> {
-  if ((query.url ?? process.env["ABQ_URL"] ?? "") !== "") return undefined; // before identity is read
+  if (!onLocalSpool(query)) return undefined; // before identity is read
   try {
     const address = query.channel;
     const own = address === "@self" || address === "@parent";

@@ -8,6 +8,7 @@
  */
 import type { ChannelStatus } from "../lifecycle/transport.ts";
 import { statusAll } from "./counts.ts";
+import { onLocalSpool } from "./local-queue.ts";
 import { resolveHome } from "./paths.ts";
 import { assertSafeHome, assertSafeQueue } from "./safety.ts";
 
@@ -15,7 +16,7 @@ export async function statusPlain(opts: {
   home?: string | undefined;
   url?: string | undefined;
 }): Promise<ChannelStatus[] | undefined> {
-  if ((opts.url ?? process.env["ABQ_URL"] ?? "") !== "") return undefined;
+  if (!onLocalSpool(opts)) return undefined;
   try {
     const home = resolveHome(opts);
     await assertSafeHome(home);
