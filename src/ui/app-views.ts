@@ -8,15 +8,15 @@ const PAGE = 50;
 let pageSeq = 0, detailSeq = 0;
 
 function renderTabs(row) {
-  const nav = clear($("tabs"));
+  const nav = draft("tabs");
   $("messages-title").textContent = row ? "Messages in " + queueLabel(row) : "Messages";
   $("purge").hidden = !row || S.sel.state !== "requests" || !row.pending;
-  if (!row) return;
-  TABS.forEach(function (t) {
+  if (row) TABS.forEach(function (t) {
     nav.appendChild(h("button", { class: S.sel.state === t[0] ? "on" : "", "data-state": t[0],
       onclick: function () { S.sel.state = t[0]; S.offset = 0; S.sig = ""; onSnapshot(S.snap); } },
       t[1], h("span", { class: "c", text: row[t[2]] || 0 })));
   });
+  patch($("tabs"), nav);
 }
 
 function currentCount() {
@@ -38,7 +38,7 @@ function loadPage() {
 }
 
 function renderList(p, sel) {
-  const table = clear($("messages"));
+  const table = draft("messages");
   const dead = sel.state === "dead", pending = sel.state === "requests";
   const answers = sel.state === "responses" || sel.state === "late";
   table.appendChild(h("tr", null, h("th", { text: "Id" }), h("th", { text: answers ? "Status" : "Type" }),
@@ -63,7 +63,8 @@ function renderList(p, sel) {
       h("td", { class: "n", text: e.attempts || "" }),
       h("td", null, acts)));
   });
-  const total = currentCount(), pager = clear($("pager"));
+  patch($("messages"), table);
+  const total = currentCount(), pager = draft("pager");
   const from = p.entries.length ? p.offset + 1 : 0;
   pager.appendChild(h("span", { text: from + "–" + (p.offset + p.entries.length) + " of " + total + ", newest first" }));
   pager.appendChild(h("button", { disabled: p.offset === 0 ? "" : null,
@@ -73,6 +74,7 @@ function renderList(p, sel) {
   pager.appendChild(h("button", { disabled: !more || capped ? "" : null,
     onclick: function () { S.offset += PAGE; loadPage(); } }, "Older ›"));
   if (more && capped) pager.appendChild(h("span", { text: "deeper: abq ls or abq search" }));
+  patch($("pager"), pager);
 }
 
 function act(path, body, done) {
@@ -103,7 +105,7 @@ function openMessage(id, channel, quiet) {
 }
 
 function renderDetail(m) {
-  const d = clear($("detail")), q = m.request || {}, r = m.response;
+  const d = draft("detail"), q = m.request || {}, r = m.response;
   d.appendChild(h("div", null, h("code", { text: q.id || S.detail.id }), h("span", { class: "state " + m.state, "data-state": m.state, text: m.state }),
     h("span", { class: "sub", text: "  in " + m.channel + (m.subscriber ? " (as " + m.subscriber + ")" : "") })));
   d.appendChild(h("h3", { text: "Request" }));
@@ -141,9 +143,11 @@ function renderDetail(m) {
     return h("li", { text: typeof a === "object" && a ? (a.name || a.id || JSON.stringify(a)) + (a.size !== undefined ? " (" + a.size + " bytes)" : "") : String(a) });
   })));
   d.appendChild(h("h3", { text: "Thread" }));
-  const box = h("div", { id: "thread" }, h("button", { onclick: function () { loadThread(q.id, box); } }, "Show the conversation"));
+  // data-keep: a conversation the user opened stays open through updates of the same message.
+  const box = h("div", { id: "thread", "data-key": q.id || S.detail.id, "data-keep": "" }, h("button", { onclick: function () { loadThread(q.id, box); } }, "Show the conversation"));
   d.appendChild(box);
   d.appendChild(h("p", { class: "sub", text: m.files.join("\n") }));
+  patch($("detail"), d);
 }
 
 function loadThread(id, box) {

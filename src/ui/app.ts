@@ -1,9 +1,10 @@
 /**
- * The page's script, part 1: helpers, the live stream and the channel and agent tables (part 2, the
- * message list and the message view: app-views.ts). Plain browser JavaScript kept as text (no build step
+ * The page's script, part 1: formatting, the live stream and the channel and agent tables (part 0, building
+ * and patching DOM nodes: app-dom.ts; part 2, the message list and the message view: app-views.ts). Plain browser JavaScript kept as text (no build step
  * for the browser, no framework); it builds DOM nodes and sets textContent only, never HTML, so nothing a
  * message contains can run. Written without template literals so it can sit in String.raw.
  */
+import { APP_DOM_JS } from "./app-dom.ts";
 import { APP_VIEWS_JS } from "./app-views.ts";
 
 const APP_CORE_JS = String.raw`"use strict";
@@ -16,26 +17,6 @@ const TABS = [["requests", "pending", "pending"], ["delayed", "delayed", "delaye
 const COLS = [["pending", "pending"], ["processing", "claimed"], ["delayed", "delayed"], ["responses", "answered"],
   ["archived", "done"], ["dead", "dead"], ["rejected", "rejected"], ["expired", "expired"], ["late", "late"]];
 
-function $(id) { return document.getElementById(id); }
-function add(el, c) {
-  if (c === undefined || c === null || c === false) return;
-  if (Array.isArray(c)) { c.forEach(function (x) { add(el, x); }); return; }
-  el.appendChild(typeof c === "object" ? c : document.createTextNode(String(c)));
-}
-function h(tag, props) {
-  const el = document.createElement(tag);
-  for (const k in props || {}) {
-    const v = props[k];
-    if (v === undefined || v === null || v === false) continue;
-    if (k === "text") el.textContent = String(v);
-    else if (k === "class") el.className = v;
-    else if (k.slice(0, 2) === "on") el.addEventListener(k.slice(2), v);
-    else el.setAttribute(k, String(v));
-  }
-  for (let i = 2; i < arguments.length; i++) add(el, arguments[i]);
-  return el;
-}
-function clear(el) { while (el.firstChild) el.removeChild(el.firstChild); return el; }
 function age(ms) {
   if (ms === null || ms === undefined || !isFinite(ms)) return "-";
   const s = Math.max(0, Math.floor(ms / 1000));
@@ -103,7 +84,7 @@ function renderHeader(s) {
 }
 
 function renderChannels(s) {
-  const table = clear($("channels"));
+  const table = draft("channels");
   table.appendChild(h("tr", null, h("th", { text: "Channel" }),
     COLS.map(function (c) { return h("th", { class: "n", text: c[1] }); }),
     h("th", { class: "n", text: "oldest" }), h("th", { text: "activity" })));
@@ -122,10 +103,11 @@ function renderChannels(s) {
       h("td", { class: "n", "data-oldest": c.oldest_pending_age_ms, text: age(c.oldest_pending_age_ms) }),
       h("td", null, spark(s.rates[c.key]))));
   });
+  patch($("channels"), table);
 }
 
 function renderAgents(s) {
-  const table = clear($("agents"));
+  const table = draft("agents");
   $("agent-count").textContent = s.agents.filter(function (a) { return a.live; }).length + " live of " + s.agents.length;
   table.appendChild(h("tr", null, h("th", { text: "Agent" }), h("th", { text: "Seen" }), h("th", { class: "n", text: "inbox" }),
     h("th", { text: "Working on" })));
@@ -140,6 +122,7 @@ function renderAgents(s) {
           c.channel + " · " + shortId(c.id) + " · try " + c.attempt + " · lease " + age(Date.parse(c.deadline) - Date.now()));
       }))));
   });
+  patch($("agents"), table);
 }
 
 function onSnapshot(s) {
@@ -179,4 +162,4 @@ function connect() {
 }
 `;
 
-export const APP_JS = `${APP_CORE_JS}\n${APP_VIEWS_JS}`;
+export const APP_JS = `${APP_CORE_JS}\n${APP_DOM_JS}\n${APP_VIEWS_JS}`;
