@@ -19,14 +19,30 @@ export class FolderIndex {
   private stale = true;
   private watcher: FSWatcher | undefined;
   private readonly onChange: () => void;
+  /** The refresh under way: refreshes run one after another (see refresh). */
+  private current: Promise<void> = Promise.resolve();
 
   constructor(dir: string, onChange: () => void) {
     this.dir = dir;
     this.onChange = onChange;
   }
 
-  /** Brings the names up to date: a full read when stale, else one lstat per name the kernel reported. */
-  async refresh(): Promise<void> {
+  /**
+   * Brings the names up to date: a full read when stale, else one lstat per name the kernel reported.
+   * One at a time: the snapshot and a page request often ask together, and a second refresh during a
+   * whole read would return the names from before it (none, the first time), or lstat a name the read
+   * then overwrites.
+   */
+  refresh(): Promise<void> {
+    const next = this.current.then(
+      () => this.refreshNow(),
+      () => this.refreshNow(),
+    );
+    this.current = next;
+    return next;
+  }
+
+  private async refreshNow(): Promise<void> {
     // Watch before reading, so nothing that changes during the read is missed (it is re-checked next time).
     if (this.watcher === undefined) this.startWatch();
     if (this.stale) {
