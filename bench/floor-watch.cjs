@@ -4,13 +4,17 @@
 // durable before the handler runs), reads the message for its content and starts the handler with
 // /bin/sh -c; when the handler exits it archives the message. No lease, no event log, no schema check,
 // no heartbeat: what is left between this and `abq watch` is abq's own work.
-// usage: node floor-watch.cjs <channel folder> <handler>   (prints {"type":"started"} and {"type":"handled"} lines)
+// With a poll period (B5's floor), it looks on a timer of that period instead of on inotify events, as
+// `abq watch --poll` does.
+// usage: node floor-watch.cjs <channel folder> <handler> [poll ms]
+// (prints {"type":"started"} and {"type":"handled"} lines)
 "use strict";
 const fs = require("node:fs");
 const path = require("node:path");
 const { spawn } = require("node:child_process");
 
-const [dir, handler] = process.argv.slice(2);
+const [dir, handler, pollArg] = process.argv.slice(2);
+const poll = pollArg === undefined ? undefined : Number(pollArg);
 const requests = path.join(dir, "requests");
 const processing = path.join(dir, "processing");
 let busy = false;
@@ -46,6 +50,8 @@ function pass() {
   });
 }
 
-fs.watch(requests, () => pass());
-setInterval(pass, 1000); // a lost event is picked up by the next tick, as abq's backstop does
+if (poll === undefined) {
+  fs.watch(requests, () => pass());
+  setInterval(pass, 1000); // a lost event is picked up by the next tick, as abq's backstop does
+} else setInterval(pass, poll);
 process.stdout.write(`${JSON.stringify({ type: "started" })}\n`);

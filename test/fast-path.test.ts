@@ -8,7 +8,7 @@ import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, 
 import { join } from "node:path";
 import { beforeEach, describe, expect, it } from "vitest";
 import { configureChannel, createChannel, inboxName, init, recv, send, subscribe } from "../src/index.ts";
-import { type Bus, CLI, makeBus, runNode } from "./helpers.ts";
+import { type Bus, CLI, makeBus, parseJson, runNode } from "./helpers.ts";
 
 /** Ids, times, pids and cwd differ from run to run; everything else must be equal. */
 function normalise(text: string): string {
@@ -81,6 +81,15 @@ const withDotFiles = async (bus: Bus): Promise<void> => {
   await withQueue(bus);
   writeFileSync(join(bus.home, "channels", "q", "requests", ".hidden"), "");
   writeFileSync(join(bus.home, "channels", "q", "tmp", "req_1.json.1.tmp"), "{}");
+};
+/**
+ * More hidden files than one directory read returns (32), then 12 messages, more than a summary lists
+ * (10): the no-mail check must read past the dot-files, and the total comes from the one listing.
+ */
+const withDotsAndMail = async (bus: Bus): Promise<void> => {
+  await withQueue(bus);
+  for (let i = 0; i < 40; i++) writeFileSync(join(bus.home, "channels", "q", "requests", `.hidden-${i}`), "");
+  for (let i = 0; i < 12; i++) await send({ home: bus.home, channel: "q", type: "signal", content: `m${i}` });
 };
 /** Every kind of count `status` shows: pending, claimed (and one being retried), dead, a topic's copies. */
 const withStates = async (bus: Bus): Promise<void> => {
@@ -159,6 +168,7 @@ describe("the fast path prints, stores and exits as the full command line", () =
     ["check --inbox of a topic, no mail", withTopic, ["check", "--inbox", "q", "--inject"]],
     ["check --inbox @parent outside a repository", withQueue, ["check", "--inbox", "@parent"]],
     ["check --inbox, only a staging file and a dot-file", withDotFiles, ["check", "--inbox", "q", "--json"]],
+    ["check --inbox, 40 dot-files and 12 messages", withDotsAndMail, ["check", "--inbox", "q", "--json"]],
     ["check --inbox --inject, no mail", withQueue, ["check", "--inbox", "@self", "--inject"]],
     ["check --inbox, mail", withMail, ["check", "--inbox", "@self"]],
     ["check --inbox --inject, mail", withMail, ["check", "--inbox", "@self", "--inject"]],
@@ -214,6 +224,13 @@ describe("the fast path prints, stores and exits as the full command line", () =
     const q = rows.find((r) => r["name"] === "q");
     expect(q).toMatchObject({ pending: 1, processing: 2, dead: 1 });
     expect(rows.find((r) => r["name"] === "t" && r["subscriber"] === "sub")).toMatchObject({ pending: 1 });
+  });
+
+  it("check --inbox past 40 dot-files finds the mail, and counts all 12 while it lists 10", async () => {
+    const { fast } = await bothWays(withDotsAndMail, ["check", "--inbox", "q", "--json"]);
+    const summary = parseJson<{ pending: number; messages: Array<{ first_line: string }> }>(fast.stdout);
+    expect(summary.pending).toBe(12);
+    expect(summary.messages.map((m) => m.first_line)).toEqual(Array.from({ length: 10 }, (_, i) => `m${i}`));
   });
 
   it("recv says what it set aside on the way, and claims the live message behind it", async () => {

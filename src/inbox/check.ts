@@ -2,8 +2,8 @@
  * "Is there mail for me?" — the cheap question agent hooks ask on every turn (`abq check --inbox`), and
  * the blocking form of it (`abq wait`, in wait.ts). Nothing here claims a message: it only looks.
  *
- * Cost of one check on the filesystem spool: one readdir of the pending folder, plus reading the few
- * files it lists (at most `limit`); a second readdir (the total) only when more than `limit` are pending.
+ * Cost of one check on the filesystem spool: one readdir of the pending folder (which also gives the
+ * total), plus reading the few files it lists (at most `limit`).
  */
 import * as z from "../protocol/zod.ts";
 import { lazy } from "../protocol/zod.ts";
@@ -92,9 +92,11 @@ export async function pendingIn(
   home?: string,
 ): Promise<InboxSummary> {
   const view = capable(t, "inspect", "abq check --inbox");
-  const entries = await view.list(channel, "requests", { limit, oldestFirst: true, as });
-  // A full page may hide more; only then count them all (a second readdir).
-  const pending = entries.length < limit ? entries.length : await view.count(channel, "requests", { as });
+  let total: number | undefined;
+  const onTotal = (n: number): void => void (total = n);
+  const entries = await view.list(channel, "requests", { limit, oldestFirst: true, as, onTotal });
+  // A full page may hide more: the total, from the listing when it counted them (the spool), else counted.
+  const pending = total ?? (entries.length < limit ? entries.length : await view.count(channel, "requests", { as }));
   const screen = home !== undefined && entries.length > 0 ? await senderScreen(t, channel, home) : undefined;
   const messages = await Promise.all(
     entries.map(async (e): Promise<PendingMessage> => {

@@ -89,10 +89,14 @@ export interface Inspection {
     opts: QueueOptions & { signal?: AbortSignal | undefined; backstopMs: number },
   ): AsyncGenerator<TailEvent>;
   status(): Promise<ChannelStatus[]>;
+  /**
+   * `onTotal`, when the listing counted them anyway (the spool lists the whole folder to sort it), is told
+   * how many entries the state holds, so a caller that wants the total need not `count` again.
+   */
   list(
     channel: string,
     state: ListState,
-    opts: { limit: number; oldestFirst: boolean } & QueueOptions,
+    opts: { limit: number; oldestFirst: boolean; onTotal?: ((total: number) => void) | undefined } & QueueOptions,
   ): Promise<ListEntry[]>;
   count(channel: string, state: ListState, opts?: QueueOptions): Promise<number>;
   find(id: string, channel?: string): Promise<FoundMessage>;

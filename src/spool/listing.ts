@@ -26,11 +26,17 @@ export async function countState(q: Queue, state: ListState): Promise<number> {
 export async function listState(
   q: Queue,
   state: ListState,
-  opts: { limit: number; oldestFirst: boolean; maxBytes: number },
+  opts: {
+    limit: number;
+    oldestFirst: boolean;
+    maxBytes: number;
+    onTotal?: ((total: number) => void) | undefined;
+  },
 ): Promise<ListEntry[]> {
   await requireQueue(q);
   const all = await listDir(join(q.dir, FOLDER[state]));
   const names = countable(state, all).sort();
+  opts.onTotal?.(names.length);
   if (!opts.oldestFirst) names.reverse();
   // Reasons are looked up in the listing, not by trying to open one per message.
   const present = new Set(all);

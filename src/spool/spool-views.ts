@@ -137,7 +137,11 @@ export abstract class SpoolViews extends SpoolBase implements ChannelAdmin, Insp
     return listDead(q);
   }
 
-  async list(channel: string, state: ListState, opts: { limit: number; oldestFirst: boolean } & QueueOptions) {
+  async list(
+    channel: string,
+    state: ListState,
+    opts: { limit: number; oldestFirst: boolean; onTotal?: ((total: number) => void) | undefined } & QueueOptions,
+  ) {
     return listState(await this.queue(channel, opts), state, { ...opts, maxBytes: this.maxBytes });
   }
 
