@@ -18,7 +18,9 @@ describe.runIf(browserAvailable())("abq ui: live updates in place", () => {
     await page.goto(ui.url);
     await page.locator('tr[data-queue="reviews"]').click();
     const pendingTab = page.locator('#tabs button[data-state="requests"] .c');
-    await expect.poll(() => pendingTab.textContent()).toBe("3");
+    // Updates come within a second; 5 s leaves room for a loaded CI machine.
+    const soon = { timeout: 5000 };
+    await expect.poll(() => pendingTab.textContent(), soon).toBe("3");
 
     // Mark the elements a user holds; an update must keep them (a JS property, which no re-render copies).
     const mark = (sel: string) => page.locator(sel).evaluate((el) => ((el as { mark?: boolean }).mark = true));
@@ -35,7 +37,7 @@ describe.runIf(browserAvailable())("abq ui: live updates in place", () => {
     await page.mouse.move(tab.x + tab.width / 2, tab.y + tab.height / 2);
     await page.mouse.down();
     await sendJson(bus, "reviews", "one more, while the button is held");
-    await expect.poll(() => pendingTab.textContent()).toBe("4");
+    await expect.poll(() => pendingTab.textContent(), soon).toBe("4");
     await page.mouse.up();
     await page.locator(`#messages tr[data-id="${made.answered}"]`).waitFor({ timeout: 5000 });
     for (const sel of held) expect(await marked(sel), `${sel} was rebuilt by the update`).toBe(true);
@@ -50,7 +52,8 @@ describe.runIf(browserAvailable())("abq ui: live updates in place", () => {
     const refetched = page.waitForResponse((r) => r.url().includes("/api/message?"));
     await sendJson(bus, "reviews", "and another");
     await refetched;
-    await expect.poll(() => page.locator('tr[data-queue="reviews"] td[data-count="pending"]').textContent()).toBe("5");
+    const pending = page.locator('tr[data-queue="reviews"] td[data-count="pending"]');
+    await expect.poll(() => pending.textContent(), soon).toBe("5");
     await page.evaluate("new Promise((r) => requestAnimationFrame(r))"); // the answer is drawn
     expect(await page.locator("#thread").textContent()).toBe(thread);
     expect(await marked("#detail pre[data-field=result]")).toBe(true);
