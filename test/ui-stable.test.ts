@@ -60,3 +60,53 @@ describe.runIf(browserAvailable())("abq ui: live updates in place", () => {
     expect(await page.locator('#tabs button[data-state="archive"]').getAttribute("class")).toBe("on");
   });
 });
+
+describe.runIf(browserAvailable())("abq ui: rows that go and conversations that change", () => {
+  it("a row removed above keeps the others in place (focus stays); an open conversation follows an answer", async () => {
+    const bus = makeBus();
+    await populate(bus);
+    const ui = await startUi(bus);
+    const page = await (await launch()).newPage({ viewport: { width: 1440, height: 900 } });
+    await page.goto(ui.url);
+    const soon = { timeout: 5000 };
+    await page.locator('tr[data-queue="reviews"]').click();
+    const rows = page.locator("#messages tr[data-id]");
+    await expect.poll(() => rows.count(), soon).toBe(3);
+    const ids = await Promise.all((await rows.all()).map((r) => r.getAttribute("data-id")));
+    const [newest, , oldest] = ids as [string, string, string];
+
+    // Focus Cancel on the bottom row, and watch what the list takes out; the top row is withdrawn from the
+    // CLI. Only that row may leave the page: the others stay put (moved, even back to the same place, a
+    // row loses the focus, a text selection and a press on its buttons), so the focus is where it was.
+    const button = `#messages tr[data-id="${oldest}"] button[data-act="cancel"]`;
+    await page.locator(button).focus();
+    // (Browser code as text: the tests are type-checked without the DOM's types.)
+    await page.evaluate(`{
+      window.removed = [];
+      new MutationObserver((records) => {
+        for (const r of records)
+          r.removedNodes.forEach((n) => window.removed.push(n.getAttribute ? n.getAttribute("data-id") : n.nodeName));
+      }).observe(document.getElementById("messages"), { childList: true });
+    }`);
+    expect((await bus.abq(["cancel", "reviews", newest])).code).toBe(0);
+    await page.locator(`#messages tr[data-id="${newest}"]`).waitFor({ state: "detached", ...soon });
+    expect(await page.evaluate("window.removed")).toEqual([newest]);
+    expect(await page.evaluate(`document.activeElement === document.querySelector('${button}')`)).toBe(true);
+    await page.locator(button).click();
+    await page.locator(`#messages tr[data-id="${oldest}"]`).waitFor({ state: "detached", ...soon });
+    const shown = await bus.abq(["show", oldest, "--json"]);
+    expect(JSON.parse(shown.stdout)).toMatchObject({ state: "withdrawn" });
+
+    // Open the one left, show its conversation, then an agent claims and answers it.
+    const left = ids[1]!;
+    await page.locator(`#messages tr[data-id="${left}"]`).click();
+    await page.locator("#thread button").click();
+    const thread = page.locator("#thread li");
+    await expect.poll(() => thread.first().textContent(), soon).toContain("reviews · pending");
+    const claimed = await bus.abq(["recv", "reviews", "--json"]);
+    expect(JSON.parse(claimed.stdout)).toMatchObject({ id: left });
+    expect((await bus.abq(["respond", "reviews", left, "--result", "looks fine"])).code).toBe(0);
+    await expect.poll(() => thread.first().textContent(), soon).not.toContain("pending");
+    expect(await page.locator('#detail pre[data-field="result"]').textContent()).toBe("looks fine");
+  });
+});

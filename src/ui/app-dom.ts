@@ -34,6 +34,8 @@ function h(tag, props) {
 function clear(el) { while (el.firstChild) el.removeChild(el.firstChild); return el; }
 // A detached element like the one with this id, to build a view in before patch puts it in place.
 function draft(id) { return document.createElement($(id).tagName); }
+// Sets a text only when it differs (rewriting the same text still clears a selection in it).
+function setText(el, text) { if (el.textContent !== text) el.textContent = text; }
 
 const KEYS = ["data-queue", "data-agent", "data-id", "data-state", "data-key"];
 function keyOf(n) {
@@ -46,8 +48,15 @@ function alike(a, b) { return a.nodeType === b.nodeType && a.nodeName === b.node
 // Makes live's children what fresh's are, keeping the live elements that match.
 function patch(live, fresh) {
   const kids = Array.prototype.slice.call(fresh.childNodes);
+  const wanted = new Set(kids.map(keyOf));
   const keyed = new Map();
-  live.childNodes.forEach(function (n) { const k = keyOf(n); if (k) keyed.set(k, n); });
+  // Keyed children that are gone leave first: removed later, they would make every kept one after them
+  // move (taken out and put back, which drops a press, focus or selection on it).
+  Array.prototype.slice.call(live.childNodes).forEach(function (n) {
+    const k = keyOf(n);
+    if (k && !wanted.has(k)) live.removeChild(n);
+    else if (k) keyed.set(k, n);
+  });
   kids.forEach(function (want, i) {
     const k = keyOf(want), at = live.childNodes[i] || null;
     const have = k ? keyed.get(k) : at;

@@ -5,11 +5,11 @@
  */
 export const APP_VIEWS_JS = String.raw`
 const PAGE = 50;
-let pageSeq = 0, detailSeq = 0;
+let pageSeq = 0, detailSeq = 0, threadSeq = 0;
 
 function renderTabs(row) {
   const nav = draft("tabs");
-  $("messages-title").textContent = row ? "Messages in " + queueLabel(row) : "Messages";
+  setText($("messages-title"), row ? "Messages in " + queueLabel(row) : "Messages");
   $("purge").hidden = !row || S.sel.state !== "requests" || !row.pending;
   if (row) TABS.forEach(function (t) {
     nav.appendChild(h("button", { class: S.sel.state === t[0] ? "on" : "", "data-state": t[0],
@@ -143,20 +143,30 @@ function renderDetail(m) {
     return h("li", { text: typeof a === "object" && a ? (a.name || a.id || JSON.stringify(a)) + (a.size !== undefined ? " (" + a.size + " bytes)" : "") : String(a) });
   })));
   d.appendChild(h("h3", { text: "Thread" }));
-  // data-keep: a conversation the user opened stays open through updates of the same message.
-  const box = h("div", { id: "thread", "data-key": q.id || S.detail.id, "data-keep": "" }, h("button", { onclick: function () { loadThread(q.id, box); } }, "Show the conversation"));
+  // data-keep: a conversation the user opened stays open through updates of the same message, and is
+  // fetched again with them (an answer changes its states).
+  const id = q.id || S.detail.id;
+  const box = h("div", { id: "thread", "data-key": id, "data-keep": "" }, h("button", { onclick: function () { loadThread(id, box); } }, "Show the conversation"));
   d.appendChild(box);
   d.appendChild(h("p", { class: "sub", text: m.files.join("\n") }));
   patch($("detail"), d);
+  const shown = $("thread");
+  if (shown && shown.opened) loadThread(id, shown);
 }
 
+// box.opened (a property, which patch leaves alone) marks a conversation the user asked to see.
 function loadThread(id, box) {
+  const seq = ++threadSeq;
+  box.opened = true;
   get("/api/thread", { id: id }).then(function (t) {
-    clear(box).appendChild(h("ol", { class: "trace" }, t.messages.map(function (m) {
+    if (seq !== threadSeq) return;
+    const list = document.createElement("div");
+    list.appendChild(h("ol", { class: "trace" }, t.messages.map(function (m) {
       return h("li", null, h("a", { href: "#", class: "mono", onclick: function (e) { e.preventDefault(); openMessage(m.request.id, m.channel); } },
         shortId(m.request.id)), " " + m.channel + " · " + m.state + " · " + m.request.from.agent + ": " + m.request.content.slice(0, 80));
     })));
-  }).catch(function (e) { toast(e.message, true); });
+    patch(box, list);
+  }).catch(function (e) { if (seq === threadSeq) toast(e.message, true); });
 }
 
 $("purge").addEventListener("click", function () {
@@ -166,6 +176,7 @@ $("purge").addEventListener("click", function () {
 });
 $("close-detail").addEventListener("click", function () {
   S.detail = null; $("close-detail").hidden = true;
+  detailSeq++; threadSeq++; // a view or conversation still on its way is not wanted any more
   clear($("detail")).appendChild(h("p", { class: "empty", text: "Click a message to see its answer, lease and trace." }));
 });
 setInterval(function () { if (S.snap) renderAgents(S.snap); }, 5000);

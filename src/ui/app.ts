@@ -75,12 +75,12 @@ function spark(series) {
 }
 
 function renderHeader(s) {
-  $("bus").textContent = s.bus;
-  $("scheme").textContent = s.scheme === "file" ? "file spool" : s.scheme;
-  $("me").textContent = "as " + s.agent;
+  setText($("bus"), s.bus);
+  setText($("scheme"), s.scheme === "file" ? "file spool" : s.scheme);
+  setText($("me"), "as " + s.agent);
   const total = s.channels.filter(function (c) { return !c.subscriber; });
   const pending = total.reduce(function (n, c) { return n + c.pending; }, 0);
-  $("totals").textContent = total.length + " channels · " + pending + " pending";
+  setText($("totals"), total.length + " channels · " + pending + " pending");
 }
 
 function renderChannels(s) {
@@ -108,7 +108,7 @@ function renderChannels(s) {
 
 function renderAgents(s) {
   const table = draft("agents");
-  $("agent-count").textContent = s.agents.filter(function (a) { return a.live; }).length + " live of " + s.agents.length;
+  setText($("agent-count"), s.agents.filter(function (a) { return a.live; }).length + " live of " + s.agents.length);
   table.appendChild(h("tr", null, h("th", { text: "Agent" }), h("th", { text: "Seen" }), h("th", { class: "n", text: "inbox" }),
     h("th", { text: "Working on" })));
   if (s.agents.length === 0) table.appendChild(h("tr", null, h("td", { colspan: 4, class: "empty", text: "No agents known yet." })));
@@ -151,7 +151,7 @@ function select(row, state) {
 function connect() {
   const es = new EventSource("/api/events");
   es.addEventListener("snapshot", function (e) {
-    $("live").textContent = "live"; $("live").className = "live";
+    setText($("live"), "live"); $("live").className = "live";
     onSnapshot(JSON.parse(e.data));
   });
   es.addEventListener("problem", function (e) {
