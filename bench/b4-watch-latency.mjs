@@ -185,6 +185,15 @@ export async function latency({ poll }) {
     const abq = figures(watchers[0]);
     const { p50, p99, details } = abq;
     const floor = figures(watchers[1]);
+    const floorRow = (label) =>
+      result(label, {
+        value: floor.p50,
+        unit: "ms",
+        target: "measured",
+        pass: floor.handled === n,
+        display: `p50 ${floor.p50.toFixed(1)} / p99 ${floor.p99.toFixed(1)} ms`,
+        details: floor.details,
+      });
     if (poll) {
       return [
         result(`B5 watch --poll ${poll} latency p50`, {
@@ -195,14 +204,7 @@ export async function latency({ poll }) {
           display: `p50 ${p50.toFixed(1)} ms (p99 ${p99.toFixed(1)}; floor p50 ${floor.p50.toFixed(1)})`,
           details: { ...details, floor: floor.details },
         }),
-        result(`B5 floor: a minimal durable watcher polling every ${poll} ms (bench/floor-watch.cjs)`, {
-          value: floor.p50,
-          unit: "ms",
-          target: "measured",
-          pass: floor.handled === n,
-          display: `p50 ${floor.p50.toFixed(1)} / p99 ${floor.p99.toFixed(1)} ms`,
-          details: floor.details,
-        }),
+        floorRow(`B5 floor: a minimal durable watcher polling every ${poll} ms (bench/floor-watch.cjs)`),
       ];
     }
     return [
@@ -214,14 +216,7 @@ export async function latency({ poll }) {
         display: `p50 ${p50.toFixed(1)} / p99 ${p99.toFixed(1)} ms (floor ${floor.p50.toFixed(1)} / ${floor.p99.toFixed(1)})`,
         details: { ...details, floor: floor.details },
       }),
-      result("B4 floor: a minimal durable watcher (bench/floor-watch.cjs)", {
-        value: floor.p50,
-        unit: "ms",
-        target: "measured",
-        pass: floor.handled === n,
-        display: `p50 ${floor.p50.toFixed(1)} / p99 ${floor.p99.toFixed(1)} ms`,
-        details: floor.details,
-      }),
+      floorRow("B4 floor: a minimal durable watcher (bench/floor-watch.cjs)"),
     ];
   } finally {
     cleanup(home);
