@@ -3,6 +3,7 @@
 // loaded. purge: rename the message into archive/ and create its reason file; expire: read and parse
 // the message (is it past its TTL?), rename it into expired/ and create its reason file. Both fsync
 // the destination folder once per 256 messages, as abq does, and print how many they moved.
+// requeue (bench/floor-requeue.cjs) has a floor of its own: it needs grouped asynchronous fsyncs.
 // usage: node floor-bulk.cjs purge|expire <channel folder>
 "use strict";
 const fs = require("node:fs");
