@@ -105,8 +105,8 @@ function openMessage(id, channel, quiet) {
 }
 
 function renderDetail(m) {
-  const d = draft("detail"), q = m.request || {}, r = m.response;
-  d.appendChild(h("div", null, h("code", { text: q.id || S.detail.id }), h("span", { class: "state " + m.state, "data-state": m.state, text: m.state }),
+  const d = draft("detail"), q = m.request || {}, r = m.response, id = q.id || S.detail.id;
+  d.appendChild(h("div", null, h("code", { text: id }), h("span", { class: "state " + m.state, "data-state": m.state, text: m.state }),
     h("span", { class: "sub", text: "  in " + m.channel + (m.subscriber ? " (as " + m.subscriber + ")" : "") })));
   d.appendChild(h("h3", { text: "Request" }));
   d.appendChild(kv([["type", q.type], ["from", q.from && q.from.agent], ["to", q.to], ["sent", when(q.timestamp)],
@@ -145,7 +145,6 @@ function renderDetail(m) {
   d.appendChild(h("h3", { text: "Thread" }));
   // data-keep: a conversation the user opened stays open through updates of the same message, and is
   // fetched again with them (an answer changes its states).
-  const id = q.id || S.detail.id;
   const box = h("div", { id: "thread", "data-key": id, "data-keep": "" }, h("button", { onclick: function () { loadThread(id, box); } }, "Show the conversation"));
   d.appendChild(box);
   d.appendChild(h("p", { class: "sub", text: m.files.join("\n") }));

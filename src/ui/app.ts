@@ -1,8 +1,9 @@
 /**
- * The page's script, part 1: formatting, the live stream and the channel and agent tables (part 0, building
- * and patching DOM nodes: app-dom.ts; part 2, the message list and the message view: app-views.ts). Plain browser JavaScript kept as text (no build step
- * for the browser, no framework); it builds DOM nodes and sets textContent only, never HTML, so nothing a
- * message contains can run. Written without template literals so it can sit in String.raw.
+ * The page's script, part 1: formatting, the live stream and the channel and agent tables (part 0,
+ * building and patching DOM nodes: app-dom.ts; part 2, the message list and the message view:
+ * app-views.ts). Plain browser JavaScript kept as text (no build step for the browser, no framework);
+ * it builds DOM nodes and sets textContent only, never HTML, so nothing a message contains can run.
+ * Written without template literals so it can sit in String.raw.
  */
 import { APP_DOM_JS } from "./app-dom.ts";
 import { APP_VIEWS_JS } from "./app-views.ts";
