@@ -5,7 +5,18 @@
 import { chmodSync, existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { type Bus, CLI, makeBus, parseJson, ROOT, type RunResult, startNode, tempDir, until } from "./helpers.ts";
+import {
+  type Bus,
+  CLI,
+  makeBus,
+  parseJson,
+  ROOT,
+  type RunResult,
+  startNode,
+  tempDir,
+  until,
+  untilTailIsLive,
+} from "./helpers.ts";
 
 interface Msg {
   id: string;
@@ -406,24 +417,15 @@ describe("a handler that cannot run", () => {
 });
 
 describe("abq tail", () => {
-  /**
-   * Starts `abq tail` and waits until it is past its start-up snapshot: a probe message sent after that
-   * point is printed, so probes are sent until one shows up.
-   */
+  /** Starts `abq tail` and waits until it prints what is sent (see untilTailIsLive). */
   async function startTail(bus: Bus, channel: string, extra: string[] = []) {
     const t = startNode([CLI, "tail", channel, ...extra], { env: bus.env, cwd: bus.root, timeoutMs: 60_000 });
     let out = "";
     t.child.stdout!.on("data", (d: string) => (out += d));
-    const probes: string[] = [];
-    for (let i = 0; ; i++) {
-      probes.push((await send(bus, channel, "status", `probe ${i}`)).id);
-      try {
-        await until(() => probes.some((id) => out.includes(id)), 1_000);
-        break;
-      } catch (err) {
-        if (i >= 15) throw err;
-      }
-    }
+    const probes = await untilTailIsLive(
+      () => out,
+      async (i) => (await send(bus, channel, "status", `probe ${i}`)).id,
+    );
     return { ...t, output: () => out, probes };
   }
 

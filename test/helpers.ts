@@ -107,6 +107,29 @@ export async function until(check: () => boolean | Promise<boolean>, timeoutMs =
   }
 }
 
+/**
+ * Waits until a just-started `abq tail` is past its start-up look: it shows only what arrives after that
+ * look, and a loaded machine may take seconds to get there, so a fixed sleep loses the race. Probes are
+ * sent (through `sendProbe`, which returns the id it sent) until one shows up in `output()`. Returns the
+ * probe ids, so a test can tell them from its own messages.
+ */
+export async function untilTailIsLive(
+  output: () => string,
+  sendProbe: (i: number) => Promise<string>,
+  attempts = 20,
+): Promise<string[]> {
+  const probes: string[] = [];
+  for (let i = 0; ; i++) {
+    probes.push(await sendProbe(i));
+    try {
+      await until(() => probes.some((id) => output().includes(id)), 1_000);
+      return probes;
+    } catch (err) {
+      if (i + 1 >= attempts) throw err;
+    }
+  }
+}
+
 /** A fixed git identity and no user or system config: git in tests behaves the same everywhere. */
 export const GIT_ENV = {
   GIT_CONFIG_NOSYSTEM: "1",

@@ -5,7 +5,7 @@
  */
 import { spawn } from "node:child_process";
 import { describe, expect, it } from "vitest";
-import { type Bus, CLI, makeBus, type RunResult, startNode, until } from "./helpers.ts";
+import { type Bus, CLI, makeBus, type RunResult, startNode, until, untilTailIsLive } from "./helpers.ts";
 
 async function busWith(...channels: string[]): Promise<Bus> {
   const bus = makeBus();
@@ -198,9 +198,16 @@ describe("terminal escapes are shown, not obeyed", () => {
     clean((await bus.abq(["check", "--inbox", "q"])).stdout);
     clean((await bus.abq(["ls", "q"])).stdout);
     const tail = startNode([CLI, "tail", "q"], { env: bus.env, cwd: bus.root });
-    await new Promise((r) => setTimeout(r, 800));
-    await bus.abq(["send", "q", "signal", evil]);
-    await new Promise((r) => setTimeout(r, 800));
+    let out = "";
+    tail.child.stdout!.on("data", (d: string) => (out += d));
+    const signal = async (content: string) =>
+      (JSON.parse((await bus.abq(["send", "q", "signal", content, "--json"])).stdout) as { id: string }).id;
+    await untilTailIsLive(
+      () => out,
+      (i) => signal(`probe ${i}`),
+    );
+    const evilSignal = await signal(evil);
+    await until(() => out.includes(evilSignal), 15_000); // the tail printed it: what is checked is not empty
     tail.child.kill("SIGINT");
     clean((await tail.done).stdout);
     clean((await bus.abq(["recv", "q"])).stdout);

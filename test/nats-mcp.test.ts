@@ -4,7 +4,7 @@
  * connection (src/mcp/session.ts) survives a server restart.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { CLI, parseJson, startNode, until } from "./helpers.ts";
+import { CLI, parseJson, startNode, until, untilTailIsLive } from "./helpers.ts";
 import { mcpClient } from "./fixtures/mcp-client.ts";
 import { natsBusFactory } from "./nats/bus.ts";
 import { natsAvailable, type NatsServer, startServer } from "./nats/server.ts";
@@ -120,9 +120,16 @@ describe.skipIf(!natsAvailable())("abq tail over NATS", () => {
     let out = "";
     tail.child.stdout!.on("data", (d: Buffer) => (out += d.toString()));
     try {
-      await new Promise((r) => setTimeout(r, 1500)); // let it take its first look
-      const sent = parseJson<{ id: string }>((await bus.abq(["send", ch, "command", "during", "--json"])).stdout);
+      const sendCommand = async (content: string) =>
+        parseJson<{ id: string }>((await bus.abq(["send", ch, "command", content, "--json"])).stdout).id;
+      const probes = await untilTailIsLive(
+        () => out,
+        (i) => sendCommand(`probe ${i}`),
+      );
+      const sent = { id: await sendCommand("during") };
       await until(() => out.includes(sent.id), 20_000);
+      // Claims go oldest first: the probes come off before the message this test answers.
+      for (const probe of probes) expect((await bus.abq(["recv", ch, "--json"])).stdout).toContain(probe);
       expect((await bus.abq(["recv", ch, "--json"])).stdout).toContain(sent.id);
       await bus.abq(["respond", ch, sent.id, "--result", "done"]);
       await until(() => out.includes('"kind":"response"'), 20_000);

@@ -10,7 +10,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { CLI, makeBus, parseJson, ROOT, startNode, until, type Bus } from "./helpers.ts";
+import { CLI, makeBus, parseJson, ROOT, startNode, until, untilTailIsLive, type Bus } from "./helpers.ts";
 import { freePort, NATS_SERVER, natsAvailable } from "./nats/server.ts";
 
 /** The config block in docs/sharing.md after `<!-- example: nats-permissions -->`: the docs are what is tested. */
@@ -104,8 +104,13 @@ describe.runIf(natsAvailable())("NATS users: read-only and read-write", () => {
     });
     let out = "";
     tail.child.stdout!.on("data", (d: Buffer) => (out += d.toString()));
-    await new Promise((r) => setTimeout(r, 1000));
-    const later = parseJson<{ id: string }>((await owner(["send", "jobs", "command", "later", "--json"])).stdout).id;
+    const sendCommand = async (content: string) =>
+      parseJson<{ id: string }>((await owner(["send", "jobs", "command", content, "--json"])).stdout).id;
+    await untilTailIsLive(
+      () => out,
+      (i) => sendCommand(`probe ${i}`),
+    );
+    const later = await sendCommand("later");
     await until(() => out.includes(later), 15_000);
     tail.child.kill();
     await tail.done;

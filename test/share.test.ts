@@ -8,7 +8,7 @@ import { execFileSync } from "node:child_process";
 import { writeFileSync, chmodSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { makeBus, parseJson, until, type Bus } from "./helpers.ts";
+import { makeBus, parseJson, until, untilTailIsLive, type Bus } from "./helpers.ts";
 import {
   assertCanRunCli,
   cannotRun,
@@ -86,7 +86,8 @@ describe.skipIf(reason !== undefined)("abq share between Unix users", () => {
     expect(show.code, show.stderr).toBe(0);
     expect(parseJson<{ request: { content: string } }>(show.stdout).request.content).toBe("first");
     const tail = startAs(bob, bus.home, ["tail", "jobs"]);
-    await new Promise((r) => setTimeout(r, 700));
+    const probes = await untilTailIsLive(tail.stdout, (i) => sendId(bus, `probe ${i}`));
+    for (const probe of probes) expect((await bus.abq(["cancel", "jobs", probe])).code).toBe(0);
     const second = await sendId(bus, "second, made after the share");
     await until(() => tail.stdout().includes(second), 15_000);
     tail.kill();
