@@ -87,6 +87,20 @@ describe("abq kv on hostile input", () => {
     writeFileSync(join(dir, "head.4"), JSON.stringify({ value: "four", updated_at: "", updated_by: "x" }));
     expect((await b.abq(["kv", "get", "b", "k"])).stdout).toBe("four\n");
     expect(readdirSync(dir)).toEqual(["head.4"]);
+    // The same, seen by a reader whose listing is older than the writer's last rename: it listed the slot
+    // alone (the writer alive inside its commit), and the writer then published head.5 and was killed.
+    // The slot is litter now; put back as head.4 beside head.5, a put against revision 4 would win too.
+    renameSync(join(dir, "head.4"), join(dir, `.commit-4-${dead}-ee`));
+    writeFileSync(join(dir, "head.5"), JSON.stringify({ value: "five", updated_at: "", updated_by: "x" }));
+    const { removeLitter, FileStore } = await import("../src/kv/file-store.ts");
+    expect(await removeLitter(dir, [`.commit-4-${dead}-ee`], true)).toBe(1);
+    expect(readdirSync(dir)).toEqual(["head.5"]);
+    const store = new FileStore(b.home, join(b.home, "kv", "b"), false);
+    expect(await store.put("k", { value: "stale" }, 4)).toBeUndefined();
+    // An older head found beside the newest (left by such a reader before this was mended) is removed.
+    writeFileSync(join(dir, "head.3"), JSON.stringify({ value: "three", updated_at: "", updated_by: "x" }));
+    expect((await b.abq(["kv", "get", "b", "k"])).stdout).toBe("five\n");
+    expect(readdirSync(dir)).toEqual(["head.5"]);
     // Killed while creating a key: its staged folder is removed by the next listing.
     mkdirSync(join(b.home, "kv", "b", `.new-${dead}-ee`));
     await ok(b, ["kv", "ls", "b", "--json"]);
@@ -102,7 +116,7 @@ describe("abq kv on hostile input", () => {
     const planted = await b.abq(["kv", "set", "b", "planted", "v"]);
     expect([planted.code, planted.stderr]).toEqual([6, expect.stringContaining("holds no head.<revision> file")]);
     // A head that is not JSON (edited by hand) is reported, not guessed at.
-    writeFileSync(join(dir, "head.4"), "garbage");
+    writeFileSync(join(dir, "head.5"), "garbage");
     const bad = await b.abq(["kv", "get", "b", "k"]);
     expect([bad.code, bad.stderr]).toEqual([6, expect.stringContaining("is not a JSON object")]);
   });

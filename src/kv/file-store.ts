@@ -9,8 +9,10 @@
  *                         onto a folder that is not empty fails, so exactly one creator wins.
  *
  * A writer killed after taking the slot leaves no head, only its `.commit-E-…` file (the old record). The
- * next reader sees that its pid is gone (or, pids being reused, that the file is 10 minutes old) and renames it back to
- * head.E: the interrupted put never happened. A live committer's slot is waited for: it lasts one rename.
+ * next reader sees that its pid is gone (or, pids being reused, that the file is 10 minutes old) and renames
+ * it back to head.E: the interrupted put never happened — unless the folder, listed again after that, holds
+ * a later head or slot (the writer published head.E+1 before it died; see removeLitter). A live
+ * committer's slot is waited for: it lasts one rename. An older head beside the newest is removed.
  * Leftover staging files of dead writers are removed as they are seen. Key folders are never removed
  * (a stale writer that still expects "no key" must keep failing), so a deleted key is a tombstone record.
  */
@@ -80,15 +82,17 @@ export class FileStore implements RevStore {
     const deadline = Date.now() + SLOT_WAIT_MS;
     for (;;) {
       const names = await listDir(dir);
-      // One head, except for an instant if a writer stalled 10 minutes inside its commit: the newest wins.
-      const head = names
+      // One head, except after a writer stalled 10 minutes inside its commit: the newest wins.
+      const [head, ...older] = names
         .map((n) => HEAD.exec(n))
         .filter((m) => m !== null)
-        .sort((a, b) => Number(b[1]) - Number(a[1]))[0];
+        .sort((a, b) => Number(b[1]) - Number(a[1]));
       if (head) {
         const record = await this.read(join(dir, head[0]));
         if (record === undefined) continue; // moved by a committer just now: read the new head
         if (names.length > 1) await removeLitter(dir, names, false);
+        // An older head is never current again, and a put against it would hand the key out twice.
+        for (const stale of older) await fs.removeFile(join(dir, stale[0])).catch(() => undefined);
         return { key, revision: Number(head[1]), record };
       }
       const slots = names.filter((n) => n.startsWith(".commit-"));
@@ -203,9 +207,10 @@ export class FileStore implements RevStore {
 
 /**
  * Removes what dead writers left in `dir` (their pid is gone, or the file is older than STALE_MS). With
- * `restore`, a dead writer's commit slot goes back to being the head. Returns how many it handled.
+ * `restore`, a dead writer's commit slot goes back to being the head, unless the writer got as far as
+ * publishing the next head. Returns how many it handled. Exported for test/kv-hostile.test.ts.
  */
-async function removeLitter(dir: string, names: string[], restore: boolean): Promise<number> {
+export async function removeLitter(dir: string, names: string[], restore: boolean): Promise<number> {
   let handled = 0;
   for (const name of names) {
     const m = LITTER.exec(name);
@@ -213,7 +218,9 @@ async function removeLitter(dir: string, names: string[], restore: boolean): Pro
     const path = join(dir, name);
     const st = await fs.lstat(path).catch(() => undefined);
     if (!st || (pidAlive(Number(m[3])) && Date.now() - st.mtimeMs < STALE_MS)) continue;
-    if (m[1] === "commit" && restore) {
+    // `names` may predate the writer's last rename (head.E+1); listed again now that it is dead, the folder
+    // tells. Put back beside a later head, head.E would let a second put win E+1 (two holders of a lock).
+    if (m[1] === "commit" && restore && !superseded(await listDir(dir), Number(m[2]))) {
       if (await tryRename(path, join(dir, `head.${m[2]}`))) handled++;
     } else {
       await fs.rm(path, { recursive: true, force: true }).catch(() => undefined);
@@ -221,6 +228,12 @@ async function removeLitter(dir: string, names: string[], restore: boolean): Pro
     }
   }
   return handled;
+}
+
+/** Whether a head or commit slot of a revision after `revision` is among `names`. */
+function superseded(names: string[], revision: number): boolean {
+  const revisionOf = (n: string): string | undefined => HEAD.exec(n)?.[1] ?? /^\.commit-(\d+)-/.exec(n)?.[1];
+  return names.some((n) => Number(revisionOf(n) ?? -1) > revision);
 }
 
 function pidAlive(pid: number): boolean {
