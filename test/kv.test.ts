@@ -6,7 +6,7 @@
 import { existsSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type Bus, LIB, makeBus, parseJson, runNode, startNode, tempDir } from "./helpers.ts";
+import { type Bus, LIB, makeBus, parseJson, type RunResult, runNode, startNode, tempDir, until } from "./helpers.ts";
 import { natsAvailable, type NatsServer, startServer } from "./nats/server.ts";
 
 const CAS_WORKER = `
@@ -109,12 +109,13 @@ function kvCases(bus: () => Bus, opts: { everyRevision: boolean }): void {
   it("a TTL expires a key: it reads as absent, ls says how many it hides, --if-absent takes it", async () => {
     const b = bus();
     const bucket = uniqueBucket("ttl");
-    await ok(b, ["kv", "set", bucket, "lease", "x", "--ttl", "3"]);
+    // Long enough for two CLI calls on a loaded machine (3 s was not, in CI); expiry is waited for below.
+    await ok(b, ["kv", "set", bucket, "lease", "x", "--ttl", "6"]);
     expect((await b.abq(["kv", "get", bucket, "lease"])).stdout).toBe("x\n");
     expect((await b.abq(["kv", "set", bucket, "lease", "y", "--if-absent"])).code).toBe(7);
-    await new Promise((r) => setTimeout(r, 3100));
-    const gone = await b.abq(["kv", "get", bucket, "lease"]);
-    expect([gone.code, gone.stderr]).toEqual([3, expect.stringContaining("no key 'lease'")]);
+    let gone: RunResult | undefined;
+    await until(async () => (gone = await b.abq(["kv", "get", bucket, "lease"])).code !== 0, 20_000);
+    expect([gone?.code, gone?.stderr]).toEqual([3, expect.stringContaining("no key 'lease'")]);
     expect((await b.abq(["kv", "ls", bucket])).stderr).toContain("1 expired key(s) not shown");
     await ok(b, ["kv", "set", bucket, "lease", "y", "--if-absent"]);
   });
