@@ -109,10 +109,13 @@ function kvCases(bus: () => Bus, opts: { everyRevision: boolean }): void {
   it("a TTL expires a key: it reads as absent, ls says how many it hides, --if-absent takes it", async () => {
     const b = bus();
     const bucket = uniqueBucket("ttl");
-    // Long enough for two CLI calls on a loaded machine (3 s was not, in CI); expiry is waited for below.
+    // Long enough for two CLI calls on a loaded machine (3 s was not, in CI); expiry is waited for below,
+    // polling only once it is due (each poll is a CLI process).
+    const setAt = Date.now();
     await ok(b, ["kv", "set", bucket, "lease", "x", "--ttl", "6"]);
     expect((await b.abq(["kv", "get", bucket, "lease"])).stdout).toBe("x\n");
     expect((await b.abq(["kv", "set", bucket, "lease", "y", "--if-absent"])).code).toBe(7);
+    await new Promise((r) => setTimeout(r, Math.max(0, setAt + 6000 - Date.now())));
     let gone: RunResult | undefined;
     await until(async () => (gone = await b.abq(["kv", "get", bucket, "lease"])).code !== 0, 20_000);
     expect([gone?.code, gone?.stderr]).toEqual([3, expect.stringContaining("no key 'lease'")]);
