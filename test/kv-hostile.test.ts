@@ -3,10 +3,19 @@
  * revisions, symbolic links and world-writable folders at each level, a corrupt record, and what a writer
  * killed at each step of a put leaves behind (the next reader repairs it).
  */
-import { chmodSync, existsSync, mkdirSync, readdirSync, renameSync, symlinkSync, writeFileSync } from "node:fs";
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  renameSync,
+  symlinkSync,
+  utimesSync,
+  writeFileSync,
+} from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { type Bus, makeBus, runNode, tempDir } from "./helpers.ts";
+import { type Bus, makeBus, runNode, startNode, tempDir } from "./helpers.ts";
 
 async function ok(b: Bus, args: string[]): Promise<void> {
   const r = await b.abq(args);
@@ -65,6 +74,34 @@ describe("abq kv on hostile input", () => {
     expect([open.code, open.stderr]).toEqual([9, expect.stringContaining("writable by everyone")]);
   });
 
+  it("a live writer's slot is not taken for abandoned however long the key sat idle; a put never replaces a head", async () => {
+    const b = makeBus();
+    await ok(b, ["kv", "set", "b", "k", "one"]);
+    const dir = join(b.home, "kv", "b", "k");
+    // The key sat unchanged for an hour, and a live writer has just taken its slot: the rename keeps the
+    // old mtime, and the slot must not read as ten minutes old.
+    const hourAgo = new Date(Date.now() - 3_600_000);
+    utimesSync(join(dir, "head.1"), hourAgo, hourAgo);
+    const writer = startNode(["-e", "setTimeout(() => {}, 60000)"]);
+    const slot = `.commit-1-${writer.child.pid!}-aa`;
+    renameSync(join(dir, "head.1"), join(dir, slot));
+    const { removeLitter } = await import("../src/kv/file-litter.ts");
+    expect(await removeLitter(dir, [slot], true)).toBe(0);
+    expect(readdirSync(dir)).toEqual([slot]);
+    writer.child.kill("SIGKILL");
+    await writer.done;
+    expect((await b.abq(["kv", "get", "b", "k"])).stdout).toBe("one\n"); // gone now: the put never happened
+    expect(readdirSync(dir)).toEqual(["head.1"]);
+    // A writer that stalled past its slot's ten minutes, and lost it meanwhile, finds head.2 there when it
+    // publishes: its put fails, and the head.2 stands.
+    writeFileSync(join(dir, "head.2"), JSON.stringify({ value: "two", updated_at: "", updated_by: "x" }));
+    const { FileStore } = await import("../src/kv/file-store.ts");
+    const store = new FileStore(b.home, join(b.home, "kv", "b"), false);
+    expect(await store.put("k", { value: "late", updated_at: "", updated_by: "x" }, 1)).toBeUndefined();
+    expect(readdirSync(dir)).toEqual(["head.2"]);
+    expect((await b.abq(["kv", "get", "b", "k"])).stdout).toBe("two\n");
+  });
+
   it("a writer killed at each step of a put leaves a state the next reader repairs", async () => {
     const b = makeBus();
     await ok(b, ["kv", "set", "b", "k", "one"]);
@@ -92,7 +129,8 @@ describe("abq kv on hostile input", () => {
     // The slot is litter now; put back as head.4 beside head.5, a put against revision 4 would win too.
     renameSync(join(dir, "head.4"), join(dir, `.commit-4-${dead}-ee`));
     writeFileSync(join(dir, "head.5"), JSON.stringify({ value: "five", updated_at: "", updated_by: "x" }));
-    const { removeLitter, FileStore } = await import("../src/kv/file-store.ts");
+    const { FileStore } = await import("../src/kv/file-store.ts");
+    const { removeLitter } = await import("../src/kv/file-litter.ts");
     expect(await removeLitter(dir, [`.commit-4-${dead}-ee`], true)).toBe(1);
     expect(readdirSync(dir)).toEqual(["head.5"]);
     const store = new FileStore(b.home, join(b.home, "kv", "b"), false);

@@ -3,13 +3,13 @@
  *
  *   put(key, record, E):  write the record to `.stage-<pid>-<rand>` (fsynced)
  *                         rename head.E -> .commit-E-<pid>-<rand>   the CAS: only one renamer of head.E wins
- *                         rename the staged file -> head.<E+1>       nobody else can create it
+ *                         link the staged file -> head.<E+1>         never replaces one; then unlink it
  *                         fsync the folder, remove the .commit file
  *   put(key, record, 0):  a new key is a staged folder `.new-<pid>-<rand>/head.1` renamed to `<key>`; rename
  *                         onto a folder that is not empty fails, so exactly one creator wins.
  *
  * A writer killed after taking the slot leaves no head, only its `.commit-E-…` file (the old record). The
- * next reader sees that its pid is gone (or, pids being reused, that the file is 10 minutes old) and renames
+ * next reader sees that its pid is gone (or, pids being reused, that it was taken 10 minutes ago) and renames
  * it back to head.E: the interrupted put never happened — unless the folder, listed again after that, holds
  * a later head or slot (the writer published head.E+1 before it died; see removeLitter). A live
  * committer's slot is waited for: it lasts one rename. An older head beside the newest is removed.
@@ -33,11 +33,8 @@ import {
 import { assertSafeDir, assertUsableHome } from "../spool/safety.ts";
 import type { Entry, RevStore, StoredRecord } from "./types.ts";
 import { KEY_PATTERN } from "./names.ts";
+import { HEAD, removeLitter } from "./file-litter.ts";
 
-const HEAD = /^head\.(\d{1,15})$/;
-const LITTER = /^\.(commit|stage|new)-(?:(\d+)-)?(\d+)-[0-9a-f]+$/;
-/** A commit slot or staging file this old belongs to nobody, whatever its pid says (pids are reused). */
-const STALE_MS = 10 * 60_000;
 /** Longest wait for a live writer's commit slot (it normally lasts one rename). */
 const SLOT_WAIT_MS = 5_000;
 export const MAX_RECORD_BYTES = 1024 * 1024;
@@ -157,7 +154,17 @@ export class FileStore implements RevStore {
       await fs.removeFile(staged).catch(() => undefined);
       return undefined;
     }
-    await fs.rename(staged, join(dir, `head.${expected + 1}`));
+    // link, not rename: it never replaces a head.<E+1> that is there already. One can be there only if
+    // this writer stalled past STALE_MS (file-litter.ts), its slot was taken for abandoned, and the key moved on: then this
+    // put lost, and says so, instead of silently replacing a put that won.
+    try {
+      await fs.link(staged, join(dir, `head.${expected + 1}`));
+    } catch (err) {
+      await fs.removeFile(staged).catch(() => undefined);
+      if (errnoCode(err) === "EEXIST") return (await fs.removeFile(slot).catch(() => undefined), undefined);
+      throw ioError(`cannot write in ${dir}`, err);
+    }
+    await fs.removeFile(staged);
     if (this.sync) await syncDir(dir);
     await fs.removeFile(slot);
     return expected + 1;
@@ -202,46 +209,5 @@ export class FileStore implements RevStore {
 
   close(): Promise<void> {
     return Promise.resolve();
-  }
-}
-
-/**
- * Removes what dead writers left in `dir` (their pid is gone, or the file is older than STALE_MS). With
- * `restore`, a dead writer's commit slot goes back to being the head, unless the writer got as far as
- * publishing the next head. Returns how many it handled. Exported for test/kv-hostile.test.ts.
- */
-export async function removeLitter(dir: string, names: string[], restore: boolean): Promise<number> {
-  let handled = 0;
-  for (const name of names) {
-    const m = LITTER.exec(name);
-    if (!m) continue;
-    const path = join(dir, name);
-    const st = await fs.lstat(path).catch(() => undefined);
-    if (!st || (pidAlive(Number(m[3])) && Date.now() - st.mtimeMs < STALE_MS)) continue;
-    // `names` may predate the writer's last rename (head.E+1); listed again now that it is dead, the folder
-    // tells. Put back beside a later head, head.E would let a second put win E+1 (two holders of a lock).
-    if (m[1] === "commit" && restore && !superseded(await listDir(dir), Number(m[2]))) {
-      if (await tryRename(path, join(dir, `head.${m[2]}`))) handled++;
-    } else {
-      await fs.rm(path, { recursive: true, force: true }).catch(() => undefined);
-      handled++;
-    }
-  }
-  return handled;
-}
-
-/** Whether a head or commit slot of a revision after `revision` is among `names`. */
-function superseded(names: string[], revision: number): boolean {
-  const revisionOf = (n: string): string | undefined => HEAD.exec(n)?.[1] ?? /^\.commit-(\d+)-/.exec(n)?.[1];
-  return names.some((n) => Number(revisionOf(n) ?? -1) > revision);
-}
-
-function pidAlive(pid: number): boolean {
-  if (pid === process.pid) return true;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return errnoCode(err) === "EPERM";
   }
 }
