@@ -3,10 +3,10 @@
  * with real SIGKILLs: a release or term killed after taking the claim, and an ack or cancel killed after
  * archiving, each leave a state that is visible, recoverable, and loses nothing.
  */
-import { readdirSync, utimesSync } from "node:fs";
+import { readdirSync, readFileSync, renameSync, utimesSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { LIB, makeBus, parseJson, runNode, type Bus } from "./helpers.ts";
+import { LIB, makeBus, parseJson, runNode, startNode, type Bus } from "./helpers.ts";
 
 const ls = (bus: Bus, dir: string): string[] => readdirSync(join(bus.home, "channels", "c", dir)).sort();
 
@@ -40,13 +40,24 @@ describe("crash points of the claim's acts", () => {
       const listed = (await bus.abq(["ls", "c", "processing", "--json"])).stdout;
       expect(parseJson<{ id: string }>(listed)).toMatchObject({ id, content: "work" });
 
-      // A taken claim younger than a minute may still be moving; an older one was abandoned.
+      // Taken by a process that still runs, it may still be moving, however old the message (its mtime):
+      // the sweep leaves it. (Shown by naming a live process as the taker.)
+      const processing = join(bus.home, "channels", "c", "processing");
+      const live = startNode(["-e", "setTimeout(() => {}, 60000)"]);
+      const livesName = taken!.replace(/\.\d+\.([0-9a-f]+)$/, `.${live.child.pid!}.$1`);
+      renameSync(join(processing, taken!), join(processing, livesName));
+      const old = new Date(Date.now() - 3_600_000);
+      utimesSync(join(processing, livesName), old, old);
       expect((await bus.abq(["sweep", "c"])).code).toBe(0);
-      expect(ls(bus, "processing")).toEqual([taken]);
-      const old = new Date(Date.now() - 120_000);
-      utimesSync(join(bus.home, "channels", "c", "processing", taken!), old, old);
+      expect(ls(bus, "processing")).toEqual([livesName]);
+      live.child.kill("SIGKILL");
+      await live.done;
+      // Its taker gone, the sweep puts it back at once, and the log says so.
       expect((await bus.abq(["sweep", "c"])).code).toBe(0);
       expect(ls(bus, "processing")).toEqual([]);
+      expect(readFileSync(join(bus.home, "channels", "c", "events.jsonl"), "utf8")).toMatch(
+        new RegExp(`"event":"requeued","id":"${id}".*"detail":"put back: the process releasing it is gone"`),
+      );
       const again = await bus.abq(["recv", "c", "--json"]);
       expect(parseJson<{ id: string; content: string }>(again.stdout)).toMatchObject({ id, content: "work" });
     });

@@ -6,7 +6,8 @@
  * `max_attempts` the message moves to `dead/<id>.json` with `dead/<id>.reason.json` (last error, exit
  * code, stderr tail); otherwise it waits out its backoff in `delayed/<id>.json`, whose mtime is the time
  * it becomes due, and `promoteDue` moves it back to `requests/` then. Each step is one rename; a crash
- * between steps leaves the message claimed without a lease, which the sweep requeues later.
+ * between steps leaves the message claimed without a lease, which the sweep requeues later; one right
+ * after the take leaves its dot-name, which the sweep puts back (`restoreRetries`).
  */
 import { randomHex } from "../protocol/random.ts";
 import * as fs from "../fs-promised.ts";
@@ -16,7 +17,8 @@ import type { FailureInfo } from "../lifecycle/records.ts";
 import { listDir, pathExists, tryRename } from "./files.ts";
 import { at, deadLetter, delay, makePending, setAttempts } from "./transitions.ts";
 import { crashPoint } from "./faults.ts";
-import { dropLease } from "./lease.ts";
+import { logEvent } from "./events.ts";
+import { dropLease, HOST, ownerAlive } from "./lease.ts";
 import { type Queue, RETRY_PREFIX } from "./paths.ts";
 import { backoffMs, type Policy } from "../protocol/policy.ts";
 
@@ -106,16 +108,24 @@ export async function terminate(q: Queue, id: string, failure: FailureInfo, by: 
   return true;
 }
 
-/** Puts back retries that a crash left half done (older than `minAgeMs`) into `requests/`. */
-export async function restoreRetries(q: Queue, minAgeMs: number): Promise<number> {
+/**
+ * Puts back into `requests/` the retries a crash left half done: taken (renamed to their dot-name) by a
+ * process that is gone, or, pids being reused, over `minAgeMs` ago. The age is the ctime, which the take's
+ * rename sets; the mtime is the message's own, hours old for one that waited, and going by it put a live
+ * releaser's message back while it was still moving it (pending twice, or pending and dead).
+ */
+export async function restoreRetries(q: Queue, minAgeMs: number, actor: string): Promise<number> {
   let restored = 0;
   for (const name of await listDir(join(q.dir, "processing"))) {
     if (!name.startsWith(RETRY_PREFIX)) continue;
     const path = join(q.dir, "processing", name);
     const st = await fs.stat(path).catch(() => undefined);
-    if (!st || Date.now() - st.mtimeMs < minAgeMs) continue;
-    const id = name.slice(RETRY_PREFIX.length).split(".")[0]!;
-    if (await makePending(q, path, id, false)) restored++;
+    const [id = "", pid = ""] = name.slice(RETRY_PREFIX.length).split(".");
+    const taker = ownerAlive({ agent: "", pid: Number(pid), host: HOST });
+    if (!st || (taker !== false && Date.now() - st.ctimeMs < minAgeMs)) continue;
+    if (!(await makePending(q, path, id, false))) continue;
+    logEvent(q, "requeued", id, actor, { detail: "put back: the process releasing it is gone" });
+    restored++;
   }
   return restored;
 }

@@ -37,7 +37,7 @@ export async function sweepQueue(q: Queue, actor: string, sync: boolean, dryRun 
     channel: q.channel,
     ...(q.subscriber !== undefined ? { subscriber: q.subscriber } : {}),
     requeued: await requeueQueue(q, { deadOwners: true, dryRun }, actor, sync),
-    promoted: dryRun ? 0 : (await restoreRetries(q, 60_000)) + (await promoteDue(q)),
+    promoted: dryRun ? 0 : (await restoreRetries(q, 60_000, actor)) + (await promoteDue(q)),
     expired: [],
     staging_removed: 0,
     pruned: 0,
