@@ -35,23 +35,33 @@ describe("crash points of the claim's acts", () => {
       const killed = await bus.abq([act[0]!, act[1]!, id, ...act.slice(2)], { env: { ABQ_CRASH_AT: "release:taken" } });
       expect(killed.signal).toBe("SIGKILL");
       const [taken] = ls(bus, "processing");
-      expect(taken).toMatch(new RegExp(`^\\.retry-${id}\\.\\d+\\.[0-9a-f]+$`));
+      expect(taken).toMatch(new RegExp(`^\\.retry-${id}\\.\\d+\\.[0-9a-f]{14}$`));
       expect(await status(bus)).toMatchObject({ pending: 0, processing: 1 });
       const listed = (await bus.abq(["ls", "c", "processing", "--json"])).stdout;
       expect(parseJson<{ id: string }>(listed)).toMatchObject({ id, content: "work" });
 
       // Taken by a process that still runs, it may still be moving, however old the message (its mtime):
-      // the sweep leaves it. (Shown by naming a live process as the taker.)
+      // the sweep leaves it. (Shown by naming a live process as the taker.) So it does when the taker ran
+      // on another host (the name's host tag): a pid says nothing there.
       const processing = join(bus.home, "channels", "c", "processing");
       const live = startNode(["-e", "setTimeout(() => {}, 60000)"]);
-      const livesName = taken!.replace(/\.\d+\.([0-9a-f]+)$/, `.${live.child.pid!}.$1`);
-      renameSync(join(processing, taken!), join(processing, livesName));
+      const tag = taken!.slice(-14, -6);
+      const foreign = tag === "00000000" ? "11111111" : "00000000";
       const old = new Date(Date.now() - 3_600_000);
-      utimesSync(join(processing, livesName), old, old);
-      expect((await bus.abq(["sweep", "c"])).code).toBe(0);
-      expect(ls(bus, "processing")).toEqual([livesName]);
+      let current = taken!;
+      for (const name of [
+        taken!.replace(/\.\d+\.([0-9a-f]{14})$/, `.${live.child.pid!}.$1`),
+        taken!.replace(/([0-9a-f]{8})([0-9a-f]{6})$/, `${foreign}$2`),
+      ]) {
+        renameSync(join(processing, current), join(processing, name));
+        utimesSync(join(processing, name), old, old);
+        current = name;
+        expect((await bus.abq(["sweep", "c"])).code).toBe(0);
+        expect(ls(bus, "processing")).toEqual([name]);
+      }
       live.child.kill("SIGKILL");
       await live.done;
+      renameSync(join(processing, current), join(processing, taken!));
       // Its taker gone, the sweep puts it back at once, and the log says so.
       expect((await bus.abq(["sweep", "c"])).code).toBe(0);
       expect(ls(bus, "processing")).toEqual([]);

@@ -65,12 +65,12 @@
  *    `<id>_reason.json` (`state: acknowledged`) → drop the lease. Killed between: archived without its
  *    reason (shown as done without an answer), never lost. A waiting `ask` is told it will not be answered.
  * 6. **release** (claimed → pending | delayed | dead): fence → take the message: rename it to a dot-name
- *    `processing/.retry-<id>.<pid>.<rand>` (of racing releasers and sweepers exactly one wins) → drop the
+ *    `processing/.retry-<id>.<pid>.<host tag><rand>` (of racing releasers and sweepers one wins) → drop the
  *    lease → as a failed attempt, rewrite `attempts` + 1 in place (stage, rename over) → past the
  *    channel's `max_attempts` rename to `dead/` with its reason; else with a delay (the given one, or the
  *    backoff for a failed attempt) set the mtime to the due time and rename to `delayed/`; else rename
  *    to `requests/`. Killed after the take: the sweep puts the dot-name back in `requests/` once the
- *    taker's pid is gone (or, pids being reused, a minute after the take: by ctime, not the message's mtime).
+ *    taker's pid is gone from this host (else a minute after the take: by ctime, not the message's mtime).
  * 7. **term** (claimed → dead): fence → take as in 6 → drop the lease → rename to `dead/` with a reason
  *    (`terminated: true`), whatever attempts are left.
  * 8. **promote** (delayed → pending): a delayed file whose mtime has passed is renamed to `requests/`

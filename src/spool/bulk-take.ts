@@ -13,7 +13,7 @@ import { crashPoint } from "./faults.ts";
 import { ensureSubdir, fileModeNow } from "./files.ts";
 import { HOST, type Lease, leasePath } from "./lease.ts";
 import type { Queue } from "./paths.ts";
-import { RETRY_PREFIX } from "./paths.ts";
+import { takenPath } from "./taken.ts";
 import { at } from "./transitions.ts";
 
 /** readLease, synchronously: undefined when there is none or it is not JSON. */
@@ -64,7 +64,7 @@ export class TakeOver {
  * several racing takers), then its lease dropped. A crash right after leaves it for `restoreRetries`.
  */
 export function takeClaimSync(q: Queue, id: string): string | undefined {
-  const mine = join(q.dir, "processing", `${RETRY_PREFIX}${id}.${process.pid}.${randomHex(3)}`);
+  const mine = takenPath(q, id);
   if (!tryRenameSync(at.claimed(q, id), mine)) return undefined;
   crashPoint("release:taken");
   removeFileSync(leasePath(q, id));

@@ -9,7 +9,6 @@
  * between steps leaves the message claimed without a lease, which the sweep requeues later; one right
  * after the take leaves its dot-name, which the sweep puts back (`restoreRetries`).
  */
-import { randomHex } from "../protocol/random.ts";
 import * as fs from "../fs-promised.ts";
 import { join } from "node:path";
 import { attemptsOf } from "../protocol/schema.ts";
@@ -17,9 +16,9 @@ import type { FailureInfo } from "../lifecycle/records.ts";
 import { listDir, pathExists, tryRename } from "./files.ts";
 import { at, deadLetter, delay, makePending, setAttempts } from "./transitions.ts";
 import { crashPoint } from "./faults.ts";
-import { logEvent } from "./events.ts";
-import { dropLease, HOST, ownerAlive } from "./lease.ts";
-import { type Queue, RETRY_PREFIX } from "./paths.ts";
+import { dropLease } from "./lease.ts";
+import { takenPath } from "./taken.ts";
+import type { Queue } from "./paths.ts";
 import { backoffMs, type Policy } from "../protocol/policy.ts";
 
 export type RetryOutcome = "requeued" | "delayed" | "dead" | "gone";
@@ -32,7 +31,7 @@ export type RetryOutcome = "requeued" | "delayed" | "dead" | "gone";
  * next worker who claims it.
  */
 async function takeClaim(q: Queue, id: string): Promise<string | undefined> {
-  const mine = join(q.dir, "processing", `${RETRY_PREFIX}${id}.${process.pid}.${randomHex(3)}`);
+  const mine = takenPath(q, id);
   if (!(await tryRename(at.claimed(q, id), mine))) return undefined;
   crashPoint("release:taken");
   await dropLease(q, id);
@@ -106,28 +105,6 @@ export async function terminate(q: Queue, id: string, failure: FailureInfo, by: 
   }
   await deadLetter(q, mine, id, { ...failure, attempts: attempts + 1, terminated: true, by });
   return true;
-}
-
-/**
- * Puts back into `requests/` the retries a crash left half done: taken (renamed to their dot-name) by a
- * process that is gone, or, pids being reused, over `minAgeMs` ago. The age is the ctime, which the take's
- * rename sets; the mtime is the message's own, hours old for one that waited, and going by it put a live
- * releaser's message back while it was still moving it (pending twice, or pending and dead).
- */
-export async function restoreRetries(q: Queue, minAgeMs: number, actor: string): Promise<number> {
-  let restored = 0;
-  for (const name of await listDir(join(q.dir, "processing"))) {
-    if (!name.startsWith(RETRY_PREFIX)) continue;
-    const path = join(q.dir, "processing", name);
-    const st = await fs.stat(path).catch(() => undefined);
-    const [id = "", pid = ""] = name.slice(RETRY_PREFIX.length).split(".");
-    const taker = ownerAlive({ agent: "", pid: Number(pid), host: HOST });
-    if (!st || (taker !== false && Date.now() - st.ctimeMs < minAgeMs)) continue;
-    if (!(await makePending(q, path, id, false))) continue;
-    logEvent(q, "requeued", id, actor, { detail: "put back: the process releasing it is gone" });
-    restored++;
-  }
-  return restored;
 }
 
 /** Moves delayed messages whose time has come back into `requests/`; returns how many moved. */

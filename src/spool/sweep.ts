@@ -25,7 +25,8 @@ import { readPolicy } from "./policy.ts";
 import { expirePending } from "./bulk-expire.ts";
 import { requeueQueue } from "./requeue.ts";
 import type { SweepReport } from "../lifecycle/records.ts";
-import { promoteDue, restoreRetries } from "./retry.ts";
+import { promoteDue } from "./retry.ts";
+import { restoreRetries } from "./taken.ts";
 import { isExpired } from "./leased-work.ts";
 
 /** Staging files older than this belong to writers that died. */
